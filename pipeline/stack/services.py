@@ -1,0 +1,264 @@
+"""Start, health-check and stop one local service (Kafka or Elasticsearch).
+
+Each service is a background process with a pid file, a log file and a data
+directory under the stack's home (``NEWSFLOW_HOME``).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import pwd
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+from pipeline.config import REPO_ROOT, Settings
+from pipeline.errors import StackError
+from pipeline.stack.fetch import es_dir, kafka_dir
+
+ES_USER = "newsflow"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    host: str
+    port: int
+
+
+def kafka_endpoint(settings: Settings) -> Endpoint:
+    first = settings.kafka_bootstrap.split(",")[0]
+    host, _, port = first.rpartition(":")
+    return Endpoint(host or "localhost", int(port or 9092))
+
+
+def es_endpoint(settings: Settings) -> Endpoint:
+    url = urlparse(settings.es_url)
+    return Endpoint(url.hostname or "localhost", url.port or 9200)
+
+
+def port_open(ep: Endpoint, timeout: float = 0.5) -> bool:
+    try:
+        with socket.create_connection((ep.host, ep.port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def read_pid(pidfile: Path) -> int | None:
+    try:
+        pid = int(pidfile.read_text().strip())
+    except (OSError, ValueError):
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        return pid
+    return pid
+
+
+def stop_pid(pidfile: Path, *, timeout: float = 30.0) -> bool:
+    """SIGTERM, wait, then SIGKILL. True when a process was running."""
+    pid = read_pid(pidfile)
+    if pid is None:
+        pidfile.unlink(missing_ok=True)
+        return False
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and read_pid(pidfile) is not None:
+        time.sleep(0.2)
+    if read_pid(pidfile) is not None:
+        os.kill(pid, signal.SIGKILL)
+    pidfile.unlink(missing_ok=True)
+    return True
+
+
+def java_major(java_home: Path) -> int:
+    release = java_home / "release"
+    if release.exists():
+        m = re.search(r'JAVA_VERSION="(\d+)', release.read_text())
+        if m:
+            return int(m.group(1))
+    return 0
+
+
+def find_java(minimum: int) -> Path:
+    """A JDK of at least ``minimum``: ES_JAVA_HOME, JAVA_HOME, then /usr/lib/jvm."""
+    candidates = [os.environ.get("ES_JAVA_HOME"), os.environ.get("JAVA_HOME")]
+    jvm = Path("/usr/lib/jvm")
+    if jvm.is_dir():
+        candidates += [str(p) for p in sorted(jvm.iterdir(), reverse=True)]
+    java = shutil.which("java")
+    if java:
+        candidates.append(str(Path(os.path.realpath(java)).parent.parent))
+    for cand in candidates:
+        if cand and (Path(cand) / "bin" / "java").exists() and java_major(Path(cand)) >= minimum:
+            return Path(cand)
+    raise StackError(
+        f"No JDK {minimum} or newer found (looked at ES_JAVA_HOME, JAVA_HOME, /usr/lib/jvm). "
+        f"Install one (e.g. a Temurin JDK) or point ES_JAVA_HOME at it."
+    )
+
+
+# ---------------------------------------------------------------- Kafka
+
+def kafka_paths(settings: Settings) -> dict[str, Path]:
+    base = settings.home / "kafka"
+    return {"base": base, "data": base / "data", "pid": base / "kafka.pid",
+            "conf": base / "server.properties", "logs": settings.home / "logs"}
+
+
+def _kafka_properties(settings: Settings, data: Path) -> str:
+    ep = kafka_endpoint(settings)
+    controller = ep.port + 1
+    return "\n".join([
+        "process.roles=broker,controller",
+        "node.id=1",
+        f"controller.quorum.voters=1@{ep.host}:{controller}",
+        f"listeners=PLAINTEXT://{ep.host}:{ep.port},CONTROLLER://{ep.host}:{controller}",
+        f"advertised.listeners=PLAINTEXT://{ep.host}:{ep.port}",
+        "controller.listener.names=CONTROLLER",
+        "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+        "inter.broker.listener.name=PLAINTEXT",
+        f"log.dirs={data}",
+        f"num.partitions={settings.partitions}",
+        "offsets.topic.replication.factor=1",
+        "offsets.topic.num.partitions=8",
+        "transaction.state.log.replication.factor=1",
+        "transaction.state.log.min.isr=1",
+        "share.coordinator.state.topic.replication.factor=1",
+        "share.coordinator.state.topic.min.isr=1",
+        "group.initial.rebalance.delay.ms=0",
+        "auto.create.topics.enable=true",
+        "message.max.bytes=16777216",
+        "log.retention.hours=168",
+        "",
+    ])
+
+
+def start_kafka(settings: Settings) -> None:
+    p = kafka_paths(settings)
+    if read_pid(p["pid"]) is not None:
+        return
+    ep = kafka_endpoint(settings)
+    if port_open(ep):
+        raise StackError(f"Port {ep.port} is taken by another process: stop it or set "
+                         "NEWSFLOW_KAFKA_BOOTSTRAP to a free host:port.")
+    java = find_java(17) / "bin" / "java"
+    for key in ("base", "data", "logs"):
+        p[key].mkdir(parents=True, exist_ok=True)
+    p["conf"].write_text(_kafka_properties(settings, p["data"]))
+    classpath = str(kafka_dir(settings) / "libs" / "*")
+    log4j = REPO_ROOT / "deploy" / "local" / "log4j2.properties"
+    jvm = [str(java), "-Xms256m", "-Xmx768m", f"-Dlog4j2.configurationFile={log4j}",
+           f"-Dkafka.logs.dir={p['logs']}", "-cp", classpath]
+    if not (p["data"] / "meta.properties").exists():
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        fmt = subprocess.run([*jvm, "kafka.tools.StorageTool", "format", "-t", cluster_id,
+                              "-c", str(p["conf"]), "--ignore-formatted"],
+                             capture_output=True, text=True, check=False)
+        if fmt.returncode != 0:
+            raise StackError("Formatting Kafka storage failed:\n" + fmt.stdout + fmt.stderr)
+    with open(p["logs"] / "kafka.out", "ab") as out:
+        proc = subprocess.Popen([*jvm, "kafka.Kafka", str(p["conf"])], stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+    p["pid"].write_text(str(proc.pid))
+
+
+def kafka_healthy(settings: Settings) -> bool:
+    if not port_open(kafka_endpoint(settings)):
+        return False
+    try:
+        from kafka import KafkaAdminClient
+
+        admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap,
+                                 request_timeout_ms=3000)
+        try:
+            admin.list_topics()
+        finally:
+            admin.close()
+        return True
+    except Exception:  # noqa: BLE001 - any failure means "not healthy yet"
+        return False
+
+
+# ---------------------------------------------------------------- Elasticsearch
+
+def es_paths(settings: Settings) -> dict[str, Path]:
+    base = settings.home / "elasticsearch"
+    return {"base": base, "data": base / "data", "pid": base / "es.pid",
+            "logs": settings.home / "logs" / "elasticsearch"}
+
+
+def _ensure_es_user() -> str | None:
+    """Elasticsearch refuses to run as root: create and use an unprivileged user."""
+    if os.geteuid() != 0:
+        return None
+    try:
+        pwd.getpwnam(ES_USER)
+    except KeyError:
+        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
+                        ES_USER], check=True, capture_output=True)
+    return ES_USER
+
+
+def start_elasticsearch(settings: Settings) -> None:
+    p = es_paths(settings)
+    if read_pid(p["pid"]) is not None:
+        return
+    ep = es_endpoint(settings)
+    if port_open(ep):
+        raise StackError(f"Port {ep.port} is taken by another process: stop it or set "
+                         "NEWSFLOW_ES_URL to a free port.")
+    java_home = find_java(21)
+    home = es_dir(settings)
+    for key in ("base", "data", "logs"):
+        p[key].mkdir(parents=True, exist_ok=True)
+    config = [f"-Ehttp.port={ep.port}", f"-Etransport.port={ep.port + 100}",
+              f"-Enetwork.host={ep.host}", "-Ediscovery.type=single-node",
+              f"-Epath.data={p['data']}", f"-Epath.logs={p['logs']}",
+              "-Expack.security.enabled=false", "-Ecluster.name=newsflow-local",
+              "-Ecluster.routing.allocation.disk.threshold_enabled=false",
+              "-Eaction.destructive_requires_name=false"]
+    env = {**os.environ, "ES_JAVA_HOME": str(java_home),
+           "ES_JAVA_OPTS": os.environ.get("NEWSFLOW_ES_JAVA_OPTS", "-Xms512m -Xmx1g")}
+    env.pop("JAVA_HOME", None)
+    cmd = [str(home / "bin" / "elasticsearch"), "-d", "-p", str(p["pid"]), *config]
+    user = _ensure_es_user()
+    if user:
+        for path in (home, p["base"], p["logs"]):
+            subprocess.run(["chown", "-R", f"{user}:{user}", str(path)], check=True)
+        os.chmod(settings.home, 0o755)
+        cmd = ["runuser", "-u", user, "--", *cmd]
+    with open(settings.home / "logs" / "elasticsearch.out", "ab") as out:
+        proc = subprocess.run(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, check=False)
+    if proc.returncode != 0:
+        raise StackError(f"Elasticsearch failed to start (exit {proc.returncode}); "
+                         f"see {settings.home / 'logs'}")
+
+
+def es_health(settings: Settings) -> dict[str, object] | None:
+    url = f"{settings.es_url}/_cluster/health"
+    try:
+        with urllib.request.urlopen(url, timeout=3) as resp:
+            body: dict[str, object] = json.load(resp)
+            return body
+    except (urllib.error.URLError, OSError, ValueError):
+        return None
+
+
+def es_healthy(settings: Settings) -> bool:
+    health = es_health(settings)
+    return bool(health and health.get("status") in ("green", "yellow"))

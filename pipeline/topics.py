@@ -1,0 +1,40 @@
+"""Create the pipeline's topics with their partitions (kafka-python admin).
+
+    >>> ensure_topics(Settings.from_env())        # doctest: +SKIP
+    ['news.raw.v1', 'news.enriched.v1', 'news.deadletter.v1']
+"""
+
+from __future__ import annotations
+
+from kafka import KafkaAdminClient
+from kafka.admin import NewTopic
+from kafka.errors import TopicAlreadyExistsError
+
+from pipeline.config import Settings
+
+
+def ensure_topics(settings: Settings, *, replication: int = 1) -> list[str]:
+    """Create missing topics; return the names created (existing ones are kept)."""
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap,
+                             client_id="newsflow-setup", request_timeout_ms=15000)
+    try:
+        existing = set(admin.list_topics())
+        wanted = [
+            NewTopic(settings.raw_topic, settings.partitions, replication,
+                     topic_configs={"max.message.bytes": "16777216"}),
+            NewTopic(settings.enriched_topic, settings.partitions, replication,
+                     topic_configs={"max.message.bytes": "16777216"}),
+            NewTopic(settings.dead_letter_topic, 1, replication,
+                     topic_configs={"max.message.bytes": "16777216"}),
+        ]
+        missing = [t for t in wanted if t.name not in existing]
+        created = []
+        for topic in missing:
+            try:
+                admin.create_topics([topic])
+                created.append(topic.name)
+            except TopicAlreadyExistsError:
+                pass
+        return created
+    finally:
+        admin.close()
