@@ -1,0 +1,1 @@
+"""Enrichment: language, entities, source attribution. See :mod:`pipeline.enrich.article`."""

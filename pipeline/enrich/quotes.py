@@ -1,0 +1,44 @@
+"""Quotation spans in text, for every kind of quote mark.
+
+Pairs straight, curly, guillemet and low-9 quotes; an unbalanced quote runs to
+the end of its paragraph, and a quote continued across paragraphs (the next
+paragraph opens with a quote mark) is joined::
+
+    >>> quote_spans('He said: “Yes, we will.” Then left.')
+    [(9, 24)]
+"""
+
+from __future__ import annotations
+
+PAIRS = {"“": "”", "«": "»", "„": "“", "‹": "›", '"': '"'}
+
+
+def quote_spans(text: str, *, max_len: int = 5000) -> list[tuple[int, int]]:
+    spans: list[tuple[int, int]] = []
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        close = PAIRS.get(ch)
+        if close is None or (ch == '"' and i > 0 and text[i - 1].isalnum()):
+            i += 1
+            continue
+        j = i + 1
+        end = -1
+        while j < n and j - i < max_len:
+            c = text[j]
+            if c == close or (ch == "„" and c == "”"):
+                end = j + 1
+                break
+            if c == "\n" and text[j:j + 2] == "\n\n":
+                nxt = text[j:].lstrip("\n")
+                if not nxt or nxt[0] != ch:
+                    end = j  # unbalanced: stops at the paragraph's end
+                    break
+                j = n - len(nxt)  # quote continues in the next paragraph
+            j += 1
+        if end == -1:
+            end = min(n, j)
+        if end - i > 2:
+            spans.append((i, end))
+        i = max(end, i + 1)
+    return spans

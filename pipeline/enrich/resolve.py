@@ -1,0 +1,120 @@
+"""Resolve attribution sources to canonical entities and source types.
+
+"he" -> the last person named before; "the newspaper" -> the last outlet;
+"the same source" -> the source of the previous attribution; "a press release
+from the Syrian presidency" -> a document of "Syrian presidency"; "Western
+analysts" -> a group; "officials" stays an anonymous group.
+"""
+
+from __future__ import annotations
+
+from spacy.tokens import Doc
+
+from pipeline.contracts import Attribution, Source, Span
+from pipeline.enrich import cues
+from pipeline.enrich.attribution import Found
+from pipeline.enrich.entities import EntityIndex, Mention, normalize_name
+
+TYPE_OF_LABEL = {"PERSON": "person", "OUTLET": "outlet", "ORG": "organization",
+                 "GPE": "organization", "NORP": "group", "LOC": "organization",
+                 "FAC": "organization"}
+ARTICLES = ("the ", "a ", "an ", "some ", "many ", "several ", "other ", "two ", "three ")
+
+
+def _last(index: EntityIndex, before: int, labels: set[str]) -> Mention | None:
+    prior = [m for m in index.mentions if m.end <= before and m.label in labels]
+    return prior[-1] if prior else None
+
+
+def _best_entity(ents: list[Mention], text: str, start: int, end: int) -> Mention | None:
+    if not ents:
+        return None
+    # Skip possessors ("Syria’s Al-Watan"): an entity directly followed by 's.
+    owned = [m for m in ents if not text[m.end:m.end + 2] in {"’s", "'s"}] or ents
+    rank = {"PERSON": 0, "OUTLET": 1, "ORG": 2, "GPE": 3, "NORP": 4}
+    return sorted(owned, key=lambda m: (rank.get(m.label, 5), -m.end))[0]
+
+
+def _head_word(phrase: str) -> str:
+    words = phrase.lower().replace("’s", "").split()
+    for w in words:
+        if w in {"of", "from", "by", "at", "in", "for", "with"}:
+            break
+        head = w
+    return head.strip(",.;:") if words else ""
+
+
+def _plain(phrase: str) -> str:
+    p = normalize_name(phrase)
+    low = p.lower()
+    for art in ARTICLES:
+        if low.startswith(art):
+            return p[len(art):]
+    return p
+
+
+class SourceResolver:
+    """Walks the attributions in order, remembering sources for anaphora."""
+
+    def __init__(self, doc: Doc, index: EntityIndex) -> None:
+        self.doc, self.index, self.text = doc, index, doc.text
+        self.previous: Source | None = None
+
+    def resolve(self, start: int, end: int) -> Source:
+        phrase = self.text[start:end]
+        low = phrase.lower().strip()
+        canonical, typ = self._classify(low, phrase, start, end)
+        src = Source(text=phrase, start=start, end=end, canonical=canonical, type=typ)  # type: ignore[arg-type]
+        self.previous = src
+        return src
+
+    def _classify(self, low: str, phrase: str, start: int, end: int) -> tuple[str | None, str]:
+        if low in cues.ANAPHORIC_SOURCES and self.previous is not None:
+            return self.previous.canonical, self.previous.type
+        if low in cues.PRONOUNS_PERSON:
+            m = _last(self.index, start, {"PERSON"})
+            return (m.canonical, "person") if m else (None, "person")
+        if low in cues.PRONOUNS_THING:
+            m = _last(self.index, start, {"OUTLET", "ORG"})
+            return (m.canonical, TYPE_OF_LABEL[m.label]) if m else (None, "unnamed")
+        if low in cues.PRONOUNS_GROUP or low in {"we", "i", "you"}:
+            if self.previous is not None and low in cues.PRONOUNS_GROUP and \
+                    self.previous.type in {"group", "organization", "outlet"}:
+                return self.previous.canonical, self.previous.type
+            return None, "unnamed"
+        head = _head_word(phrase)
+        if low.startswith("the ") and head in {"newspaper", "daily", "agency", "paper",
+                                                "broadcaster", "outlet", "magazine"}:
+            ents = self.index.at(start, end)
+            if not ents:
+                m = _last(self.index, start, {"OUTLET"})
+                return (m.canonical, "outlet") if m else (None, "outlet")
+        ents = [m for m in self.index.at(start, end) if m.label != "NORP" or head in
+                {m.text.lower()}]
+        best = _best_entity(ents, self.text, start, end)
+        if head in cues.DOCUMENT_NOUNS:
+            return (best.canonical if best else _plain(phrase)), "document"
+        if best is not None:
+            return best.canonical, TYPE_OF_LABEL.get(best.label, "organization")
+        if head in cues.GROUP_NOUNS or head.endswith("s") and not low.startswith("the "):
+            return _plain(phrase), "group"
+        return _plain(phrase), "unnamed"
+
+
+def resolve_all(found: list[Found], doc: Doc, index: EntityIndex) -> list[Attribution]:
+    resolver = SourceResolver(doc, index)
+    text = doc.text
+    out: list[Attribution] = []
+    by_content: dict[tuple[int, int], Attribution] = {}
+    for f in sorted(found, key=lambda f: ((f.source or f.cue or f.content)[0], f.kind == "citing")):
+        source = resolver.resolve(*f.source) if f.source else None
+        cue = Span(text=text[f.cue[0]:f.cue[1]], start=f.cue[0], end=f.cue[1]) if f.cue else None
+        content = Span(text=text[f.content[0]:f.content[1]], start=f.content[0],
+                       end=f.content[1])
+        att = Attribution(kind=f.kind, source=source, cue=cue, content=content)  # type: ignore[arg-type]
+        if f.kind == "citing" and f.content in by_content and source and source.canonical:
+            by_content[f.content].cited_via.append(source.canonical)
+        else:
+            by_content.setdefault(f.content, att)
+        out.append(att)
+    return sorted(out, key=lambda a: (a.content.start, a.kind == "citing"))
