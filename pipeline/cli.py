@@ -67,6 +67,152 @@ def stack_status(as_json: bool = typer.Option(False, "--json", help="Print JSON.
         raise typer.Exit(1)
 
 
+@app.command()
+def setup(kibana: bool = typer.Option(True, help="Import Kibana objects when "
+                                      "NEWSFLOW_KIBANA_URL is set.")) -> None:
+    """Create topics, the index template, index and alias (and Kibana objects)."""
+    from pipeline import topics
+    from pipeline.es_index import ensure_index
+
+    settings = _settings()
+    try:
+        created = topics.ensure_topics(settings)
+        err.print(f"topics: {', '.join(settings.topics)} (created: {', '.join(created) or 'none'})")
+        err.print(f"index: {ensure_index(settings)} behind alias {settings.index_alias}")
+        if kibana and settings.kibana_url:
+            from pipeline.kibana import import_saved_objects
+
+            err.print(f"kibana: {import_saved_objects(settings)}")
+    except NewsflowError as exc:
+        _fail(exc)
+
+
+@app.command()
+def search(
+    query: str = typer.Argument("", help="Words to search in title and text."),
+    entity: str | None = typer.Option(None, "--entity", help="Canonical entity name."),
+    type_: str | None = typer.Option(None, "--type", help="Entity label: PERSON, ORG, GPE, "
+                                     "OUTLET, NORP..."),
+    source: str | None = typer.Option(None, "--source", help="Attributed source."),
+    said_by: str | None = typer.Option(None, "--said-by", help="Who said it (canonical)."),
+    publisher: str | None = typer.Option(None, "--publisher"),
+    since: str | None = typer.Option(None, "--since", help="Published on or after (ISO date)."),
+    until: str | None = typer.Option(None, "--until", help="Published on or before."),
+    lang: str | None = typer.Option(None, "--lang", help="ISO 639-1 language code."),
+    limit: int = typer.Option(10, "--limit", min=0, max=1000),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Search articles; exit 0 with hits, 3 with none, 1 on error."""
+    from pipeline.cli_search import render
+    from pipeline.search import SearchRequest
+    from pipeline.search import search as run_search
+
+    req = SearchRequest(text=query or None, entity=entity, type=type_, source=source,
+                        said_by=said_by, publisher=publisher, since=since, until=until,
+                        lang=lang, limit=limit)
+    try:
+        result = run_search(_settings(), req)
+    except Exception as exc:  # noqa: BLE001 - say what went wrong and how to fix it
+        err.print(f"[red]error:[/red] search failed: {exc}\n"
+                  "Is Elasticsearch up (`newsflow stack up`) and the index created "
+                  "(`newsflow setup`)?")
+        raise typer.Exit(1) from None
+    if as_json:
+        print(json.dumps(result, indent=2, default=str))
+    else:
+        render(result, out)
+    if result["total"] == 0:
+        raise typer.Exit(3)
+
+
+@app.command()
+def enrich(
+    input: typer.FileText = typer.Option("-", "--input", "-i",  # noqa: A002
+                                         help="JSON Lines in (default stdin)."),
+    output: typer.FileTextWrite = typer.Option("-", "--output", "-o",
+                                               help="JSON Lines out (default stdout)."),
+) -> None:
+    """Enrich articles offline (no Kafka, no Elasticsearch): the agent's own code.
+
+    Input lines: {"id", "text", optional "title", "url", "source"}. Output lines:
+    the enriched article with "entities" and "attributions" (character offsets).
+    Lines that fail are reported on stderr with their line number; exit 2 if any did.
+    """
+    from pipeline.enrich.article import Enricher, enrich_lines
+
+    enricher = Enricher()
+    failures = 0
+
+    def lines():  # type: ignore[no-untyped-def]
+        nonlocal failures
+        for n, line in enumerate(input, 1):
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+                if not isinstance(item, dict):
+                    raise ValueError("not a JSON object")
+                yield item
+            except ValueError as exc:
+                failures += 1
+                err.print(f"line {n}: {exc}")
+
+    for result in enrich_lines(enricher, lines()):
+        if isinstance(result, Exception):
+            failures += 1
+            err.print(f"[red]error:[/red] {result}")
+            continue
+        output.write(result.model_dump_json() + "\n")
+    output.flush()
+    if failures:
+        raise typer.Exit(2)
+
+
+@app.command()
+def worker(
+    processes: int = typer.Option(1, "--processes", "-p", min=1,
+                                  help="Worker processes (one per core is a good start)."),
+    loglevel: str = typer.Option("info", "--loglevel", "-l"),
+) -> None:
+    """Run the Faust worker(s): enrich raw articles and index enriched ones."""
+    from pipeline.workers import run_workers
+
+    raise typer.Exit(run_workers(processes=processes, loglevel=loglevel))
+
+
+@app.command()
+def connect(
+    config: str = typer.Option(..., "--config", "-c", help="Sources YAML file."),
+    once: bool = typer.Option(False, "--once", help="One pass over every source, then exit."),
+    state: str | None = typer.Option(None, "--state", help="State file (default: "
+                                     "$NEWSFLOW_HOME/state/connectors.sqlite)."),
+    enable: str | None = typer.Option(None, "--enable", help="Re-enable a disabled source."),
+    as_json: bool = typer.Option(False, "--json", help="Print each pass result as JSON."),
+) -> None:
+    """Run the connectors of a sources file and produce their articles to Kafka."""
+    from pipeline.connect import run_connect
+
+    try:
+        code = run_connect(_settings(), config=config, once=once, state_path=state,
+                           enable=enable, as_json=as_json, console=err)
+    except NewsflowError as exc:
+        _fail(exc, 2)
+    raise typer.Exit(code)
+
+
+@app.command()
+def demo(
+    keep_worker: bool = typer.Option(False, help="Leave the worker running afterwards."),
+) -> None:
+    """Bring the stack up, ingest the bundled sample corpus, show example searches."""
+    from pipeline.demo import run_demo
+
+    try:
+        raise typer.Exit(run_demo(_settings(), console=out, keep_worker=keep_worker))
+    except NewsflowError as exc:
+        _fail(exc)
+
+
 def main() -> None:
     try:
         app()

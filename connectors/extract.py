@@ -1,0 +1,92 @@
+"""Full-text extraction from an article page (trafilatura + htmldate).
+
+    >>> art = extract_article(html, url="https://example.org/a")    # doctest: +SKIP
+    >>> art.text, art.title, art.authors, art.published_at          # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import trafilatura
+from htmldate import find_date
+from lxml import html as lxml_html
+
+from connectors.errors import ParseError
+
+
+@dataclass
+class Extracted:
+    text: str
+    title: str | None = None
+    authors: list[str] = field(default_factory=list)
+    published_at: datetime | None = None
+    canonical_url: str | None = None
+    language: str | None = None
+    description: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "title": self.title, "authors": self.authors,
+                "published_at": self.published_at.isoformat() if self.published_at else None,
+                "canonical_url": self.canonical_url, "language": self.language,
+                "description": self.description}
+
+
+def _date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        d = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return d if d.tzinfo else d.replace(tzinfo=UTC)
+
+
+def _authors(value: str | None) -> list[str]:
+    if not value:
+        return []
+    return [a.strip() for a in re.split(r";|\band\b|,(?=\s*[A-Z])", value) if a.strip()]
+
+
+def extract_article(html: str | bytes, *, url: str | None = None) -> Extracted:
+    """Extract body text and metadata; raise :class:`ParseError` when there is no text."""
+    if isinstance(html, bytes):
+        html = trafilatura.utils.decode_file(html)
+    doc = trafilatura.bare_extraction(html, url=url, with_metadata=True,
+                                      include_comments=False, favor_recall=True)
+    if doc is None or not getattr(doc, "text", None):
+        raise ParseError("no article text found in the page", url=url)
+    published = _date(getattr(doc, "date", None))
+    if published is None:
+        try:
+            published = _date(find_date(html, url=url, original_date=True))
+        except Exception:  # noqa: BLE001 - htmldate fails on odd markup; the date is optional
+            published = None
+    return Extracted(text=doc.text.strip(), title=getattr(doc, "title", None),
+                     authors=_authors(getattr(doc, "author", None)), published_at=published,
+                     canonical_url=getattr(doc, "url", None) or url,
+                     language=getattr(doc, "language", None),
+                     description=getattr(doc, "description", None))
+
+
+BLOCKS = {"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "tr",
+          "section", "article"}
+
+
+def html_to_text(fragment: str) -> str:
+    """Feed content (an HTML fragment) to plain text, paragraphs kept apart."""
+    if "<" not in fragment:
+        return fragment.strip()
+    try:
+        root = lxml_html.fragment_fromstring(fragment, create_parent="div")
+    except Exception:  # noqa: BLE001 - lxml raises several types on junk
+        return re.sub(r"<[^>]+>", " ", fragment).strip()
+    for el in root.iter():
+        if el.tag in BLOCKS:
+            el.tail = "\n\n" + (el.tail or "")
+    text = root.text_content()
+    text = re.sub(r"[ \t\r\f\v]+", " ", text)
+    return re.sub(r"\s*\n\s*\n\s*", "\n\n", text).strip()

@@ -1,0 +1,171 @@
+"""The Faust application: enrich raw articles, index enriched ones.
+
+    faust -A pipeline.app worker -l info        # or: newsflow worker
+
+Agents (concurrency 1 each; scale with partitions and worker processes):
+
+* ``enrich``: raw topic -> batches (``take_events`` with a time bound) -> spaCy
+  in a worker thread (the event loop keeps heart-beating) -> enriched topic.
+* ``index``: enriched topic -> batches -> Elasticsearch bulk.
+
+A message that cannot be handled goes to the dead-letter topic with its stage,
+reason and original bytes; the rest of its batch goes on. Offsets are
+acknowledged only after a batch's outputs are written (Faust acks a
+``take_events`` batch when the agent asks for the next one), so a crash
+replays at most the unfinished batch, and ids make the replay idempotent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from typing import Any
+
+import faust
+
+from connectors.contract import RawArticle
+from pipeline import metrics
+from pipeline.config import Settings
+from pipeline.contracts import DeadLetter, EnrichedArticle
+from pipeline.errors import ContractError, EnrichmentError
+
+log = logging.getLogger("newsflow.worker")
+settings = Settings.from_env()
+DATADIR = settings.home / "faust" / os.environ.get("NEWSFLOW_WORKER_INDEX", "0")
+DATADIR.mkdir(parents=True, exist_ok=True)
+BATCH_SIZE = 32
+BATCH_WITHIN = 1.0
+MAX_MESSAGE = 16 * 1024 * 1024
+
+app = faust.App(
+    settings.app_id,
+    broker=[f"kafka://{b}" for b in settings.kafka_bootstrap.split(",")],
+    value_serializer="raw",
+    key_serializer="raw",
+    web_enabled=False,
+    topic_partitions=settings.partitions,
+    topic_replication_factor=1,
+    consumer_auto_offset_reset="earliest",
+    producer_acks=-1,
+    producer_max_request_size=MAX_MESSAGE,
+    consumer_max_fetch_size=MAX_MESSAGE,
+    broker_commit_every=BATCH_SIZE,
+    broker_commit_interval=1.0,
+    broker_max_poll_interval=600.0,
+    datadir=str(DATADIR),
+)
+raw_topic = app.topic(settings.raw_topic, value_type=bytes, key_type=bytes,
+                      partitions=settings.partitions)
+enriched_topic = app.topic(settings.enriched_topic, value_type=bytes, key_type=bytes,
+                           partitions=settings.partitions)
+dead_letter_topic = app.topic(settings.dead_letter_topic, value_type=bytes, key_type=bytes,
+                              partitions=1)
+
+_state: dict[str, Any] = {}
+
+
+def _enricher() -> Any:
+    if "enricher" not in _state:
+        from pipeline.enrich.article import Enricher
+
+        _state["enricher"] = Enricher()
+    return _state["enricher"]
+
+
+def _indexer() -> Any:
+    if "indexer" not in _state:
+        from pipeline.indexer import Indexer
+
+        _state["indexer"] = Indexer(settings)
+    return _state["indexer"]
+
+
+async def dead_letter(stage: str, exc: BaseException, event: faust.types.EventT,
+                      article_id: str | None = None) -> None:
+    msg = event.message
+    payload = msg.value if isinstance(msg.value, bytes) else bytes(str(msg.value), "utf-8")
+    letter = DeadLetter.of(stage=stage, exc=exc, payload=payload,  # type: ignore[arg-type]
+                           article_id=article_id, topic=msg.topic, partition=msg.partition,
+                           offset=msg.offset)
+    fut = await dead_letter_topic.send(key=(article_id or "").encode() or None,
+                                       value=letter.to_bytes())
+    await fut
+    metrics.DEAD_LETTERS.labels(stage).inc()
+    metrics.ERRORS.labels(stage, type(exc).__name__).inc()
+    log.warning("dead-lettered %s at %s[%s]@%s: %s", article_id, msg.topic, msg.partition,
+                msg.offset, exc)
+
+
+@app.agent(raw_topic, concurrency=1)
+async def enrich(stream: faust.StreamT) -> None:
+    loop = asyncio.get_running_loop()
+    async for events in stream.take_events(BATCH_SIZE, within=BATCH_WITHIN):
+        t0 = time.perf_counter()
+        metrics.MESSAGES_IN.labels("enrich").inc(len(events))
+        good: list[tuple[faust.types.EventT, RawArticle]] = []
+        for event in events:
+            try:
+                good.append((event, RawArticle.from_bytes(event.value)))
+            except ContractError as exc:
+                await dead_letter("decode", exc, event)
+        if good:
+            results = await loop.run_in_executor(None, _enricher().enrich,
+                                                 [a for _, a in good])
+            futures = []
+            for (event, raw), result in zip(good, results, strict=True):
+                if isinstance(result, EnrichmentError):
+                    await dead_letter("enrich", result, event, raw.id)
+                    continue
+                futures.append(await enriched_topic.send(key=raw.id.encode(),
+                                                         value=result.to_bytes()))
+            for fut in futures:
+                await fut
+            metrics.MESSAGES_OUT.labels("enrich").inc(len(futures))
+        metrics.BATCH_SECONDS.labels("enrich").observe(time.perf_counter() - t0)
+
+
+async def _index_ready() -> None:
+    """Create template, index and alias before the first write (waits for Elasticsearch)."""
+    from pipeline.es_index import ensure_index
+
+    loop = asyncio.get_running_loop()
+    delay = 1.0
+    while True:
+        try:
+            await loop.run_in_executor(None, ensure_index, settings)
+            return
+        except Exception as exc:  # noqa: BLE001 - wait for Elasticsearch, whatever the error
+            metrics.BACKPRESSURE.labels("index").set(1)
+            log.warning("Elasticsearch not ready (%s); retrying in %.0fs", exc, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 30.0)
+        finally:
+            metrics.BACKPRESSURE.labels("index").set(0)
+
+
+@app.agent(enriched_topic, concurrency=1)
+async def index(stream: faust.StreamT) -> None:
+    await _index_ready()
+    async for events in stream.take_events(256, within=BATCH_WITHIN):
+        t0 = time.perf_counter()
+        metrics.MESSAGES_IN.labels("index").inc(len(events))
+        good: list[tuple[faust.types.EventT, EnrichedArticle]] = []
+        for event in events:
+            try:
+                good.append((event, EnrichedArticle.from_bytes(event.value)))
+            except ContractError as exc:
+                await dead_letter("decode", exc, event)
+        by_id = {art.id: ev for ev, art in good}
+        rejected = await _indexer().index([a for _, a in good])
+        for art, exc in rejected:
+            await dead_letter("index", exc, by_id[art.id], art.id)
+        metrics.MESSAGES_OUT.labels("index").inc(len(good) - len(rejected))
+        metrics.BATCH_SECONDS.labels("index").observe(time.perf_counter() - t0)
+
+
+@app.task
+async def _on_start() -> None:
+    port = metrics.serve_from_env()
+    log.info("newsflow worker started (metrics port %s)", port or "off")

@@ -1,0 +1,109 @@
+"""``newsflow demo``: the whole flow on the bundled sample corpus.
+
+1. bring the local stack up (unless Kafka and Elasticsearch already answer);
+2. create topics, index and alias;
+3. serve the samples as an RSS feed on 127.0.0.1 and run the RSS connector once;
+4. start a Faust worker and wait, showing progress, until every sample is searchable;
+5. print a few example searches.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+from elasticsearch import Elasticsearch
+from rich.console import Console
+from rich.progress import Progress
+
+from connectors.contract import article_id, canonicalize_url
+from pipeline.config import Settings
+from pipeline.errors import NewsflowError, StackError
+from pipeline.feedserver import FeedServer, load_samples
+from pipeline.workers import worker_command
+
+EXAMPLES = [
+    (["--entity", "Bashar al-Assad"], "articles mentioning Bashar al-Assad (also 'Mr Assad')"),
+    (["--said-by", "Al-Watan"], "what the newspaper Al-Watan reported"),
+    (["strike", "--publisher", "Newsflow Samples"], "full-text search with a publisher filter"),
+    (["--lang", "fr"], "articles detected as French"),
+]
+
+
+def _count(es: Elasticsearch, settings: Settings, ids: list[str]) -> int:
+    es.indices.refresh(index=settings.index_alias)
+    resp = es.search(index=settings.index_alias, query={"ids": {"values": ids}}, size=0,
+                     track_total_hits=True)
+    return int(resp["hits"]["total"]["value"])
+
+
+def wait_indexed(settings: Settings, ids: list[str], *, timeout: float,
+                 console: Console, worker: subprocess.Popen[bytes] | None = None) -> int:
+    es = Elasticsearch(settings.es_url, basic_auth=settings.es_auth())
+    deadline = time.monotonic() + timeout
+    done = 0
+    with Progress(console=console, transient=False) as progress:
+        task = progress.add_task("enriching and indexing", total=len(ids))
+        while time.monotonic() < deadline:
+            if worker is not None and worker.poll() is not None:
+                raise NewsflowError(f"the worker exited with code {worker.returncode}")
+            try:
+                done = _count(es, settings, ids)
+            except Exception:  # noqa: BLE001 - index not there yet
+                done = 0
+            progress.update(task, completed=done)
+            if done >= len(ids):
+                break
+            time.sleep(1.0)
+    es.close()
+    return done
+
+
+def run_demo(settings: Settings, *, console: Console, keep_worker: bool = False,
+             timeout: float = 600) -> int:
+    from pipeline import stack
+    from pipeline.connect import run_connect
+    from pipeline.es_index import ensure_index
+
+    if not all(s.healthy for s in stack.status(settings)):
+        stack.up(settings, say=lambda m: console.print(f"[cyan]stack:[/cyan] {m}"))
+    from pipeline.topics import ensure_topics
+
+    ensure_topics(settings)
+    ensure_index(settings)
+    samples = load_samples()
+    ids = [article_id(canonicalize_url(a["url"])) for a in samples]
+    console.print(f"[bold]demo:[/bold] {len(samples)} sample articles, served as RSS")
+    worker = subprocess.Popen(worker_command("warn"), stdout=subprocess.DEVNULL,
+                              stderr=open(settings.home / "logs" / "demo-worker.log", "ab"))
+    try:
+        with FeedServer(samples) as server, tempfile.TemporaryDirectory() as tmp:
+            sources = Path(tmp) / "sources.yaml"
+            sources.write_text(yaml.safe_dump({"sources": [{
+                "name": "samples", "type": "rss.v1", "url": server.feed_url,
+                "publisher": "Newsflow Samples", "allow_private": True,
+                "full_text": "never"}]}))
+            run_connect(settings, config=str(sources), once=True,
+                        state_path=str(Path(tmp) / "state.sqlite"), enable=None,
+                        as_json=False, console=console)
+        done = wait_indexed(settings, ids, timeout=timeout, console=console, worker=worker)
+        if done < len(ids):
+            raise StackError(f"only {done} of {len(ids)} articles became searchable in "
+                             f"{timeout:.0f}s; see {settings.home / 'logs'}")
+    finally:
+        if not keep_worker:
+            worker.terminate()
+            try:
+                worker.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+    console.print("[bold green]all sample articles are searchable.[/bold green] Try:\n")
+    for args, what in EXAMPLES:
+        console.print(f"[bold]$ newsflow search {' '.join(repr(a) if ' ' in a else a for a in args)}"
+                      f"[/bold]   [dim]# {what}[/dim]")
+        subprocess.run(["newsflow", "search", *args, "--limit", "3"], check=False)
+        console.print()
+    return 0

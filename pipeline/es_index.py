@@ -1,0 +1,129 @@
+"""The Elasticsearch index: template, versioned index behind an alias, documents.
+
+``news-articles`` (alias) -> ``news-articles-v1`` (index). Text analysis uses
+the ``english`` analyzer where the server has the analysis-common module (the
+official images) and ``standard`` with English stop words where it has not
+(the integ-test-zip of the local stack)::
+
+    >>> analyzer_settings(has_analysis_common=False)["analyzer"]["nf_text"]["type"]
+    'standard'
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from elasticsearch import Elasticsearch
+
+from pipeline.config import Settings
+from pipeline.contracts import EnrichedArticle
+
+INDEX_VERSION = 1
+KW = {"type": "keyword"}
+INT = {"type": "integer"}
+DATE = {"type": "date"}
+SPAN = {"properties": {"text": {"type": "text", "analyzer": "nf_text"}, "start": INT, "end": INT}}
+ENTITY_TYPES = {"PERSON": "persons", "ORG": "organizations", "OUTLET": "outlets",
+                "GPE": "places", "LOC": "places", "NORP": "groups", "FAC": "places",
+                "EVENT": "events"}
+
+
+def analyzer_settings(*, has_analysis_common: bool) -> dict[str, Any]:
+    if has_analysis_common:
+        return {"analyzer": {"nf_text": {"type": "english"}}}
+    return {"analyzer": {"nf_text": {"type": "standard", "stopwords": "_english_"}}}
+
+
+def mappings() -> dict[str, Any]:
+    text = {"type": "text", "analyzer": "nf_text"}
+    return {
+        "dynamic": "strict",
+        "properties": {
+            "schema_version": INT, "id": KW, "url": KW, "canonical_url": KW,
+            "title": {**text, "fields": {"raw": {"type": "keyword", "ignore_above": 512}}},
+            "text": text, "summary": text, "authors": KW, "published_at": DATE, "tags": KW,
+            "version": INT, "language": KW, "language_confidence": {"type": "float"},
+            "provenance": {"properties": {
+                "connector": KW, "connector_version": INT, "source": KW, "publisher": KW,
+                "feed_url": KW, "fetched_at": DATE, "http_status": INT,
+                "etag": {"type": "keyword", "index": False},
+                "last_modified": {"type": "keyword", "index": False}}},
+            "entities": {"type": "nested", "properties": {
+                "text": KW, "label": KW, "start": INT, "end": INT, "canonical": KW, "key": KW}},
+            "entity_summary": {"type": "nested", "properties": {
+                "canonical": KW, "label": KW, "key": KW, "mentions": INT, "first_offset": INT,
+                "salience": {"type": "float"}, "outlet": {"type": "boolean"}}},
+            "persons": KW, "organizations": KW, "outlets": KW, "places": KW, "groups": KW,
+            "events": KW, "entity_keys": KW,
+            "attributions": {"type": "nested", "properties": {
+                "kind": KW,
+                "source": {"properties": {"text": {**text, "fields": {"raw": KW}}, "start": INT,
+                                          "end": INT, "canonical": KW, "type": KW}},
+                "cue": {"properties": {"text": KW, "start": INT, "end": INT}},
+                "content": SPAN, "cited_via": KW}},
+            "attributed_sources": KW, "attribution_kinds": KW,
+            "enrichment_version": KW, "enriched_at": DATE, "indexed_at": DATE,
+        },
+    }
+
+
+def index_name(settings: Settings, version: int = INDEX_VERSION) -> str:
+    return f"{settings.index_alias}-v{version}"
+
+
+def client(settings: Settings) -> Elasticsearch:
+    return Elasticsearch(settings.es_url, basic_auth=settings.es_auth(), request_timeout=30)
+
+
+def has_analysis_common(es: Elasticsearch) -> bool:
+    info = es.nodes.info(metric="plugins")
+    for node in info["nodes"].values():
+        if any(m.get("name") == "analysis-common" for m in node.get("modules", [])):
+            return True
+    return False
+
+
+def template_body(settings: Settings, *, english: bool) -> dict[str, Any]:
+    return {
+        "index_patterns": [f"{settings.index_alias}-v*"],
+        "priority": 200,
+        "template": {
+            "settings": {"number_of_shards": 1, "number_of_replicas": 0,
+                         "refresh_interval": "1s",
+                         "analysis": analyzer_settings(has_analysis_common=english)},
+            "mappings": mappings(),
+        },
+        "_meta": {"managed_by": "newsflow", "index_version": INDEX_VERSION},
+    }
+
+
+def ensure_index(settings: Settings, es: Elasticsearch | None = None,
+                 *, version: int = INDEX_VERSION) -> str:
+    """Install the template; create the versioned index and alias when missing."""
+    es = es or client(settings)
+    english = has_analysis_common(es)
+    es.indices.put_index_template(name=f"{settings.index_alias}-template",
+                                  **template_body(settings, english=english))
+    name = index_name(settings, version)
+    if not es.indices.exists_alias(name=settings.index_alias):
+        if not es.indices.exists(index=name):
+            es.indices.create(index=name)
+        es.indices.put_alias(index=name, name=settings.index_alias, is_write_index=True)
+    return name
+
+
+def document(article: EnrichedArticle) -> dict[str, Any]:
+    """The indexed document: the article plus flattened arrays for aggregations."""
+    doc = article.model_dump(mode="json")
+    flat: dict[str, set[str]] = {v: set() for v in ENTITY_TYPES.values()}
+    for ent in article.entity_summary:
+        field = ENTITY_TYPES.get(ent.label)
+        if field:
+            flat[field].add(ent.canonical)
+    for field, values in flat.items():
+        doc[field] = sorted(values)
+    doc["entity_keys"] = sorted({e.key for e in article.entity_summary})
+    doc["attribution_kinds"] = sorted({a.kind for a in article.attributions})
+    doc["indexed_at"] = datetime.now(UTC).isoformat()
+    return doc

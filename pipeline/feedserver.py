@@ -1,0 +1,83 @@
+"""Serve articles as an RSS 2.0 feed from a local HTTP server (demo and tests).
+
+    >>> with FeedServer(load_samples()) as server:            # doctest: +SKIP
+    ...     print(server.feed_url)
+    http://127.0.0.1:41234/feed.xml
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from email.utils import format_datetime
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape
+
+SAMPLES = Path(__file__).resolve().parent / "samples" / "articles.jsonl"
+
+
+def load_samples(path: Path = SAMPLES) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip()]
+
+
+def rss(articles: list[dict[str, Any]], *, title: str = "newsflow samples") -> bytes:
+    items = []
+    for a in articles:
+        paras = "".join(f"<p>{escape(p)}</p>" for p in a["text"].split("\n\n") if p.strip())
+        date = format_datetime(datetime.fromisoformat(a["published_at"])) \
+            if a.get("published_at") else ""
+        authors = "".join(f"<dc:creator>{escape(x)}</dc:creator>" for x in a.get("authors", []))
+        items.append(
+            f"<item><title>{escape(a['title'])}</title><link>{escape(a['url'])}</link>"
+            f"<guid>{escape(a['url'])}</guid><pubDate>{date}</pubDate>{authors}"
+            f"<description>{escape(a['text'][:200])}</description>"
+            f"<content:encoded><![CDATA[{paras}]]></content:encoded></item>")
+    xml = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/" '
+        'xmlns:dc="http://purl.org/dc/elements/1.1/"><channel>'
+        f"<title>{escape(title)}</title><link>https://samples.newsflow.invalid/</link>"
+        f"<description>{escape(title)}</description>{''.join(items)}</channel></rss>")
+    return xml.encode("utf-8")
+
+
+class FeedServer:
+    """A threaded HTTP server with ``/feed.xml``; everything else is 404."""
+
+    def __init__(self, articles: list[dict[str, Any]], *, host: str = "127.0.0.1",
+                 port: int = 0) -> None:
+        body = rss(articles)
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+                if self.path.split("?")[0] != "/feed.xml":
+                    self.send_error(404)
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "application/rss+xml; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer((host, port), Handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def feed_url(self) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host}:{port}/feed.xml"
+
+    def __enter__(self) -> FeedServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()

@@ -1,0 +1,121 @@
+"""Search the index: relevance-ranked hits, highlights and facets.
+
+User input only ever enters the query as values of ``match``/``term``/``range``
+clauses (or ``simple_query_string``, which cannot raise on syntax), never as
+query DSL or Lucene syntax::
+
+    >>> q = build_query(SearchRequest(text="talks", entity="Bashar al-Assad"))
+    >>> q["query"]["bool"]["filter"][0]["bool"]["should"][0]["term"]["persons"]
+    'Bashar al-Assad'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pipeline.config import Settings
+from pipeline.es_index import ENTITY_TYPES, client
+
+TYPE_FIELDS = sorted(set(ENTITY_TYPES.values()))
+
+
+@dataclass
+class SearchRequest:
+    text: str | None = None
+    entity: str | None = None
+    type: str | None = None
+    source: str | None = None
+    said_by: str | None = None
+    publisher: str | None = None
+    since: str | None = None
+    until: str | None = None
+    lang: str | None = None
+    limit: int = 10
+
+
+def _entity_filter(name: str, label: str | None) -> dict[str, Any]:
+    nested: dict[str, Any] = {"bool": {"should": [
+        {"term": {"entities.canonical": name}}, {"term": {"entities.text": name}}],
+        "minimum_should_match": 1}}
+    if label:
+        nested["bool"]["filter"] = [{"term": {"entities.label": label.upper()}}]
+    fields = [ENTITY_TYPES[label.upper()]] if label and label.upper() in ENTITY_TYPES \
+        else TYPE_FIELDS
+    should: list[dict[str, Any]] = [{"term": {f: name}} for f in fields]
+    should.append({"nested": {"path": "entities", "query": nested}})
+    return {"bool": {"should": should, "minimum_should_match": 1}}
+
+
+def build_query(req: SearchRequest) -> dict[str, Any]:
+    must: list[dict[str, Any]] = []
+    filters: list[dict[str, Any]] = []
+    if req.text:
+        must.append({"simple_query_string": {"query": req.text, "fields": ["title^3", "text",
+                     "summary^2"], "default_operator": "and"}})
+    if req.entity:
+        filters.append(_entity_filter(req.entity, req.type))
+    elif req.type:
+        filters.append({"nested": {"path": "entities", "query": {
+            "term": {"entities.label": req.type.upper()}}}})
+    if req.said_by or req.source:
+        who = req.said_by or req.source or ""
+        filters.append({"bool": {"should": [
+            {"term": {"attributed_sources": who}},
+            {"nested": {"path": "attributions", "query": {"bool": {"should": [
+                {"term": {"attributions.source.canonical": who}},
+                {"match_phrase": {"attributions.source.text": who}}]}}}}],
+            "minimum_should_match": 1}})
+    if req.publisher:
+        filters.append({"bool": {"should": [{"term": {"provenance.publisher": req.publisher}},
+                                            {"term": {"provenance.source": req.publisher}}],
+                                 "minimum_should_match": 1}})
+    if req.since or req.until:
+        rng = {k: v for k, v in (("gte", req.since), ("lte", req.until)) if v}
+        filters.append({"range": {"published_at": rng}})
+    if req.lang:
+        filters.append({"term": {"language": req.lang}})
+    return {
+        "query": {"bool": {"must": must or [{"match_all": {}}], "filter": filters}},
+        "size": max(0, min(req.limit, 1000)),
+        "_source": {"excludes": ["text", "entities", "entity_summary"]},
+        "highlight": {"fields": {"text": {"fragment_size": 160, "number_of_fragments": 2},
+                                 "title": {}}},
+        "aggs": {
+            "persons": {"terms": {"field": "persons", "size": 10}},
+            "organizations": {"terms": {"field": "organizations", "size": 10}},
+            "places": {"terms": {"field": "places", "size": 10}},
+            "outlets": {"terms": {"field": "outlets", "size": 10}},
+            "attributed_sources": {"terms": {"field": "attributed_sources", "size": 10}},
+            "publishers": {"terms": {"field": "provenance.publisher", "size": 10}},
+        },
+    }
+
+
+def search(settings: Settings, req: SearchRequest) -> dict[str, Any]:
+    """Run the query; return {total, hits: [...], facets: {name: [[value, count]]}}."""
+    es = client(settings)
+    try:
+        resp = es.search(index=settings.index_alias, body=build_query(req))
+    finally:
+        es.close()
+    hits = []
+    for h in resp["hits"]["hits"]:
+        src = h["_source"]
+        hits.append({
+            "id": h["_id"], "score": h["_score"], "title": src.get("title"),
+            "url": src.get("url"), "published_at": src.get("published_at"),
+            "language": src.get("language"),
+            "publisher": (src.get("provenance") or {}).get("publisher"),
+            "persons": src.get("persons", []),
+            "attributed_sources": src.get("attributed_sources", []),
+            "highlights": [frag for frags in h.get("highlight", {}).values() for frag in frags],
+            "who_said_what": [
+                {"source": (a.get("source") or {}).get("canonical"), "kind": a["kind"],
+                 "cue": (a.get("cue") or {}).get("text"),
+                 "content": a["content"]["text"][:200]}
+                for a in src.get("attributions", [])][:5],
+        })
+    facets = {name: [[b["key"], b["doc_count"]] for b in agg["buckets"]]
+              for name, agg in resp.get("aggregations", {}).items()}
+    return {"total": resp["hits"]["total"]["value"], "hits": hits, "facets": facets}
