@@ -64,7 +64,7 @@ class RawArticle(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    schema_version: Literal[1] = RAW_SCHEMA_VERSION
+    schema_version: Literal[1] = 1
     id: str
     url: str
     canonical_url: str

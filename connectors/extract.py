@@ -57,7 +57,8 @@ def extract_article(html: str | bytes, *, url: str | None = None) -> Extracted:
         html = trafilatura.utils.decode_file(html)
     doc = trafilatura.bare_extraction(html, url=url, with_metadata=True,
                                       include_comments=False, favor_recall=True)
-    if doc is None or not getattr(doc, "text", None):
+    body = getattr(doc, "text", None) if doc is not None else None
+    if not body:
         raise ParseError("no article text found in the page", url=url)
     published = _date(getattr(doc, "date", None))
     if published is None:
@@ -65,7 +66,7 @@ def extract_article(html: str | bytes, *, url: str | None = None) -> Extracted:
             published = _date(find_date(html, url=url, original_date=True))
         except Exception:  # noqa: BLE001 - htmldate fails on odd markup; the date is optional
             published = None
-    return Extracted(text=doc.text.strip(), title=getattr(doc, "title", None),
+    return Extracted(text=str(body).strip(), title=getattr(doc, "title", None),
                      authors=_authors(getattr(doc, "author", None)), published_at=published,
                      canonical_url=getattr(doc, "url", None) or url,
                      language=getattr(doc, "language", None),

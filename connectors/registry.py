@@ -25,7 +25,7 @@ def available() -> dict[str, str]:
     return {ep.name: ep.value for ep in entry_points(group=GROUP)}
 
 
-def load(name: str, *, source: str = "?") -> type[Connector]:  # type: ignore[type-arg]
+def load(name: str, *, source: str = "?") -> type[Connector]:
     eps = {ep.name: ep for ep in entry_points(group=GROUP)}
     if name not in eps:
         known = ", ".join(sorted(eps)) or "none"

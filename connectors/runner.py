@@ -114,7 +114,7 @@ class Runner:
             self._confirm_quietly(pending)
             result.failed = str(exc)
             self._failure(health, source, str(exc))
-        except Exception as exc:  # noqa: BLE001 - a connector bug must not stop other sources
+        except Exception as exc:
             self._confirm_quietly(pending)
             result.failed = f"source '{name}': {type(exc).__name__}: {exc}"
             log.exception("connector %s crashed", name)

@@ -42,7 +42,7 @@ class SourceSpec(BaseModel):
 @dataclass
 class Source:
     spec: SourceSpec
-    cls: type[Connector]  # type: ignore[type-arg]
+    cls: type[Connector]
     config: ConnectorConfig
 
 

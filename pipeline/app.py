@@ -101,7 +101,8 @@ async def dead_letter(stage: str, exc: BaseException, event: faust.types.EventT,
 @app.agent(raw_topic, concurrency=1)
 async def enrich(stream: faust.StreamT) -> None:
     loop = asyncio.get_running_loop()
-    async for events in stream.take_events(BATCH_SIZE, within=BATCH_WITHIN):
+    async for events in stream.take_events(  # type: ignore[attr-defined]
+            BATCH_SIZE, within=BATCH_WITHIN):
         t0 = time.perf_counter()
         metrics.MESSAGES_IN.labels("enrich").inc(len(events))
         good: list[tuple[faust.types.EventT, RawArticle]] = []
@@ -148,7 +149,7 @@ async def _index_ready() -> None:
 @app.agent(enriched_topic, concurrency=1)
 async def index(stream: faust.StreamT) -> None:
     await _index_ready()
-    async for events in stream.take_events(256, within=BATCH_WITHIN):
+    async for events in stream.take_events(256, within=BATCH_WITHIN):  # type: ignore[attr-defined]
         t0 = time.perf_counter()
         metrics.MESSAGES_IN.labels("index").inc(len(events))
         good: list[tuple[faust.types.EventT, EnrichedArticle]] = []
@@ -159,8 +160,8 @@ async def index(stream: faust.StreamT) -> None:
                 await dead_letter("decode", exc, event)
         by_id = {art.id: ev for ev, art in good}
         rejected = await _indexer().index([a for _, a in good])
-        for art, exc in rejected:
-            await dead_letter("index", exc, by_id[art.id], art.id)
+        for art, rejection in rejected:
+            await dead_letter("index", rejection, by_id[art.id], art.id)
         metrics.MESSAGES_OUT.labels("index").inc(len(good) - len(rejected))
         metrics.BATCH_SECONDS.labels("index").observe(time.perf_counter() - t0)
 

@@ -127,7 +127,7 @@ def search(
 
 @app.command()
 def enrich(
-    input: typer.FileText = typer.Option("-", "--input", "-i",  # noqa: A002
+    input: typer.FileText = typer.Option("-", "--input", "-i",
                                          help="JSON Lines in (default stdin)."),
     output: typer.FileTextWrite = typer.Option("-", "--output", "-o",
                                                help="JSON Lines out (default stdout)."),
@@ -219,3 +219,7 @@ def main() -> None:
     except NewsflowError as exc:
         err.print(f"[red]error:[/red] {exc}")
         sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -77,7 +77,7 @@ class EnrichedArticle(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    schema_version: Literal[1] = ENRICHED_SCHEMA_VERSION
+    schema_version: Literal[1] = 1
     id: str
     url: str | None = None
     canonical_url: str | None = None

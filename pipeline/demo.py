@@ -77,8 +77,11 @@ def run_demo(settings: Settings, *, console: Console, keep_worker: bool = False,
     samples = load_samples()
     ids = [article_id(canonicalize_url(a["url"])) for a in samples]
     console.print(f"[bold]demo:[/bold] {len(samples)} sample articles, served as RSS")
-    worker = subprocess.Popen(worker_command("warn"), stdout=subprocess.DEVNULL,
-                              stderr=open(settings.home / "logs" / "demo-worker.log", "ab"))
+    log_path = settings.home / "logs" / "demo-worker.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("ab") as log:
+        worker = subprocess.Popen(worker_command("warn"), stdout=subprocess.DEVNULL,
+                                  stderr=log)
     try:
         with FeedServer(samples) as server, tempfile.TemporaryDirectory() as tmp:
             sources = Path(tmp) / "sources.yaml"
@@ -102,8 +105,8 @@ def run_demo(settings: Settings, *, console: Console, keep_worker: bool = False,
                 worker.kill()
     console.print("[bold green]all sample articles are searchable.[/bold green] Try:\n")
     for args, what in EXAMPLES:
-        console.print(f"[bold]$ newsflow search {' '.join(repr(a) if ' ' in a else a for a in args)}"
-                      f"[/bold]   [dim]# {what}[/dim]")
+        shown = " ".join(repr(a) if " " in a else a for a in args)
+        console.print(f"[bold]$ newsflow search {shown}[/bold]   [dim]# {what}[/dim]")
         subprocess.run(["newsflow", "search", *args, "--limit", "3"], check=False)
         console.print()
     return 0

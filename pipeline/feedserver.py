@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 import threading
-from email.utils import format_datetime
 from datetime import datetime
+from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -28,8 +28,8 @@ def rss(articles: list[dict[str, Any]], *, title: str = "newsflow samples") -> b
     items = []
     for a in articles:
         paras = "".join(f"<p>{escape(p)}</p>" for p in a["text"].split("\n\n") if p.strip())
-        date = format_datetime(datetime.fromisoformat(a["published_at"])) \
-            if a.get("published_at") else ""
+        date = (format_datetime(datetime.fromisoformat(a["published_at"]))
+                if a.get("published_at") else "")
         authors = "".join(f"<dc:creator>{escape(x)}</dc:creator>" for x in a.get("authors", []))
         items.append(
             f"<item><title>{escape(a['title'])}</title><link>{escape(a['url'])}</link>"
@@ -53,7 +53,7 @@ class FeedServer:
         body = rss(articles)
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            def do_GET(self) -> None:
                 if self.path.split("?")[0] != "/feed.xml":
                     self.send_error(404)
                     return
@@ -72,7 +72,7 @@ class FeedServer:
     @property
     def feed_url(self) -> str:
         host, port = self.httpd.server_address[:2]
-        return f"http://{host}:{port}/feed.xml"
+        return f"http://{host!s}:{port}/feed.xml"
 
     def __enter__(self) -> FeedServer:
         self.thread.start()

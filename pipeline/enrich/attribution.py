@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from spacy.tokens import Doc, Span, Token
 
 from pipeline.enrich import cues
-from pipeline.enrich.entities import EntityIndex
 
 Range = tuple[int, int]
 

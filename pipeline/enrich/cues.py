@@ -16,12 +16,12 @@ SPEECH = {
     "predict", "estimate", "speculate", "mention", "repeat", "reiterate", "retort", "quip",
     "joke", "shout", "yell", "whisper", "cry", "scream", "demand", "propose", "recommend",
     "advise", "inform", "assure", "counter", "continue", "describe", "call", "question",
-    "wonder", "agree", "disagree", "lament", "acknowledge", "concur", "highlight", "underline",
+    "wonder", "agree", "disagree", "lament", "concur", "highlight", "underline",
     "underscore", "clarify", "specify", "detail", "outline", "signal", "hint", "imply",
-    "proclaim", "predict", "forecast", "project", "calculate", "certify", "guarantee", "swear",
+    "proclaim", "forecast", "project", "calculate", "certify", "guarantee", "swear",
     "contest", "dispute", "refute", "reject", "criticize", "criticise", "praise", "blame",
-    "attest", "assure", "announce", "publish", "cite", "quote", "read", "show", "find",
-    "document", "conclude", "determine", "establish", "prove", "demonstrate", "survey",
+    "attest", "publish", "cite", "quote", "read", "show", "find",
+    "document", "determine", "establish", "prove", "demonstrate", "survey",
 }
 COGNITION = {
     "believe", "think", "know", "feel", "expect", "hope", "fear", "worry", "doubt", "suspect",
@@ -45,7 +45,7 @@ GROUP_NOUNS = {"analysts", "experts", "officials", "sources", "observers", "crit
                "investigators", "researchers", "scientists", "people", "aides", "advisers",
                "advisors", "supporters", "opponents", "voters", "democrats", "republicans",
                "members", "leaders", "authorities", "police", "doctors", "historians",
-               "insiders", "commentators", "pundits", "scholars", "polls", "polls", "many",
+               "insiders", "commentators", "pundits", "scholars", "polls", "many",
                "others", "some"}
 ANAPHORIC_SOURCES = {"the same source", "the source", "the same sources", "the sources"}
 PRONOUNS_PERSON = {"he", "she", "him", "her"}

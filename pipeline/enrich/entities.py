@@ -90,9 +90,9 @@ class EntityIndex:
 
     def resolve_name(self, text: str) -> str | None:
         """The canonical entity a bare name would join, if any."""
-        name = normalize_name(text)
+        name = normalize_name(text).lower()
         for m in self.mentions:
-            if m.canonical.lower() == name.lower() or normalize_name(m.text).lower() == name.lower():
+            if name in (m.canonical.lower(), normalize_name(m.text).lower()):
                 return m.canonical
         return None
 
@@ -152,8 +152,8 @@ def canonicalise(doc: Doc, *, publishers: set[str] | None = None) -> EntityIndex
         if any(s < ent.end_char and e > ent.start_char for s, e in taken):
             continue
         label = ent.label_
-        if label in {"ORG", "GPE", "LOC", "PERSON", "FAC", "WORK_OF_ART"} and _is_outlet(ent, doc,
-                                                                                        pubs):
+        outlet_able = label in {"ORG", "GPE", "LOC", "PERSON", "FAC", "WORK_OF_ART"}
+        if outlet_able and _is_outlet(ent, doc, pubs):
             label = "OUTLET"
         text = ent.text
         start = ent.start_char

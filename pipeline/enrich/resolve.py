@@ -30,7 +30,7 @@ def _best_entity(ents: list[Mention], text: str, start: int, end: int) -> Mentio
     if not ents:
         return None
     # Skip possessors ("Syria’s Al-Watan"): an entity directly followed by 's.
-    owned = [m for m in ents if not text[m.end:m.end + 2] in {"’s", "'s"}] or ents
+    owned = [m for m in ents if text[m.end:m.end + 2] not in {"’s", "'s"}] or ents
     rank = {"PERSON": 0, "OUTLET": 1, "ORG": 2, "GPE": 3, "NORP": 4}
     return sorted(owned, key=lambda m: (rank.get(m.label, 5), -m.end))[0]
 
@@ -96,7 +96,7 @@ class SourceResolver:
             return (best.canonical if best else _plain(phrase)), "document"
         if best is not None:
             return best.canonical, TYPE_OF_LABEL.get(best.label, "organization")
-        if head in cues.GROUP_NOUNS or head.endswith("s") and not low.startswith("the "):
+        if head in cues.GROUP_NOUNS or (head.endswith("s") and not low.startswith("the ")):
             return _plain(phrase), "group"
         return _plain(phrase), "unnamed"
 
