@@ -68,13 +68,23 @@ def stack_status(as_json: bool = typer.Option(False, "--json", help="Print JSON.
 
 
 @app.command()
-def setup(kibana: bool = typer.Option(True, help="Import Kibana objects when "
-                                      "NEWSFLOW_KIBANA_URL is set.")) -> None:
+def setup(
+    kibana: bool = typer.Option(True, help="Import Kibana objects when NEWSFLOW_KIBANA_URL "
+                                "is set."),
+    security_only: bool = typer.Option(False, "--security-only", help="Only set the "
+                                       "kibana_system password (secure compose profile)."),
+) -> None:
     """Create topics, the index template, index and alias (and Kibana objects)."""
     from pipeline import topics
-    from pipeline.es_index import ensure_index
+    from pipeline.es_index import ensure_index, set_kibana_system_password
 
     settings = _settings()
+    if security_only:
+        try:
+            err.print(set_kibana_system_password(settings))
+        except NewsflowError as exc:
+            _fail(exc)
+        return
     try:
         created = topics.ensure_topics(settings)
         err.print(f"topics: {', '.join(settings.topics)} (created: {', '.join(created) or 'none'})")

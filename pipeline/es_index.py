@@ -11,6 +11,7 @@ official images) and ``standard`` with English stop words where it has not
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,6 +19,7 @@ from elasticsearch import Elasticsearch
 
 from pipeline.config import Settings
 from pipeline.contracts import EnrichedArticle
+from pipeline.errors import ConfigError
 
 INDEX_VERSION = 1
 KW = {"type": "keyword"}
@@ -127,3 +129,17 @@ def document(article: EnrichedArticle) -> dict[str, Any]:
     doc["attribution_kinds"] = sorted({a.kind for a in article.attributions})
     doc["indexed_at"] = datetime.now(UTC).isoformat()
     return doc
+
+
+def set_kibana_system_password(settings: Settings) -> str:
+    """Secure profile: give Kibana's built-in user the password Kibana is configured with."""
+    password = os.environ.get("NEWSFLOW_KIBANA_SYSTEM_PASSWORD")
+    if not (password and settings.es_auth()):
+        raise ConfigError("set NEWSFLOW_ES_USERNAME, NEWSFLOW_ES_PASSWORD and "
+                          "NEWSFLOW_KIBANA_SYSTEM_PASSWORD for --security-only")
+    es = client(settings)
+    try:
+        es.security.change_password(username="kibana_system", password=password)
+    finally:
+        es.close()
+    return "kibana_system password set"

@@ -1,0 +1,130 @@
+"""Kibana saved objects: a data view, a saved search and a dashboard.
+
+The objects are generated here (so every field they use is checked against the
+index mapping by the tests) and committed as ``deploy/kibana/newsflow.ndjson``;
+the compose ``setup`` service imports them through the saved objects API::
+
+    python -m pipeline.kibana > deploy/kibana/newsflow.ndjson     # regenerate
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import sys
+import urllib.request
+import uuid
+from typing import Any
+
+from pipeline.config import REPO_ROOT, Settings
+from pipeline.errors import NewsflowError
+
+DATA_VIEW_ID = "newsflow-articles"
+NDJSON = REPO_ROOT / "deploy" / "kibana" / "newsflow.ndjson"
+TERMS_PANELS = [
+    ("persons", "Top people"), ("organizations", "Top organisations"),
+    ("places", "Top places"), ("attributed_sources", "Top attributed sources"),
+    ("provenance.publisher", "Publishers"), ("outlets", "News outlets mentioned"),
+]
+
+
+def _ref(name: str) -> list[dict[str, str]]:
+    return [{"name": name, "type": "index-pattern", "id": DATA_VIEW_ID}]
+
+
+def _search_source() -> dict[str, str]:
+    return {"searchSourceJSON": json.dumps({"query": {"query": "", "language": "kuery"},
+                                            "filter": [], "indexRefName":
+                                            "kibanaSavedObjectMeta.searchSourceJSON.index"})}
+
+
+def _vis(vid: str, title: str, vis_type: str, aggs: list[dict[str, Any]],
+         params: dict[str, Any]) -> dict[str, Any]:
+    state = {"title": title, "type": vis_type, "aggs": aggs, "params": params}
+    return {"id": vid, "type": "visualization", "attributes": {
+        "title": title, "visState": json.dumps(state), "uiStateJSON": "{}",
+        "description": "", "version": 1, "kibanaSavedObjectMeta": _search_source()},
+        "references": _ref("kibanaSavedObjectMeta.searchSourceJSON.index")}
+
+
+def _terms(field: str, title: str) -> dict[str, Any]:
+    aggs = [{"id": "1", "enabled": True, "type": "count", "schema": "metric", "params": {}},
+            {"id": "2", "enabled": True, "type": "terms", "schema": "segment",
+             "params": {"field": field, "size": 15, "order": "desc", "orderBy": "1"}}]
+    return _vis(f"newsflow-top-{field.replace('.', '-')}", title, "horizontal_bar", aggs,
+                {"type": "histogram", "addLegend": False})
+
+
+def saved_objects() -> list[dict[str, Any]]:
+    data_view = {"id": DATA_VIEW_ID, "type": "index-pattern", "attributes": {
+        "title": "news-articles", "timeFieldName": "published_at", "name": "News articles"},
+        "references": []}
+    search = {"id": "newsflow-who-said-what", "type": "search", "attributes": {
+        "title": "newsflow: who said what",
+        "columns": ["title", "attributed_sources", "persons", "provenance.publisher",
+                    "language"],
+        "sort": [["published_at", "desc"]], "description": "",
+        "kibanaSavedObjectMeta": _search_source()},
+        "references": _ref("kibanaSavedObjectMeta.searchSourceJSON.index")}
+    over_time = _vis("newsflow-articles-over-time", "Articles over time", "histogram", [
+        {"id": "1", "enabled": True, "type": "count", "schema": "metric", "params": {}},
+        {"id": "2", "enabled": True, "type": "date_histogram", "schema": "segment",
+         "params": {"field": "published_at", "interval": "auto", "min_doc_count": 1}}],
+        {"type": "histogram", "addLegend": False})
+    table = _vis("newsflow-sources-table", "Who said what: sources by article", "table", [
+        {"id": "1", "enabled": True, "type": "count", "schema": "metric", "params": {}},
+        {"id": "2", "enabled": True, "type": "terms", "schema": "bucket",
+         "params": {"field": "attributed_sources", "size": 50, "order": "desc",
+                    "orderBy": "1"}},
+        {"id": "3", "enabled": True, "type": "terms", "schema": "bucket",
+         "params": {"field": "title.raw", "size": 5, "order": "desc", "orderBy": "1"}}],
+        {"perPage": 20})
+    visuals = [over_time, *(_terms(f, t) for f, t in TERMS_PANELS), table]
+    panels, refs = [], []
+    for i, vis in enumerate(visuals):
+        ref = f"panel_{i}"
+        panels.append({"panelIndex": str(i), "gridData": {"x": (i % 2) * 24,
+                       "y": (i // 2) * 15, "w": 24, "h": 15, "i": str(i)},
+                       "embeddableConfig": {}, "panelRefName": ref, "version": "9.2.8"})
+        refs.append({"name": ref, "type": "visualization", "id": vis["id"]})
+    dashboard = {"id": "newsflow-dashboard", "type": "dashboard", "attributes": {
+        "title": "newsflow: news, entities and sources", "description":
+        "Articles over time, top people, organisations, places, attributed sources and "
+        "publishers, and who said what.", "panelsJSON": json.dumps(panels),
+        "optionsJSON": json.dumps({"useMargins": True}), "timeRestore": False,
+        "kibanaSavedObjectMeta": {"searchSourceJSON": json.dumps(
+            {"query": {"query": "", "language": "kuery"}, "filter": []})}},
+        "references": refs}
+    return [data_view, search, *visuals, dashboard]
+
+
+def ndjson() -> str:
+    return "".join(json.dumps(o, sort_keys=True) + "\n" for o in saved_objects())
+
+
+def import_saved_objects(settings: Settings) -> str:
+    """POST the NDJSON to Kibana's saved objects import API (overwrite)."""
+    if not settings.kibana_url:
+        raise NewsflowError("NEWSFLOW_KIBANA_URL is not set")
+    boundary = uuid.uuid4().hex
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
+            f"filename=\"newsflow.ndjson\"\r\nContent-Type: application/ndjson\r\n\r\n"
+            f"{NDJSON.read_text()}\r\n--{boundary}--\r\n").encode()
+    headers = {"kbn-xsrf": "newsflow",
+               "Content-Type": f"multipart/form-data; boundary={boundary}"}
+    auth = settings.es_auth()
+    if auth:
+        token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+        headers["Authorization"] = f"Basic {token}"
+    req = urllib.request.Request(
+        f"{settings.kibana_url.rstrip('/')}/api/saved_objects/_import?overwrite=true",
+        data=body, method="POST", headers=headers)
+    with urllib.request.urlopen(req, timeout=60) as resp:
+        result = json.load(resp)
+    if not result.get("success"):
+        raise NewsflowError(f"Kibana import failed: {json.dumps(result)[:500]}")
+    return f"imported {result.get('successCount')} saved objects"
+
+
+if __name__ == "__main__":
+    sys.stdout.write(ndjson())
