@@ -23,12 +23,17 @@ SourceType = Literal["person", "organization", "outlet", "document", "group", "u
 
 
 class Span(BaseModel):
-    """A piece of the article text: ``text == article.text[start:end]``."""
+    """A piece of the article text: ``text == article.text[start:end]``.
+
+    ``spans`` lists the parts of a discontinuous piece ("“Part one,” she said. “Part
+    two.”"): then ``start``/``end`` enclose all parts.
+    """
 
     model_config = ConfigDict(extra="forbid")
     text: str
     start: int
     end: int
+    spans: list[list[int]] | None = None
 
 
 class Source(Span):

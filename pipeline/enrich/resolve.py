@@ -36,12 +36,13 @@ def _best_entity(ents: list[Mention], text: str, start: int, end: int) -> Mentio
 
 
 def _head_word(phrase: str) -> str:
-    words = phrase.lower().replace("’s", "").split()
-    for w in words:
-        if w in {"of", "from", "by", "at", "in", "for", "with"}:
+    """The last word before a preposition: 'a press release from X' -> 'release'."""
+    head = ""
+    for w in phrase.lower().replace("’s", "").split():
+        if w in {"of", "from", "by", "at", "in", "for", "with"} and head:
             break
         head = w
-    return head.strip(",.;:") if words else ""
+    return head.strip(",.;:")
 
 
 def _plain(phrase: str) -> str:
@@ -109,8 +110,12 @@ def resolve_all(found: list[Found], doc: Doc, index: EntityIndex) -> list[Attrib
     for f in sorted(found, key=lambda f: ((f.source or f.cue or f.content)[0], f.kind == "citing")):
         source = resolver.resolve(*f.source) if f.source else None
         cue = Span(text=text[f.cue[0]:f.cue[1]], start=f.cue[0], end=f.cue[1]) if f.cue else None
-        content = Span(text=text[f.content[0]:f.content[1]], start=f.content[0],
-                       end=f.content[1])
+        start, end = f.content
+        parts = None
+        if f.extra:
+            parts = [list(f.content), *[list(r) for r in f.extra]]
+            end = max(end, *(e for _, e in f.extra))
+        content = Span(text=text[start:end], start=start, end=end, spans=parts)
         att = Attribution(kind=f.kind, source=source, cue=cue, content=content)  # type: ignore[arg-type]
         if f.kind == "citing" and f.content in by_content and source and source.canonical:
             by_content[f.content].cited_via.append(source.canonical)
