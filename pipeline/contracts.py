@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import base64
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler,
+                      ValidationError, model_serializer)
 
 from connectors.contract import Provenance
 from pipeline.errors import ContractError
@@ -34,6 +35,13 @@ class Span(BaseModel):
     start: int
     end: int
     spans: list[list[int]] | None = None
+
+    @model_serializer(mode="wrap")
+    def _drop_empty_spans(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        if data.get("spans") is None:
+            data.pop("spans", None)
+        return data
 
 
 class Source(Span):

@@ -126,12 +126,14 @@ def _verb_cue(verb: Token, doc: Doc) -> Range:
 def _nominal(verb: Token, doc: Doc) -> Found | None:
     """'X criticized the plan' / 'X called for a ceasefire': the object is the content."""
     lemma = verb.lemma_.lower()
-    if lemma not in cues.NOMINAL or verb.pos_ != "VERB":
+    if verb.pos_ != "VERB":
         return None
     subj = _subject(verb)
     if subj is None or subj.lower_ in {"it", "this", "that", "which", "there"}:
         return None
-    prep = cues.NOMINAL[lemma]
+    if lemma not in cues.NOMINAL:
+        return None
+    prep = cues.NOMINAL.get(lemma)
     obj = None
     for child in verb.children:
         if prep is None and child.dep_ == "dobj":
@@ -305,10 +307,29 @@ def _core_claim(doc: Doc, content: Range) -> Range:
     return content
 
 
+def _from_noun(noun: Token, doc: Doc) -> Found | None:
+    """'his claim that the vote was rigged': a speech noun with a that-clause."""
+    if noun.pos_ != "NOUN" or noun.lemma_.lower() not in cues.SPEECH_NOUNS:
+        return None
+    clause = next((c for c in noun.children if c.dep_ in {"acl", "ccomp"} and
+                   any(g.lower_ == "that" and g.dep_ == "mark" for g in c.children)), None)
+    if clause is None:
+        return None
+    content = _trim(doc, *_extend_quotes(doc, *_span_chars(_subtree(clause))))
+    owner = next((c for c in noun.children if c.dep_ == "poss"), None)
+    if owner is None:
+        prep = next((c for c in noun.children if c.dep_ == "prep" and c.lower_ in {"by", "from",
+                                                                                 "of"}), None)
+        owner = next((g for g in prep.children if g.dep_ == "pobj"), None) if prep else None
+    source = _span_chars(_source_tokens(owner)) if owner is not None else None
+    return Found(_kind(doc.text[content[0]:content[1]]), content,
+                 (noun.idx, noun.idx + len(noun)), source)
+
+
 def find_in_sentence(sent: Span, doc: Doc) -> list[Found]:
     found: list[Found] = []
     for tok in sent:
-        f = _from_verb(tok, sent, doc)
+        f = _from_verb(tok, sent, doc) or _from_noun(tok, doc)
         if f:
             found.append(f)
     found.extend(_according_to(sent, doc))
@@ -395,7 +416,26 @@ def _orphan_quotes(doc: Doc, found: list[Found], quotes: list[Range]) -> list[Fo
             continue
         if len(doc.text[start:end].split()) < 6:
             continue
-        prior = [f for f in found if f.content[1] <= start and f.source is not None]
-        source = prior[-1].source if prior else None
-        out.append(Found("direct", (start, end), None, source))
+        out.append(Found("direct", (start, end), None, _nearby_speaker(doc.text, start, found)))
     return out
+
+
+def _paragraph(text: str, pos: int) -> Range:
+    start = text.rfind("\n", 0, pos) + 1
+    end = text.find("\n", pos)
+    return start, len(text) if end == -1 else end
+
+
+def _nearby_speaker(text: str, pos: int, found: list[Found]) -> Range | None:
+    """The speaker of a quote with no cue: one named in its paragraph, else just before it."""
+    p0, p1 = _paragraph(text, pos)
+    with_source = [f for f in found if f.source is not None]
+    same = [f for f in with_source if p0 <= f.source[0] < p1]  # type: ignore[index]
+    if same:
+        return min(same, key=lambda f: abs(f.source[0] - pos)).source  # type: ignore[index]
+    before = [f for f in with_source if f.source[1] <= pos]  # type: ignore[index]
+    if before:
+        last = max(before, key=lambda f: f.source[1])  # type: ignore[index]
+        if pos - last.source[1] < 400:  # type: ignore[index]
+            return last.source
+    return None
