@@ -11,8 +11,14 @@ import base64
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import (BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler,
-                      ValidationError, model_serializer)
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    model_serializer,
+)
 
 from connectors.contract import Provenance
 from pipeline.errors import ContractError

@@ -211,9 +211,10 @@ def _quote_before(verb: Token, doc: Doc) -> Range | None:
         if qe > verb.idx:
             continue
         between = text[qe:verb.idx]
-        if len(between) <= 60 and "\n" not in between and not any(c in between for c in ".?!"):
-            if text[qe - 2:qe - 1] in {",", "?", "!", "—"} or text[qe - 1] in ",":
-                return qs, qe
+        close = len(between) <= 60 and "\n" not in between and not any(c in between
+                                                                         for c in ".?!")
+        if close and (text[qe - 2:qe - 1] in {",", "?", "!", "—"} or text[qe - 1] in ","):
+            return qs, qe
         return None
     return None
 

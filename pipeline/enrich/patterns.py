@@ -10,8 +10,8 @@ import re
 
 from pipeline.enrich.attribution import Found
 
-LABEL = re.compile(r"^[\"“]?(?P<src>(?:[A-Z][\w.'’\-]*)(?: [A-Z][\w.'’\-]*){0,3}):[ \t]+(?P<body>\S.*)$",
-                   re.MULTILINE)
+NAME = r"(?:[A-Z][\w.'’\-]*)(?: [A-Z][\w.'’\-]*){0,3}"
+LABEL = re.compile(rf"^[\"“]?(?P<src>{NAME}):[ \t]+(?P<body>\S.*)$", re.MULTILINE)
 NOT_SPEAKERS = {"note", "update", "source", "sources", "photo", "video", "watch", "read",
                 "related", "editor's note", "editor’s note", "correction", "warning", "q", "a",
                 "question", "answer", "advertisement", "tags", "topics", "share", "image",
