@@ -66,7 +66,7 @@ def _contiguous(tokens: list[Token], anchor: Token) -> list[Token]:
 
 def _subject(verb: Token) -> Token | None:
     for child in verb.children:
-        if child.dep_ in {"nsubj", "nsubjpass"} and child.dep_ != "nsubjpass":
+        if child.dep_ == "nsubj":
             return child
     for child in verb.children:
         if child.dep_ == "agent":
@@ -75,6 +75,11 @@ def _subject(verb: Token) -> Token | None:
                     return gc
     if verb.dep_ in {"conj", "xcomp", "advcl"} and verb.head.pos_ in {"VERB", "AUX"}:
         return _subject(verb.head)
+    if verb.dep_ == "pcomp" and verb.head.dep_ == "prep" and verb.head.head.pos_ in {"VERB",
+                                                                                    "AUX"}:
+        return _subject(verb.head.head)  # "X sang before asking her …" -> X
+    if verb.dep_ == "acl" and verb.head.pos_ in {"NOUN", "PROPN"}:
+        return verb.head  # "a statement saying that …"
     return None
 
 
@@ -129,6 +134,8 @@ def _nominal(verb: Token, doc: Doc) -> Found | None:
     if verb.pos_ != "VERB":
         return None
     subj = _subject(verb)
+    if subj is not None and subj.lower_ in {"which", "that"} and verb.dep_ == "relcl":
+        subj = verb.head  # "the documents that show …" -> the documents
     if subj is None or subj.lower_ in {"it", "this", "that", "which", "there"}:
         return None
     if lemma not in cues.NOMINAL:
