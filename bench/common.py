@@ -1,0 +1,51 @@
+"""Shared helpers of the benchmarks: corpus from ../shared (read at run time), output."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import platform
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+RESULTS = ROOT / "bench" / "results"
+
+
+def corpus(limit: int | None = None) -> list[str]:
+    """Article bodies of the extraction benchmark plus PolNeAR dev texts (never copied)."""
+    texts: list[str] = []
+    truth = SHARED / "data" / "article-extraction-benchmark" / "ground-truth.json"
+    if truth.exists():
+        data = json.loads(truth.read_text(encoding="utf-8"))
+        texts += [v["articleBody"] for v in data.values() if v.get("articleBody")]
+    dev = SHARED / "eval" / "polnear" / "dev" / "text"
+    if dev.exists():
+        texts += [p.read_text(encoding="utf-8") for p in sorted(dev.glob("*.txt"))]
+    if not texts:
+        raise SystemExit("skipped: ../shared is absent, no corpus")
+    return texts[:limit] if limit else texts
+
+
+def extraction_pages() -> list[tuple[str, str, str]]:
+    """(id, html, ground-truth body) of the extraction benchmark."""
+    base = SHARED / "data" / "article-extraction-benchmark"
+    truth = json.loads((base / "ground-truth.json").read_text(encoding="utf-8"))
+    out = []
+    for key, value in sorted(truth.items()):
+        html = gzip.decompress((base / "html" / f"{key}.html.gz").read_bytes())
+        out.append((key, html.decode("utf-8", "replace"), value.get("articleBody", "")))
+    return out
+
+
+def write(name: str, result: dict[str, Any]) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    result = {"benchmark": name, "at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+              "machine": {"python": platform.python_version(), "cpu": platform.processor(),
+                          "cores": __import__("os").cpu_count()}, **result}
+    path = RESULTS / f"{name}.json"
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+    return path
