@@ -179,6 +179,35 @@ def enrich(
 
 
 @app.command()
+def extract(
+    file: str = typer.Argument(..., help="An HTML file ('-' for stdin)."),
+    url: str | None = typer.Option(None, "--url", help="The page's URL (helps metadata)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Extract article text and metadata from a saved page, offline (trafilatura)."""
+    from connectors.errors import ParseError
+    from connectors.extract import extract_article
+
+    try:
+        data = sys.stdin.buffer.read() if file == "-" else open(file, "rb").read()  # noqa: SIM115
+    except OSError as exc:
+        err.print(f"[red]error:[/red] cannot read {file}: {exc}")
+        raise typer.Exit(2) from None
+    try:
+        art = extract_article(data, url=url)
+    except ParseError as exc:
+        err.print(f"[red]error:[/red] {exc.reason}")
+        raise typer.Exit(1) from None
+    if as_json:
+        print(json.dumps(art.as_dict(), indent=2, ensure_ascii=False))
+        return
+    out.print(f"[bold]{art.title or '(no title)'}[/bold]")
+    out.print(f"[dim]authors: {', '.join(art.authors) or '-'}   published: "
+              f"{art.published_at.isoformat() if art.published_at else '-'}[/dim]\n")
+    out.print(art.text)
+
+
+@app.command()
 def worker(
     processes: int = typer.Option(1, "--processes", "-p", min=1,
                                   help="Worker processes (one per core is a good start)."),
