@@ -92,7 +92,9 @@ class Fetcher:
                   limits: Limits | None = None) -> Response:
         lim = limits or self.limits
         host = urlsplit(url).netloc
-        sem = self._sems.setdefault(host, asyncio.Semaphore(lim.per_host_concurrency))
+        loop = id(asyncio.get_running_loop())  # semaphores belong to one event loop
+        sem = self._sems.setdefault(f"{loop}:{host}",
+                                    asyncio.Semaphore(lim.per_host_concurrency))
         async with sem:
             wait = self._last[host] + lim.per_host_delay - time.monotonic()
             if wait > 0:

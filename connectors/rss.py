@@ -54,6 +54,9 @@ def parse_feed(body: bytes) -> list[dict[str, Any]]:
     if parsed.bozo and not parsed.entries:
         reason = getattr(parsed, "bozo_exception", "unknown problem")
         raise ParseError(f"not a readable feed: {reason}")
+    if not parsed.version and not parsed.entries:
+        kind = "an HTML page" if b"<html" in body[:2048].lower() else "no RSS, Atom or JSON Feed"
+        raise ParseError(f"not a readable feed: the URL serves {kind}")
     out = []
     for e in parsed.entries:
         content = e.get("content") or []

@@ -99,6 +99,8 @@ class Runner:
         try:
             async for item in connector.fetch():
                 if isinstance(item, ConnectorError):
+                    if item.source != name:
+                        item = type(item)(item.reason, source=name, url=item.url)
                     result.errors.append(str(item))
                     log.warning("%s", item)
                     continue
@@ -112,6 +114,8 @@ class Runner:
             health.consecutive_failures = 0
         except (ConnectorError, Backpressure) as exc:
             self._confirm_quietly(pending)
+            if isinstance(exc, ConnectorError) and exc.source != name:
+                exc = type(exc)(exc.reason, source=name, url=exc.url)  # name the source
             result.failed = str(exc)
             self._failure(health, source, str(exc))
         except Exception as exc:
