@@ -54,7 +54,7 @@ def parse_feed(body: bytes) -> list[dict[str, Any]]:
     if parsed.bozo and not parsed.entries:
         reason = getattr(parsed, "bozo_exception", "unknown problem")
         raise ParseError(f"not a readable feed: {reason}")
-    if not parsed.version and not parsed.entries:
+    if not parsed.get("version") and not parsed.entries:
         kind = "an HTML page" if b"<html" in body[:2048].lower() else "no RSS, Atom or JSON Feed"
         raise ParseError(f"not a readable feed: the URL serves {kind}")
     out = []
