@@ -4,15 +4,16 @@
 
 Agents (concurrency 1 each; scale with partitions and worker processes):
 
-* ``enrich``: raw topic -> batches (``take_events`` with a time bound) -> spaCy
+* ``enrich``: raw topic -> batches (``noack_take`` with a time bound) -> spaCy
   in a worker thread (the event loop keeps heart-beating) -> enriched topic.
 * ``index``: enriched topic -> batches -> Elasticsearch bulk.
 
 A message that cannot be handled goes to the dead-letter topic with its stage,
-reason and original bytes; the rest of its batch goes on. Offsets are
-acknowledged only after a batch's outputs are written (Faust acks a
-``take_events`` batch when the agent asks for the next one), so a crash
-replays at most the unfinished batch, and ids make the replay idempotent.
+reason and original bytes; the rest of its batch goes on. A batch whose writes
+fail (Kafka or Elasticsearch away) is retried with backoff until it succeeds.
+Offsets are acknowledged by hand only after a batch's outputs are written
+(``take()`` would acknowledge a batch that raised or was cancelled), so a crash
+or a kill replays at most the unfinished batches, and ids make replays idempotent.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import asyncio
 import logging
 import os
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import faust
@@ -98,33 +100,80 @@ async def dead_letter(stage: str, exc: BaseException, event: faust.types.EventT,
                 msg.offset, exc)
 
 
+async def until_done(stage: str, batch: Callable[[], Awaitable[None]]) -> None:
+    """Run a batch handler until it succeeds: Kafka or Elasticsearch being away is waited
+    out with backoff, never turned into acknowledged-but-lost messages."""
+    delay = 0.5
+    while True:
+        try:
+            await batch()
+            metrics.BACKPRESSURE.labels(stage).set(0)
+            return
+        except Exception as exc:  # noqa: BLE001 - anything: wait, retry, keep the offsets
+            metrics.BACKPRESSURE.labels(stage).set(1)
+            metrics.ERRORS.labels(stage, type(exc).__name__).inc()
+            log.warning("%s batch failed (%s: %s); retrying in %.1fs", stage,
+                        type(exc).__name__, exc, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 30.0)
+
+
+async def enrich_batch(events: list[faust.types.EventT]) -> None:
+    """Decode, enrich (in a thread: the event loop keeps heart-beating), produce."""
+    metrics.MESSAGES_IN.labels("enrich").inc(len(events))
+    good: list[tuple[faust.types.EventT, RawArticle]] = []
+    for event in events:
+        try:
+            good.append((event, RawArticle.from_bytes(event.value)))
+        except ContractError as exc:
+            await dead_letter("decode", exc, event)
+    if not good:
+        return
+    loop = asyncio.get_running_loop()
+    results = await loop.run_in_executor(None, _enricher().enrich, [a for _, a in good])
+    futures = []
+    for (event, raw), result in zip(good, results, strict=True):
+        if isinstance(result, EnrichmentError):
+            await dead_letter("enrich", result, event, raw.id)
+            continue
+        futures.append(await enriched_topic.send(key=raw.id.encode(), value=result.to_bytes()))
+    for fut in futures:
+        await fut  # delivered to Kafka before the raw offsets are acknowledged
+    metrics.MESSAGES_OUT.labels("enrich").inc(len(futures))
+
+
+async def index_batch(events: list[faust.types.EventT]) -> None:
+    """Decode and bulk-index; Elasticsearch rejections go to the dead-letter topic."""
+    metrics.MESSAGES_IN.labels("index").inc(len(events))
+    good: list[tuple[faust.types.EventT, EnrichedArticle]] = []
+    for event in events:
+        try:
+            good.append((event, EnrichedArticle.from_bytes(event.value)))
+        except ContractError as exc:
+            await dead_letter("decode", exc, event)
+    by_id = {art.id: ev for ev, art in good}
+    rejected = await _indexer().index([a for _, a in good])
+    for art, rejection in rejected:
+        await dead_letter("index", rejection, by_id[art.id], art.id)
+    metrics.MESSAGES_OUT.labels("index").inc(len(good) - len(rejected))
+
+
+async def _consume(stage: str, stream: faust.StreamT, size: int,
+                   handler: Callable[[list[faust.types.EventT]], Awaitable[None]]) -> None:
+    # noack_take: offsets are acknowledged here, after the batch's writes, and never by a
+    # cancelled or failed batch (take() would acknowledge those too).
+    async for events in stream.noack_take(size, within=BATCH_WITHIN):  # type: ignore[attr-defined]
+        t0 = time.perf_counter()
+        batch = list(events)
+        await until_done(stage, lambda: handler(batch))  # noqa: B023 - awaited right here
+        for event in events:
+            await stream.ack(event)
+        metrics.BATCH_SECONDS.labels(stage).observe(time.perf_counter() - t0)
+
+
 @app.agent(raw_topic, concurrency=1)
 async def enrich(stream: faust.StreamT) -> None:
-    loop = asyncio.get_running_loop()
-    async for events in stream.take_events(  # type: ignore[attr-defined]
-            BATCH_SIZE, within=BATCH_WITHIN):
-        t0 = time.perf_counter()
-        metrics.MESSAGES_IN.labels("enrich").inc(len(events))
-        good: list[tuple[faust.types.EventT, RawArticle]] = []
-        for event in events:
-            try:
-                good.append((event, RawArticle.from_bytes(event.value)))
-            except ContractError as exc:
-                await dead_letter("decode", exc, event)
-        if good:
-            results = await loop.run_in_executor(None, _enricher().enrich,
-                                                 [a for _, a in good])
-            futures = []
-            for (event, raw), result in zip(good, results, strict=True):
-                if isinstance(result, EnrichmentError):
-                    await dead_letter("enrich", result, event, raw.id)
-                    continue
-                futures.append(await enriched_topic.send(key=raw.id.encode(),
-                                                         value=result.to_bytes()))
-            for fut in futures:
-                await fut
-            metrics.MESSAGES_OUT.labels("enrich").inc(len(futures))
-        metrics.BATCH_SECONDS.labels("enrich").observe(time.perf_counter() - t0)
+    await _consume("enrich", stream, BATCH_SIZE, enrich_batch)
 
 
 async def _index_ready() -> None:
@@ -132,38 +181,13 @@ async def _index_ready() -> None:
     from pipeline.es_index import ensure_index
 
     loop = asyncio.get_running_loop()
-    delay = 1.0
-    while True:
-        try:
-            await loop.run_in_executor(None, ensure_index, settings)
-            return
-        except Exception as exc:  # noqa: BLE001 - wait for Elasticsearch, whatever the error
-            metrics.BACKPRESSURE.labels("index").set(1)
-            log.warning("Elasticsearch not ready (%s); retrying in %.0fs", exc, delay)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 30.0)
-        finally:
-            metrics.BACKPRESSURE.labels("index").set(0)
+    await until_done("index", lambda: loop.run_in_executor(None, ensure_index, settings))
 
 
 @app.agent(enriched_topic, concurrency=1)
 async def index(stream: faust.StreamT) -> None:
     await _index_ready()
-    async for events in stream.take_events(256, within=BATCH_WITHIN):  # type: ignore[attr-defined]
-        t0 = time.perf_counter()
-        metrics.MESSAGES_IN.labels("index").inc(len(events))
-        good: list[tuple[faust.types.EventT, EnrichedArticle]] = []
-        for event in events:
-            try:
-                good.append((event, EnrichedArticle.from_bytes(event.value)))
-            except ContractError as exc:
-                await dead_letter("decode", exc, event)
-        by_id = {art.id: ev for ev, art in good}
-        rejected = await _indexer().index([a for _, a in good])
-        for art, rejection in rejected:
-            await dead_letter("index", rejection, by_id[art.id], art.id)
-        metrics.MESSAGES_OUT.labels("index").inc(len(good) - len(rejected))
-        metrics.BATCH_SECONDS.labels("index").observe(time.perf_counter() - t0)
+    await _consume("index", stream, 256, index_batch)
 
 
 @app.task
