@@ -181,7 +181,11 @@ async def _index_ready() -> None:
     from pipeline.es_index import ensure_index
 
     loop = asyncio.get_running_loop()
-    await until_done("index", lambda: loop.run_in_executor(None, ensure_index, settings))
+
+    async def ready() -> None:
+        await loop.run_in_executor(None, ensure_index, settings)
+
+    await until_done("index", ready)
 
 
 @app.agent(enriched_topic, concurrency=1)
