@@ -68,6 +68,52 @@ def stack_status(as_json: bool = typer.Option(False, "--json", help="Print JSON.
 
 
 @app.command()
+def status(
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    state: str | None = typer.Option(None, "--state", help="Connector state file."),
+) -> None:
+    """Stack health, topics and consumer lag, dead letters, sources, index size.
+
+    Exit 0 when Kafka and Elasticsearch are healthy, 1 otherwise.
+    """
+    from pathlib import Path
+
+    from pipeline.status import collect
+
+    settings = _settings()
+    report = collect(settings, state_path=Path(state) if state else None)
+    if as_json:
+        print(json.dumps(report, indent=2, default=str))
+    else:
+        table = Table("service", "address", "healthy")
+        for s in report["services"]:
+            table.add_row(s["name"], s["address"],
+                          "[green]yes[/green]" if s["healthy"] else "[red]no[/red]")
+        out.print(table)
+        topics = Table("topic", "partitions", "messages", "consumer lag")
+        for name, t in report.get("topics", {}).items():
+            if isinstance(t, dict) and t.get("exists"):
+                lag = "-" if t["consumer_lag"] is None else str(t["consumer_lag"])
+                topics.add_row(name, str(t["partitions"]), str(t["messages"]), lag)
+            else:
+                topics.add_row(str(name), "-", "-", str(t))
+        out.print(topics)
+        idx = report.get("index", {})
+        out.print(f"index: {idx.get('alias')} -> {', '.join(idx.get('indices', [])) or '-'}, "
+                  f"{idx.get('documents', '-')} documents")
+        if report["sources"]:
+            src = Table("source", "last success", "failures", "seen", "new", "last error")
+            for h in report["sources"]:
+                src.add_row(h["source"] + (" [red](disabled)[/red]" if h["disabled"] else ""),
+                            str(h["last_success"] or "-"), str(h["consecutive_failures"]),
+                            str(h["items_seen"]), str(h["items_new"]),
+                            (h["last_error"] or "")[:60])
+            out.print(src)
+    if not report["healthy"]:
+        raise typer.Exit(1)
+
+
+@app.command()
 def setup(
     kibana: bool = typer.Option(True, help="Import Kibana objects when NEWSFLOW_KIBANA_URL "
                                 "is set."),
@@ -176,6 +222,30 @@ def enrich(
     output.flush()
     if failures:
         raise typer.Exit(2)
+
+
+@app.command()
+def reindex(
+    delete_old: bool = typer.Option(False, "--delete-old", help="Delete the previous index "
+                                    "after the alias moved."),
+) -> None:
+    """Build the next index version from the current mapping and swap the alias atomically."""
+    from pipeline.es_index import client
+    from pipeline.es_index import reindex as run_reindex
+
+    settings = _settings()
+    es = client(settings)
+    try:
+        old, new, copied = run_reindex(settings, es)
+        err.print(f"copied {copied} documents {old} -> {new}; alias {settings.index_alias} "
+                  f"-> {new}")
+        if delete_old:
+            es.indices.delete(index=old)
+            err.print(f"deleted {old}")
+    except NewsflowError as exc:
+        _fail(exc)
+    finally:
+        es.close()
 
 
 @app.command()

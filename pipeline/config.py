@@ -40,6 +40,7 @@ class Settings:
     kibana_url: str | None = None
     es_username: str | None = None
     es_password: str | None = None
+    group: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -54,6 +55,7 @@ class Settings:
             kibana_url=e.get("NEWSFLOW_KIBANA_URL") or None,
             es_username=e.get("NEWSFLOW_ES_USERNAME") or None,
             es_password=e.get("NEWSFLOW_ES_PASSWORD") or None,
+            group=e.get("NEWSFLOW_GROUP") or None,
         )
 
     @property
@@ -70,8 +72,12 @@ class Settings:
 
     @property
     def app_id(self) -> str:
-        """Faust application id, which is also the Kafka consumer group."""
-        return f"newsflow-{self.topic_prefix}"
+        """Faust application id, which is also the Kafka consumer group.
+
+        ``NEWSFLOW_GROUP`` gives a new one: a worker in a new group replays the raw topic
+        from its beginning (re-enrichment after an upgrade).
+        """
+        return self.group or f"newsflow-{self.topic_prefix}"
 
     @property
     def topics(self) -> tuple[str, str, str]:

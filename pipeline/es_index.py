@@ -147,3 +147,37 @@ def set_kibana_system_password(settings: Settings) -> str:
     finally:
         es.close()
     return "kibana_system password set"
+
+
+def current_version(settings: Settings, es: Elasticsearch) -> int:
+    names = list(es.indices.get_alias(name=settings.index_alias))
+    versions = [int(n.rsplit("-v", 1)[1]) for n in names if n.rsplit("-v", 1)[-1].isdigit()]
+    if not versions:
+        raise ConfigError(f"alias {settings.index_alias} points at no versioned index")
+    return max(versions)
+
+
+def reindex(settings: Settings, es: Elasticsearch | None = None, *, copy: bool = True
+            ) -> tuple[str, str, int]:
+    """Build ``<alias>-v(N+1)`` from the current template, copy the documents (client side:
+    scan + bulk, so no reindex module is needed), then move the alias in one atomic call.
+    Returns (old index, new index, documents copied)."""
+    from elasticsearch import helpers
+
+    es = es or client(settings)
+    old_version = current_version(settings, es)
+    old, new = index_name(settings, old_version), index_name(settings, old_version + 1)
+    ensure_index(settings, es, version=old_version)  # refresh the template
+    if es.indices.exists(index=new):
+        es.indices.delete(index=new)
+    es.indices.create(index=new)
+    copied = 0
+    if copy:
+        actions = ({"_index": new, "_id": hit["_id"], "_source": hit["_source"]}
+                   for hit in helpers.scan(es, index=old, size=500))
+        copied, _ = helpers.bulk(es, actions, chunk_size=500)
+        es.indices.refresh(index=new)
+    es.indices.update_aliases(actions=[
+        {"remove": {"index": old, "alias": settings.index_alias}},
+        {"add": {"index": new, "alias": settings.index_alias, "is_write_index": True}}])
+    return old, new, copied

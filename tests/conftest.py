@@ -51,10 +51,13 @@ def isolated(stack_settings: Settings, tmp_path: Path) -> Settings:
 
 
 def settings_env(settings: Settings) -> dict[str, str]:
-    return {**os.environ, "NEWSFLOW_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
-            "NEWSFLOW_ES_URL": settings.es_url, "NEWSFLOW_TOPIC_PREFIX": settings.topic_prefix,
-            "NEWSFLOW_INDEX": settings.index_alias,
-            "NEWSFLOW_PARTITIONS": str(settings.partitions)}
+    env = {**os.environ, "NEWSFLOW_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+           "NEWSFLOW_ES_URL": settings.es_url, "NEWSFLOW_TOPIC_PREFIX": settings.topic_prefix,
+           "NEWSFLOW_INDEX": settings.index_alias,
+           "NEWSFLOW_PARTITIONS": str(settings.partitions)}
+    if settings.group:
+        env["NEWSFLOW_GROUP"] = settings.group
+    return env
 
 
 class Worker:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import subprocess
 import sys
@@ -76,6 +77,17 @@ def test_rss_to_search(isolated: Settings, worker_factory, tmp_path: Path) -> No
         assert doc["language"] == "en" and doc["provenance"]["connector"] == "rss.v1"
         french = es.get(index=isolated.index_alias, id=ids[-1])["_source"]
         assert french["language"] == "fr" and french["entities"] == []
+
+        # re-enrichment: a worker in a new consumer group replays the raw topic and
+        # overwrites every document (same _id), nothing duplicated
+        worker.stop()
+        before = doc["enriched_at"]
+        replay = dataclasses.replace(isolated, group=f"{isolated.app_id}-replay")
+        worker_factory(replay).start()
+        wait_for(lambda: es.get(index=isolated.index_alias, id=seed_id)["_source"][
+            "enriched_at"] > before, timeout=240, what="seed article re-enriched")
+        es.indices.refresh(index=isolated.index_alias)
+        assert es.count(index=isolated.index_alias)["count"] == len(ids)
     finally:
         es.close()
 

@@ -121,3 +121,34 @@ def test_topics_have_partitions(isolated: Settings) -> None:
         admin.close()
     assert meta[isolated.raw_topic] == isolated.partitions
     assert ensure_topics(isolated) == []
+
+
+def test_reindex_swaps_alias_atomically(isolated: Settings, es: Elasticsearch) -> None:
+    from pipeline.es_index import reindex
+
+    indexer = Indexer(isolated)
+
+    async def run() -> None:
+        try:
+            await indexer.index([_article(i) for i in range(7)])
+        finally:
+            await indexer.close()
+
+    asyncio.run(run())
+    es.indices.refresh(index=isolated.index_alias)
+    old, new, copied = reindex(isolated, es)
+    assert (old, new, copied) == (index_name(isolated, 1), index_name(isolated, 2), 7)
+    assert list(es.indices.get_alias(name=isolated.index_alias)) == [new]
+    assert es.count(index=isolated.index_alias)["count"] == 7
+    es.indices.delete(index=new)
+
+
+def test_status_reports_topics_lag_and_index(isolated: Settings, es: Elasticsearch) -> None:
+    from pipeline.status import collect
+
+    ensure_topics(isolated)
+    report = collect(isolated)
+    assert report["healthy"]
+    raw = report["topics"][isolated.raw_topic]
+    assert raw["exists"] and raw["partitions"] == isolated.partitions and raw["messages"] == 0
+    assert report["index"]["exists"] and report["index"]["documents"] == 0

@@ -1,0 +1,79 @@
+"""``newsflow status``: the stack, the topics, consumer lag, sources, the index.
+
+    newsflow status --json
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+
+from connectors.state import StateStore
+from pipeline.config import Settings
+
+
+def _topics(settings: Settings) -> dict[str, Any]:
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap,
+                             request_timeout_ms=5000, client_id="newsflow-status")
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap,
+                             request_timeout_ms=6000, client_id="newsflow-status")
+    try:
+        described = {t["name"]: t for t in admin.describe_topics(list(settings.topics))
+                     if not t.get("error_code")}
+        committed = admin.list_group_offsets(settings.app_id).get(settings.app_id, {})
+        out: dict[str, Any] = {}
+        for name in settings.topics:
+            if name not in described:
+                out[name] = {"exists": False}
+                continue
+            tps = [TopicPartition(name, p["partition_index"])
+                   for p in described[name]["partitions"]]
+            ends = consumer.end_offsets(tps)
+            begins = consumer.beginning_offsets(tps)
+            group = {tp: committed[tp].offset for tp in tps if tp in committed}
+            lag = sum(max(0, ends[tp] - group.get(tp, begins[tp])) for tp in tps) \
+                if name != settings.dead_letter_topic else None
+            out[name] = {"exists": True, "partitions": len(tps),
+                         "messages": sum(ends[tp] - begins[tp] for tp in tps),
+                         "consumer_lag": lag}
+        return out
+    finally:
+        consumer.close()
+        admin.close()
+
+
+def _index(settings: Settings) -> dict[str, Any]:
+    from pipeline.es_index import client
+
+    es = client(settings)
+    try:
+        if not es.indices.exists_alias(name=settings.index_alias):
+            return {"alias": settings.index_alias, "exists": False}
+        indices = list(es.indices.get_alias(name=settings.index_alias))
+        count = es.count(index=settings.index_alias)["count"]
+        return {"alias": settings.index_alias, "exists": True, "indices": indices,
+                "documents": count}
+    finally:
+        es.close()
+
+
+def collect(settings: Settings, *, state_path: Path | None = None) -> dict[str, Any]:
+    from pipeline import stack
+    from pipeline.connect import default_state_path
+
+    services = [asdict(s) for s in stack.status(settings)]
+    report: dict[str, Any] = {"services": services, "healthy": all(s["healthy"]
+                                                                   for s in services)}
+    for key, fn in (("topics", _topics), ("index", _index)):
+        try:
+            report[key] = fn(settings)
+        except Exception as exc:  # noqa: BLE001 - report what is unreachable, go on
+            report[key] = {"error": f"{type(exc).__name__}: {exc}"}
+            report["healthy"] = False
+    path = state_path or default_state_path(settings)
+    report["sources"] = [asdict(h) for h in StateStore(path).all_health()] \
+        if path.exists() else []
+    return report
