@@ -1,0 +1,308 @@
+"""End-to-end benchmarks through real Kafka -> Faust workers -> Elasticsearch.
+
+    python -m bench.pipeline_bench throughput [--workers 1 2] [--repeat 2]
+    python -m bench.pipeline_bench latency [--rate 3] [--seconds 60]
+    python -m bench.pipeline_bench memory [--articles 10000]
+
+Needs the local stack (``newsflow stack up``) and ../shared (the corpus is read at run
+time). Each run uses its own topics, consumer group and index. ``throughput`` compares
+the pipeline's articles/s with plain ``nlp.pipe`` on the same texts and cores, side by
+side in the same run; results go to bench/results/*.json and *.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from elasticsearch import Elasticsearch
+from kafka import KafkaProducer
+
+from bench.common import RESULTS, ROOT, corpus, write
+from connectors.contract import Provenance, RawArticle
+from pipeline.config import Settings
+from pipeline.es_index import ensure_index, index_name
+from pipeline.topics import ensure_topics
+
+
+def isolated(partitions: int = 4) -> Settings:
+    prefix = f"bench{uuid.uuid4().hex[:8]}"
+    return Settings.from_env({**os.environ, "NEWSFLOW_TOPIC_PREFIX": prefix,
+                              "NEWSFLOW_INDEX": f"{prefix}-articles",
+                              "NEWSFLOW_PARTITIONS": str(partitions)})
+
+
+def env_of(s: Settings) -> dict[str, str]:
+    return {**os.environ, "NEWSFLOW_KAFKA_BOOTSTRAP": s.kafka_bootstrap,
+            "NEWSFLOW_ES_URL": s.es_url, "NEWSFLOW_TOPIC_PREFIX": s.topic_prefix,
+            "NEWSFLOW_INDEX": s.index_alias, "NEWSFLOW_PARTITIONS": str(s.partitions)}
+
+
+def start_workers(s: Settings, n: int, log: Path) -> list[subprocess.Popen[bytes]]:
+    cmd = [sys.executable, "-m", "faust", "-A", "pipeline.app", "worker", "-l", "warn"]
+    return [subprocess.Popen(cmd, env={**env_of(s), "NEWSFLOW_WORKER_INDEX": str(i)},
+                             stdout=subprocess.DEVNULL, stderr=log.open("ab"), cwd=ROOT)
+            for i in range(n)]
+
+
+def stop(procs: list[subprocess.Popen[bytes]]) -> None:
+    for p in procs:
+        p.terminate()
+    for p in procs:
+        try:
+            p.wait(30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
+def articles(texts: list[str], tag: str) -> list[RawArticle]:
+    prov = Provenance(connector="bench", source="bench")
+    return [RawArticle.new(url=f"https://bench.example.org/{tag}/{i}", text=t,
+                           title=f"Bench {i}", provenance=prov) for i, t in enumerate(texts)]
+
+
+def produce(s: Settings, arts: list[RawArticle]) -> None:
+    producer = KafkaProducer(bootstrap_servers=s.kafka_bootstrap, acks="all", linger_ms=20,
+                             max_request_size=16 * 1024 * 1024)
+    for a in arts:
+        producer.send(s.raw_topic, key=a.id.encode(), value=a.to_bytes())
+    producer.flush()
+    producer.close()
+
+
+def count(es: Elasticsearch, s: Settings) -> int:
+    try:
+        es.indices.refresh(index=s.index_alias)
+        return int(es.count(index=s.index_alias)["count"])
+    except Exception:  # noqa: BLE001
+        return 0
+
+
+def wait_count(es: Elasticsearch, s: Settings, n: int, timeout: float) -> float:
+    t0 = time.monotonic()
+    while count(es, s) < n:
+        if time.monotonic() - t0 > timeout:
+            raise SystemExit(f"timed out: {count(es, s)} of {n} indexed")
+        time.sleep(0.5)
+    return time.monotonic()
+
+
+def warm_up(s: Settings, es: Elasticsearch, texts: list[str]) -> None:
+    """Workers load spaCy and join the group before the clock starts."""
+    produce(s, articles(texts[:8], "warm"))
+    wait_count(es, s, 8, 300)
+
+
+def pipeline_run(texts: list[str], workers: int) -> dict[str, Any]:
+    s = isolated()
+    ensure_topics(s)
+    ensure_index(s)
+    es = Elasticsearch(s.es_url, request_timeout=30)
+    log = RESULTS / f"worker-{s.topic_prefix}.log"
+    procs = start_workers(s, workers, log)
+    try:
+        warm_up(s, es, texts)
+        arts = articles(texts, "run")
+        t0 = time.monotonic()
+        produce(s, arts)
+        t1 = wait_count(es, s, len(arts) + 8, 1800)
+    finally:
+        stop(procs)
+        es.indices.delete(index=index_name(s), ignore_unavailable=True)
+        es.close()
+        log.unlink(missing_ok=True)
+    return {"workers": workers, "seconds": round(t1 - t0, 2)}
+
+
+def plain_run(texts: list[str], processes: int) -> float:
+    import spacy
+
+    from pipeline.enrich.nlp import MODEL_CANDIDATES
+
+    nlp = None
+    for name in MODEL_CANDIDATES:
+        try:
+            nlp = spacy.load(name)
+            break
+        except OSError:
+            continue
+    assert nlp is not None
+    list(nlp.pipe(texts[:5]))
+    t0 = time.monotonic()
+    for _ in nlp.pipe(texts, batch_size=32, n_process=processes):
+        pass
+    return time.monotonic() - t0
+
+
+def throughput(args: argparse.Namespace) -> None:
+    texts = corpus(args.limit)
+    words = sum(len(t.split()) for t in texts)
+    rows = []
+    for workers in args.workers:
+        for r in range(args.repeat):
+            run = pipeline_run(texts, workers)
+            plain = plain_run(texts, workers)
+            rows.append({**run, "plain_nlp_pipe_seconds": round(plain, 2),
+                         "articles_per_s": round(len(texts) / run["seconds"], 2),
+                         "words_per_s": round(words / run["seconds"]),
+                         "plain_articles_per_s": round(len(texts) / plain, 2),
+                         "ratio_vs_plain": round(plain / run["seconds"], 3), "round": r})
+            print(rows[-1], flush=True)
+    by = {w: statistics.median(x["articles_per_s"] for x in rows if x["workers"] == w)
+          for w in args.workers}
+    result: dict[str, Any] = {"texts": len(texts), "words": words, "runs": rows,
+                              "median_articles_per_s": by}
+    if 1 in by and 2 in by:
+        result["scaling_2_over_1"] = round(by[2] / by[1], 3)
+    write("pipeline_throughput", result)
+    _plot_bars(rows)
+
+
+def _plot_bars(rows: list[dict[str, Any]]) -> None:
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    labels = [f"{r['workers']}w r{r['round']}" for r in rows]
+    x = range(len(rows))
+    ax.bar([i - 0.2 for i in x], [r["articles_per_s"] for r in rows], 0.4, label="pipeline")
+    ax.bar([i + 0.2 for i in x], [r["plain_articles_per_s"] for r in rows], 0.4,
+           label="plain nlp.pipe (same cores)")
+    ax.set_xticks(list(x), labels)
+    ax.set_ylabel("articles / s")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(RESULTS / "pipeline_throughput.png", dpi=100)
+
+
+def latency(args: argparse.Namespace) -> None:
+    texts = corpus(None)
+    s = isolated()
+    ensure_topics(s)
+    ensure_index(s)
+    es = Elasticsearch(s.es_url, request_timeout=30)
+    log = RESULTS / f"worker-{s.topic_prefix}.log"
+    procs = start_workers(s, args.workers, log)
+    sent: dict[str, float] = {}
+    seen: dict[str, float] = {}
+    try:
+        warm_up(s, es, texts)
+        producer = KafkaProducer(bootstrap_servers=s.kafka_bootstrap, acks="all", linger_ms=0)
+        n = int(args.rate * args.seconds)
+        arts = articles([texts[i % len(texts)] for i in range(n)], "lat")
+        done = threading.Event()
+
+        def poll() -> None:
+            while not done.is_set() or len(seen) < len(sent):
+                pending = [i for i in sent if i not in seen]
+                if pending:
+                    hits = es.search(index=s.index_alias, query={"ids": {"values": pending}},
+                                     size=len(pending), source=False)["hits"]["hits"]
+                    now = time.monotonic()
+                    for h in hits:
+                        seen.setdefault(h["_id"], now)
+                time.sleep(0.05)
+                if done.is_set() and time.monotonic() - last_send > 120:
+                    return
+
+        last_send = time.monotonic()
+        poller = threading.Thread(target=poll, daemon=True)
+        poller.start()
+        t0 = time.monotonic()
+        for i, a in enumerate(arts):
+            target = t0 + i / args.rate
+            time.sleep(max(0.0, target - time.monotonic()))
+            producer.send(s.raw_topic, key=a.id.encode(), value=a.to_bytes()).get(10)
+            sent[a.id] = last_send = time.monotonic()
+        done.set()
+        poller.join(180)
+        producer.close()
+    finally:
+        stop(procs)
+        es.indices.delete(index=index_name(s), ignore_unavailable=True)
+        es.close()
+        log.unlink(missing_ok=True)
+    lat = sorted(seen[i] - sent[i] for i in seen)
+    q = statistics.quantiles(lat, n=100)
+    write("latency", {"rate_per_s": args.rate, "seconds": args.seconds, "workers": args.workers,
+                      "sent": len(sent), "searchable": len(seen),
+                      "p50_s": round(q[49], 3), "p95_s": round(q[94], 3),
+                      "p99_s": round(q[98], 3), "max_s": round(lat[-1], 3),
+                      "note": "includes Elasticsearch's 1 s refresh interval"})
+
+
+def memory(args: argparse.Namespace) -> None:
+    base = corpus(None)
+    s = isolated()
+    ensure_topics(s)
+    ensure_index(s)
+    es = Elasticsearch(s.es_url, request_timeout=30)
+    log = RESULTS / f"worker-{s.topic_prefix}.log"
+    procs = start_workers(s, 1, log)
+    samples: list[tuple[int, int]] = []
+    try:
+        warm_up(s, es, base)
+        texts = [base[i % len(base)] for i in range(args.articles)]
+        threading.Thread(target=produce, args=(s, articles(texts, "mem")), daemon=True).start()
+        while True:
+            n = count(es, s)
+            rss = _rss_kib(procs[0].pid)
+            samples.append((n, rss))
+            if n >= args.articles + 8:
+                break
+            time.sleep(2)
+    finally:
+        stop(procs)
+        es.indices.delete(index=index_name(s), ignore_unavailable=True)
+        es.close()
+        log.unlink(missing_ok=True)
+
+    def at(k: int) -> int:
+        return next(r for n, r in samples if n >= k)
+
+    first = at(min(1000, args.articles))
+    last = samples[-1][1]
+    write("memory", {"articles": args.articles, "rss_kib_at_1k": first, "rss_kib_at_end": last,
+                     "growth_1k_to_end": round(last / first - 1, 4),
+                     "samples": samples[:: max(1, len(samples) // 200)]})
+
+
+def _rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    t = sub.add_parser("throughput")
+    t.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    t.add_argument("--repeat", type=int, default=1)
+    t.add_argument("--limit", type=int, default=None)
+    lat = sub.add_parser("latency")
+    lat.add_argument("--rate", type=float, default=3.0)
+    lat.add_argument("--seconds", type=float, default=60)
+    lat.add_argument("--workers", type=int, default=1)
+    m = sub.add_parser("memory")
+    m.add_argument("--articles", type=int, default=10000)
+    args = ap.parse_args()
+    {"throughput": throughput, "latency": latency, "memory": memory}[args.cmd](args)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
