@@ -45,11 +45,32 @@ def _when(value: struct_time | None) -> datetime | None:
     return datetime(*value[:6], tzinfo=UTC)
 
 
+PERIODS = {"hourly": 3600, "daily": 86400, "weekly": 604800, "monthly": 2592000,
+           "yearly": 31536000}
+
+
 def parse_feed(body: bytes) -> list[dict[str, Any]]:
     """Entries of an RSS/Atom/JSON feed as plain dicts (url, title, text, ...)."""
+    return parse_feed_full(body)[0]
+
+
+def _min_interval(feed: Any) -> float | None:
+    """The poll interval a feed asks for: RSS ``ttl`` (minutes) or ``sy:updatePeriod``."""
+    ttl = str(feed.get("ttl") or "").strip()
+    if ttl.isdigit() and int(ttl) > 0:
+        return int(ttl) * 60.0
+    period = PERIODS.get(str(feed.get("sy_updateperiod") or "").strip().lower())
+    if period:
+        freq = str(feed.get("sy_updatefrequency") or "1").strip()
+        return period / max(1, int(freq) if freq.isdigit() else 1)
+    return None
+
+
+def parse_feed_full(body: bytes) -> tuple[list[dict[str, Any]], float | None]:
+    """Entries and the feed's requested minimum poll interval in seconds."""
     stripped = body.lstrip()
     if stripped.startswith(b"{"):
-        return _json_feed(stripped)
+        return _json_feed(stripped), None
     parsed = feedparser.parse(body, sanitize_html=True, resolve_relative_uris=True)
     if parsed.bozo and not parsed.entries:
         reason = getattr(parsed, "bozo_exception", "unknown problem")
@@ -70,7 +91,7 @@ def parse_feed(body: bytes) -> list[dict[str, Any]]:
             "authors": [a.get("name") for a in e.get("authors", []) if a.get("name")],
             "published_at": _when(e.get("published_parsed") or e.get("updated_parsed")),
         })
-    return out
+    return out, _min_interval(parsed.get("feed", {}))
 
 
 def _json_feed(body: bytes) -> list[dict[str, Any]]:
@@ -121,9 +142,10 @@ class RSSConnector(Connector[RSSConfig]):
         if digest == state.get("body_hash"):
             return
         try:
-            entries = parse_feed(resp.body)
+            entries, min_interval = parse_feed_full(resp.body)
         except ParseError as exc:
             raise self.error(ParseError, exc.reason, self.config.url) from exc
+        state["min_interval"] = min_interval  # the runner polls no more often than this
         prov = dict(feed_url=self.config.url, http_status=resp.status, etag=resp.etag,
                     last_modified=resp.last_modified)
         for entry in entries:

@@ -85,7 +85,8 @@ class Runner:
         h = self.state.health(source.spec.name)
         if h.consecutive_failures:  # exponential backoff on failures, capped at 1 hour
             return float(min(3600, source.spec.interval * 2 ** h.consecutive_failures))
-        return source.spec.interval
+        asked = self.state.conn_state(source.spec.name).get("min_interval") or 0
+        return max(source.spec.interval, float(asked))  # a feed's ttl / sy:updatePeriod
 
     async def run_source(self, source: Source) -> PassResult:
         name = source.spec.name

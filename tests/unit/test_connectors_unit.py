@@ -1,0 +1,57 @@
+"""Connector details that the recorded contract fixtures do not cover."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from connectors.base import Context
+from connectors.errors import SourceConfigError
+from connectors.jsonapi import JSONAPIConnector, dig, with_param
+from connectors.rss import parse_feed_full
+from connectors.sitemap import parse_sitemap
+from connectors.testing import RecordedFetcher
+
+FIX = Path(__file__).resolve().parents[1] / "contract" / "fixtures"
+
+
+def test_feed_ttl_and_update_period() -> None:
+    _, ttl = parse_feed_full((FIX / "rss.v1" / "http" / "feed.xml").read_bytes())
+    assert ttl == 15 * 60
+    sy = (b'<rss version="2.0" xmlns:sy="http://purl.org/rss/1.0/modules/syndication/">'
+          b"<channel><title>t</title><sy:updatePeriod>hourly</sy:updatePeriod>"
+          b"<sy:updateFrequency>2</sy:updateFrequency><item><title>a</title>"
+          b"<link>http://e.org/a</link></item></channel></rss>")
+    assert parse_feed_full(sy)[1] == 1800
+
+
+def test_sitemap_ignores_entities() -> None:
+    bomb = (b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa">'
+            b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>'
+            b'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+            b"<url><loc>https://e.org/&b;</loc></url></urlset>")
+    _, entries = parse_sitemap(bomb)
+    assert all(len(e["url"]) < 100 for e in entries)
+
+
+def test_jsonapi_auth_comes_from_env_and_is_required(monkeypatch: pytest.MonkeyPatch) -> None:
+    config = JSONAPIConnector.Config(url="https://api.example.org/x", auth_header="X-Api-Key",
+                                     auth_env="NEWSFLOW_TEST_KEY")
+    conn = JSONAPIConnector(config, Context(source="api", fetcher=RecordedFetcher()))
+    monkeypatch.delenv("NEWSFLOW_TEST_KEY", raising=False)
+
+    async def first() -> object:
+        return await conn.fetch().__anext__()
+
+    with pytest.raises(SourceConfigError) as exc:
+        asyncio.run(first())
+    assert "NEWSFLOW_TEST_KEY" in str(exc.value) and "source 'api'" in str(exc.value)
+    monkeypatch.setenv("NEWSFLOW_TEST_KEY", "s3cret")
+    assert conn._headers() == {"X-Api-Key": "s3cret"}
+
+
+def test_dig_and_params() -> None:
+    assert dig({"a": {"b": [1, {"c": 2}]}}, "a.b.1.c") == 2 and dig({}, "a.b") is None
+    assert with_param("https://e.org/x?a=1&page=2", "page", 3) == "https://e.org/x?a=1&page=3"
