@@ -35,7 +35,7 @@ class Limits:
     max_bytes: int = 10 * 1024 * 1024
     max_redirects: int = 5
     per_host_concurrency: int = 2
-    per_host_delay: float = 0.0
+    per_host_delay: float = 0.25
     allow_private: bool = False
     respect_robots: bool = True
 

@@ -28,6 +28,9 @@ def run_connect(settings: Settings, *, config: str, once: bool, state_path: str 
     for noisy in ("kafka", "httpx", "elastic_transport"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     sources = load_sources(config)  # validated before anything starts
+    from pipeline.metrics import serve_from_env
+
+    serve_from_env()
     store = StateStore(state_path or default_state_path(settings))
     if enable:
         health = store.health(enable)
