@@ -20,6 +20,8 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -101,7 +103,10 @@ def warm_up(s: Settings, es: Elasticsearch, texts: list[str]) -> None:
     wait_count(es, s, 8, 300)
 
 
-def pipeline_run(texts: list[str], workers: int) -> dict[str, Any]:
+@contextmanager
+def running(workers: int, texts: list[str]
+            ) -> Iterator[tuple[Settings, Elasticsearch, list[subprocess.Popen[bytes]]]]:
+    """A fresh pipeline (topics, group, index) with warmed-up workers; torn down after."""
     s = isolated()
     ensure_topics(s)
     ensure_index(s)
@@ -110,15 +115,20 @@ def pipeline_run(texts: list[str], workers: int) -> dict[str, Any]:
     procs = start_workers(s, workers, log)
     try:
         warm_up(s, es, texts)
-        arts = articles(texts, "run")
-        t0 = time.monotonic()
-        produce(s, arts)
-        t1 = wait_count(es, s, len(arts) + 8, 1800)
+        yield s, es, procs
     finally:
         stop(procs)
         es.indices.delete(index=index_name(s), ignore_unavailable=True)
         es.close()
         log.unlink(missing_ok=True)
+
+
+def pipeline_run(texts: list[str], workers: int) -> dict[str, Any]:
+    with running(workers, texts) as (s, es, _):
+        arts = articles(texts, "run")
+        t0 = time.monotonic()
+        produce(s, arts)
+        t1 = wait_count(es, s, len(arts) + 8, 1800)
     return {"workers": workers, "seconds": round(t1 - t0, 2)}
 
 
@@ -188,16 +198,9 @@ def _plot_bars(rows: list[dict[str, Any]]) -> None:
 
 def latency(args: argparse.Namespace) -> None:
     texts = corpus(None)
-    s = isolated()
-    ensure_topics(s)
-    ensure_index(s)
-    es = Elasticsearch(s.es_url, request_timeout=30)
-    log = RESULTS / f"worker-{s.topic_prefix}.log"
-    procs = start_workers(s, args.workers, log)
     sent: dict[str, float] = {}
     seen: dict[str, float] = {}
-    try:
-        warm_up(s, es, texts)
+    with running(args.workers, texts) as (s, es, _):
         producer = KafkaProducer(bootstrap_servers=s.kafka_bootstrap, acks="all", linger_ms=0)
         n = int(args.rate * args.seconds)
         arts = articles([texts[i % len(texts)] for i in range(n)], "lat")
@@ -205,7 +208,7 @@ def latency(args: argparse.Namespace) -> None:
 
         def poll() -> None:
             while not done.is_set() or len(seen) < len(sent):
-                pending = [i for i in sent if i not in seen]
+                pending = [i for i in list(sent) if i not in seen]
                 if pending:
                     hits = es.search(index=s.index_alias, query={"ids": {"values": pending}},
                                      size=len(pending), source=False)["hits"]["hits"]
@@ -228,11 +231,6 @@ def latency(args: argparse.Namespace) -> None:
         done.set()
         poller.join(180)
         producer.close()
-    finally:
-        stop(procs)
-        es.indices.delete(index=index_name(s), ignore_unavailable=True)
-        es.close()
-        log.unlink(missing_ok=True)
     lat = sorted(seen[i] - sent[i] for i in seen)
     q = statistics.quantiles(lat, n=100)
     write("latency", {"rate_per_s": args.rate, "seconds": args.seconds, "workers": args.workers,
@@ -244,15 +242,8 @@ def latency(args: argparse.Namespace) -> None:
 
 def memory(args: argparse.Namespace) -> None:
     base = corpus(None)
-    s = isolated()
-    ensure_topics(s)
-    ensure_index(s)
-    es = Elasticsearch(s.es_url, request_timeout=30)
-    log = RESULTS / f"worker-{s.topic_prefix}.log"
-    procs = start_workers(s, 1, log)
     samples: list[tuple[int, int]] = []
-    try:
-        warm_up(s, es, base)
+    with running(1, base) as (s, es, procs):
         texts = [base[i % len(base)] for i in range(args.articles)]
         threading.Thread(target=produce, args=(s, articles(texts, "mem")), daemon=True).start()
         while True:
@@ -262,11 +253,6 @@ def memory(args: argparse.Namespace) -> None:
             if n >= args.articles + 8:
                 break
             time.sleep(2)
-    finally:
-        stop(procs)
-        es.indices.delete(index=index_name(s), ignore_unavailable=True)
-        es.close()
-        log.unlink(missing_ok=True)
 
     def at(k: int) -> int:
         return next(r for n, r in samples if n >= k)

@@ -23,7 +23,7 @@ import logging
 import os
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import faust
 
@@ -56,6 +56,8 @@ app = faust.App(
     broker_commit_every=BATCH_SIZE,
     broker_commit_interval=1.0,
     broker_max_poll_interval=600.0,
+    broker_session_timeout=15.0,  # a killed worker's partitions move on after 15 s, not 60
+    broker_heartbeat_interval=3.0,
     datadir=str(DATADIR),
 )
 raw_topic = app.topic(settings.raw_topic, value_type=bytes, key_type=bytes,
@@ -118,15 +120,25 @@ async def until_done(stage: str, batch: Callable[[], Awaitable[None]]) -> None:
             delay = min(delay * 2, 30.0)
 
 
+M = TypeVar("M")
+
+
+async def decode(events: list[faust.types.EventT], parse: Callable[[bytes], M]
+                 ) -> list[tuple[faust.types.EventT, M]]:
+    """Parse each message with its contract; poison goes to the dead-letter topic."""
+    good: list[tuple[faust.types.EventT, M]] = []
+    for event in events:
+        try:
+            good.append((event, parse(event.value)))
+        except ContractError as exc:
+            await dead_letter("decode", exc, event)
+    return good
+
+
 async def enrich_batch(events: list[faust.types.EventT]) -> None:
     """Decode, enrich (in a thread: the event loop keeps heart-beating), produce."""
     metrics.MESSAGES_IN.labels("enrich").inc(len(events))
-    good: list[tuple[faust.types.EventT, RawArticle]] = []
-    for event in events:
-        try:
-            good.append((event, RawArticle.from_bytes(event.value)))
-        except ContractError as exc:
-            await dead_letter("decode", exc, event)
+    good = await decode(events, RawArticle.from_bytes)
     if not good:
         return
     loop = asyncio.get_running_loop()
@@ -145,12 +157,7 @@ async def enrich_batch(events: list[faust.types.EventT]) -> None:
 async def index_batch(events: list[faust.types.EventT]) -> None:
     """Decode and bulk-index; Elasticsearch rejections go to the dead-letter topic."""
     metrics.MESSAGES_IN.labels("index").inc(len(events))
-    good: list[tuple[faust.types.EventT, EnrichedArticle]] = []
-    for event in events:
-        try:
-            good.append((event, EnrichedArticle.from_bytes(event.value)))
-        except ContractError as exc:
-            await dead_letter("decode", exc, event)
+    good = await decode(events, EnrichedArticle.from_bytes)
     by_id = {art.id: ev for ev, art in good}
     rejected = await _indexer().index([a for _, a in good])
     for art, rejection in rejected:
