@@ -97,10 +97,29 @@ def wait_count(es: Elasticsearch, s: Settings, n: int, timeout: float) -> float:
     return time.monotonic()
 
 
-def warm_up(s: Settings, es: Elasticsearch, texts: list[str]) -> None:
-    """Workers load spaCy and join the group before the clock starts."""
+def group_members(s: Settings) -> int:
+    from kafka import KafkaAdminClient
+
+    admin = KafkaAdminClient(**s.kafka_client_config())
+    try:
+        group = admin.describe_groups([s.app_id])[s.app_id]
+        if group.get("group_state") != "Stable":
+            return 0
+        return len(group.get("members", []))
+    except Exception:  # noqa: BLE001 - group not there yet
+        return 0
+    finally:
+        admin.close()
+
+
+def warm_up(s: Settings, es: Elasticsearch, texts: list[str], workers: int) -> None:
+    """Workers load spaCy and all join the group before the clock starts."""
     produce(s, articles(texts[:8], "warm"))
     wait_count(es, s, 8, 300)
+    deadline = time.monotonic() + 120
+    while group_members(s) < workers and time.monotonic() < deadline:
+        time.sleep(1)
+    time.sleep(2)
 
 
 @contextmanager
@@ -114,7 +133,7 @@ def running(workers: int, texts: list[str]
     log = RESULTS / f"worker-{s.topic_prefix}.log"
     procs = start_workers(s, workers, log)
     try:
-        warm_up(s, es, texts)
+        warm_up(s, es, texts, workers)
         yield s, es, procs
     finally:
         stop(procs)

@@ -35,7 +35,7 @@ log = logging.getLogger("newsflow.connectors")
 
 
 def make_producer(settings: Settings) -> KafkaProducer:
-    return KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all",
+    return KafkaProducer(**settings.kafka_client_config(), acks="all",
                          enable_idempotence=True, linger_ms=20, retries=10,
                          max_request_size=16 * 1024 * 1024, client_id="newsflow-connectors")
 

@@ -41,8 +41,17 @@ BATCH_SIZE = 32
 BATCH_WITHIN = 1.0
 MAX_MESSAGE = 16 * 1024 * 1024
 
+def _credentials() -> faust.SASLCredentials | None:
+    if not settings.kafka_sasl_mechanism:
+        return None
+    return faust.SASLCredentials(username=settings.kafka_sasl_username,
+                                 password=settings.kafka_sasl_password,
+                                 mechanism=settings.kafka_sasl_mechanism)
+
+
 app = faust.App(
     settings.app_id,
+    broker_credentials=_credentials(),
     broker=[f"kafka://{b}" for b in settings.kafka_bootstrap.split(",")],
     value_serializer="raw",
     key_serializer="raw",

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,8 +40,12 @@ class Settings:
     home: Path = Path("/var/lib/newsflow")
     kibana_url: str | None = None
     es_username: str | None = None
-    es_password: str | None = None
+    es_password: str | None = field(default=None, repr=False)
     group: str | None = None
+    kafka_security_protocol: str = "PLAINTEXT"
+    kafka_sasl_mechanism: str | None = None
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -56,6 +61,10 @@ class Settings:
             es_username=e.get("NEWSFLOW_ES_USERNAME") or None,
             es_password=e.get("NEWSFLOW_ES_PASSWORD") or None,
             group=e.get("NEWSFLOW_GROUP") or None,
+            kafka_security_protocol=e.get("NEWSFLOW_KAFKA_SECURITY_PROTOCOL", "PLAINTEXT"),
+            kafka_sasl_mechanism=e.get("NEWSFLOW_KAFKA_SASL_MECHANISM") or None,
+            kafka_sasl_username=e.get("NEWSFLOW_KAFKA_SASL_USERNAME") or None,
+            kafka_sasl_password=e.get("NEWSFLOW_KAFKA_SASL_PASSWORD") or None,
         )
 
     @property
@@ -82,6 +91,16 @@ class Settings:
     @property
     def topics(self) -> tuple[str, str, str]:
         return (self.raw_topic, self.enriched_topic, self.dead_letter_topic)
+
+    def kafka_client_config(self) -> dict[str, Any]:
+        """kafka-python keyword arguments: bootstrap servers plus SASL when configured."""
+        conf: dict[str, Any] = {"bootstrap_servers": self.kafka_bootstrap}
+        if self.kafka_sasl_mechanism:
+            conf.update(security_protocol=self.kafka_security_protocol,
+                        sasl_mechanism=self.kafka_sasl_mechanism,
+                        sasl_plain_username=self.kafka_sasl_username,
+                        sasl_plain_password=self.kafka_sasl_password)
+        return conf
 
     def es_auth(self) -> tuple[str, str] | None:
         if self.es_username and self.es_password:

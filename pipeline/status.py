@@ -16,9 +16,9 @@ from pipeline.config import Settings
 
 
 def _topics(settings: Settings) -> dict[str, Any]:
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap,
+    admin = KafkaAdminClient(**settings.kafka_client_config(),
                              request_timeout_ms=5000, client_id="newsflow-status")
-    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap,
+    consumer = KafkaConsumer(**settings.kafka_client_config(),
                              request_timeout_ms=6000, client_id="newsflow-status")
     try:
         described = {t["name"]: t for t in admin.describe_topics(list(settings.topics))

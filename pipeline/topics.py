@@ -15,7 +15,7 @@ from pipeline.config import Settings
 
 def ensure_topics(settings: Settings, *, replication: int = 1) -> list[str]:
     """Create missing topics; return the names created (existing ones are kept)."""
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap,
+    admin = KafkaAdminClient(**settings.kafka_client_config(),
                              client_id="newsflow-setup", request_timeout_ms=15000)
     try:
         existing = set(admin.list_topics())

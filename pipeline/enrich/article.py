@@ -17,7 +17,7 @@ from spacy.tokens import Doc
 
 from connectors.contract import RawArticle
 from pipeline.contracts import EnrichedArticle, Entity, EntitySummary
-from pipeline.enrich.attribution import find_raw
+from pipeline.enrich.attribution import doc_text, find_raw
 from pipeline.enrich.entities import EntityIndex, canonicalise, entity_key
 from pipeline.enrich.nlp import detect_language, load_model
 from pipeline.enrich.resolve import resolve_all
@@ -122,7 +122,7 @@ class Enricher:
         sources = sorted({a.source.canonical for a in attributions
                           if a.source and a.source.canonical})
         return EnrichedArticle(**fields, entities=entities,
-                               entity_summary=_summary(entities, len(doc.text)),
+                               entity_summary=_summary(entities, len(doc_text(doc))),
                                attributions=attributions, attributed_sources=sources)
 
 

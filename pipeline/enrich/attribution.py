@@ -23,6 +23,14 @@ from pipeline.enrich import cues
 Range = tuple[int, int]
 
 
+def doc_text(doc: Doc) -> str:
+    """``doc.text`` once: spaCy rebuilds the string on every access."""
+    text = doc.user_data.get("newsflow_text")
+    if text is None:
+        text = doc.user_data["newsflow_text"] = doc.text
+    return str(text)
+
+
 @dataclass
 class Found:
     kind: str
@@ -36,7 +44,7 @@ class Found:
 
 
 def _trim(doc: Doc, start: int, end: int) -> Range:
-    text = doc.text
+    text = doc_text(doc)
     while start < end and (text[start].isspace() or text[start] in ",;:—–-"):
         start += 1
     while end > start and (text[end - 1].isspace() or text[end - 1] in ",;:.—–-"):
@@ -157,7 +165,7 @@ def _nominal(verb: Token, doc: Doc) -> Found | None:
     if prep is not None:
         p = next(c for c in verb.children if c.lower_ == prep)
         cue = (min(verb.idx, p.idx), max(verb.idx + len(verb), p.idx + len(p)))
-    return Found(_kind(doc.text[content[0]:content[1]]), content, cue,
+    return Found(_kind(doc_text(doc)[content[0]:content[1]]), content, cue,
                  _span_chars(_source_tokens(subj)))
 
 
@@ -184,7 +192,7 @@ def _from_verb(verb: Token, sent: Span, doc: Doc) -> Found | None:
             return None
         source = _span_chars(_source_tokens(subj)) if subj is not None else None
         cue = (verb.idx, doc[verb.i + 1].idx + 1)
-        return Found(_kind(doc.text[content[0]:content[1]]), content, cue, source)
+        return Found(_kind(doc_text(doc)[content[0]:content[1]]), content, cue, source)
     elif verb.lemma_ in cues.SPEECH and (q := _quote_before(verb, doc)) is not None:
         source = _span_chars(_source_tokens(subj)) if subj is not None else None
         return Found("direct", q, _verb_cue(verb, doc), source)
@@ -199,21 +207,21 @@ def _from_verb(verb: Token, sent: Span, doc: Doc) -> Found | None:
     start, end = _extend_quotes(doc, start, end)
     content = _trim(doc, start, end)
     source = _span_chars(_source_tokens(subj)) if subj is not None else None
-    return Found(_kind(doc.text[content[0]:content[1]]), content, _verb_cue(verb, doc), source)
+    return Found(_kind(doc_text(doc)[content[0]:content[1]]), content, _verb_cue(verb, doc), source)
 
 
 def _quotes(doc: Doc) -> list[Range]:
     from pipeline.enrich.quotes import quote_spans
 
     if "newsflow_quotes" not in doc.user_data:
-        doc.user_data["newsflow_quotes"] = quote_spans(doc.text)
+        doc.user_data["newsflow_quotes"] = quote_spans(doc_text(doc))
     cached: list[Range] = doc.user_data["newsflow_quotes"]
     return cached
 
 
 def _quote_before(verb: Token, doc: Doc) -> Range | None:
     """'“…,” said X.' parsed as two sentences: the quote just before the cue."""
-    text = doc.text
+    text = doc_text(doc)
     for qs, qe in reversed(_quotes(doc)):
         if qe > verb.idx:
             continue
@@ -235,7 +243,7 @@ def _colon_after(verb: Token, doc: Doc) -> bool:
 
 def _after_colon(verb: Token, doc: Doc) -> Range | None:
     """'X said:' -> the rest of the paragraph, or the next paragraph if the colon ends it."""
-    text = doc.text
+    text = doc_text(doc)
     colon = text.find(":", verb.idx)
     start = colon + 1
     para_end = text.find("\n\n", start)
@@ -252,7 +260,7 @@ def _after_colon(verb: Token, doc: Doc) -> Range | None:
 
 def _extend_quotes(doc: Doc, start: int, end: int) -> Range:
     """Include an opening or closing quote mark adjacent to the content."""
-    text = doc.text
+    text = doc_text(doc)
     if start > 0 and text[start - 1] in cues.QUOTE_OPEN:
         start -= 1
     if end < len(text) and text[end] in cues.QUOTE_CLOSE:
@@ -308,7 +316,7 @@ GLOSS = re.compile(r",[”\"’»]?(?=\s+(?:in which|which|where|whose|while)\s)
 
 def _core_claim(doc: Doc, content: Range) -> Range:
     """The cited source's claim without the reporter's trailing gloss (", in which …")."""
-    text = doc.text[content[0]:content[1]]
+    text = doc_text(doc)[content[0]:content[1]]
     cut = [m.end() for m in GLOSS.finditer(text)]
     if cut and cut[-1] > len(text) // 3:
         return _trim(doc, content[0], content[0] + cut[-1])
@@ -330,7 +338,7 @@ def _from_noun(noun: Token, doc: Doc) -> Found | None:
                                                                                  "of"}), None)
         owner = next((g for g in prep.children if g.dep_ == "pobj"), None) if prep else None
     source = _span_chars(_source_tokens(owner)) if owner is not None else None
-    return Found(_kind(doc.text[content[0]:content[1]]), content,
+    return Found(_kind(doc_text(doc)[content[0]:content[1]]), content,
                  (noun.idx, noun.idx + len(noun)), source)
 
 
@@ -363,7 +371,7 @@ def find_raw(doc: Doc) -> list[Found]:
     from pipeline.enrich.patterns import speaker_labels
 
     quotes = _quotes(doc)
-    out: list[Found] = speaker_labels(doc.text)
+    out: list[Found] = speaker_labels(doc_text(doc))
     labelled = [f.content for f in out]
     for sent in doc.sents:
         if any(s <= sent.start_char < e for s, e in labelled):
@@ -371,7 +379,7 @@ def find_raw(doc: Doc) -> list[Found]:
         out.extend(f for f in find_in_sentence(sent, doc) if not _hedge_in_quote(f, doc, quotes))
     for f in out:
         _whole_quotes(f, quotes)
-        _continuation(f, quotes, doc.text)
+        _continuation(f, quotes, doc_text(doc))
     out.extend(_orphan_quotes(doc, out, quotes))
     return sorted(out, key=lambda f: f.content[0])
 
@@ -383,7 +391,7 @@ def _hedge_in_quote(f: Found, doc: Doc, quotes: list[Range]) -> bool:
     """'I think' / 'you know' inside someone's quote is a hedge, not an attribution."""
     if f.source is None or f.cue is None:
         return False
-    if doc.text[f.source[0]:f.source[1]].lower() not in FIRST_SECOND:
+    if doc_text(doc)[f.source[0]:f.source[1]].lower() not in FIRST_SECOND:
         return False
     return any(qs < f.cue[0] < qe for qs, qe in quotes)
 
@@ -422,9 +430,10 @@ def _orphan_quotes(doc: Doc, found: list[Found], quotes: list[Range]) -> list[Fo
     for start, end in quotes:
         if any(s <= start and end <= e for s, e in covered):
             continue
-        if len(doc.text[start:end].split()) < 6:
+        text = doc_text(doc)
+        if len(text[start:end].split()) < 6:
             continue
-        out.append(Found("direct", (start, end), None, _nearby_speaker(doc.text, start, found)))
+        out.append(Found("direct", (start, end), None, _nearby_speaker(text, start, found)))
     return out
 
 

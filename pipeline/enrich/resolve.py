@@ -12,7 +12,7 @@ from spacy.tokens import Doc
 
 from pipeline.contracts import Attribution, Source, Span
 from pipeline.enrich import cues
-from pipeline.enrich.attribution import Found
+from pipeline.enrich.attribution import Found, doc_text
 from pipeline.enrich.entities import EntityIndex, Mention, normalize_name
 
 TYPE_OF_LABEL = {"PERSON": "person", "OUTLET": "outlet", "ORG": "organization",
@@ -58,7 +58,7 @@ class SourceResolver:
     """Walks the attributions in order, remembering sources for anaphora."""
 
     def __init__(self, doc: Doc, index: EntityIndex) -> None:
-        self.doc, self.index, self.text = doc, index, doc.text
+        self.doc, self.index, self.text = doc, index, doc_text(doc)
         self.previous: Source | None = None
 
     def resolve(self, start: int, end: int) -> Source:
@@ -104,7 +104,7 @@ class SourceResolver:
 
 def resolve_all(found: list[Found], doc: Doc, index: EntityIndex) -> list[Attribution]:
     resolver = SourceResolver(doc, index)
-    text = doc.text
+    text = doc_text(doc)
     out: list[Attribution] = []
     by_content: dict[tuple[int, int], Attribution] = {}
     for f in sorted(found, key=lambda f: ((f.source or f.cue or f.content)[0], f.kind == "citing")):

@@ -120,18 +120,35 @@ def kafka_paths(settings: Settings) -> dict[str, Path]:
             "conf": base / "server.properties", "logs": settings.home / "logs"}
 
 
+def _sasl_properties(settings: Settings) -> list[str]:
+    """SASL/PLAIN on the client listener, with the configured user (secure profile)."""
+    if not settings.kafka_sasl_mechanism:
+        return []
+    if settings.kafka_sasl_mechanism != "PLAIN":
+        raise StackError("the local stack supports SASL mechanism PLAIN only; docker-compose "
+                         "(deploy/docker-compose.secure.yml) documents SCRAM")
+    user, password = settings.kafka_sasl_username, settings.kafka_sasl_password
+    jaas = ("org.apache.kafka.common.security.plain.PlainLoginModule required "
+            f'username="{user}" password="{password}" user_{user}="{password}";')
+    return ["sasl.enabled.mechanisms=PLAIN",
+            f"listener.name.client.plain.sasl.jaas.config={jaas}"]
+
+
 def _kafka_properties(settings: Settings, data: Path) -> str:
     ep = kafka_endpoint(settings)
     controller = ep.port + 1
+    client = "SASL_PLAINTEXT" if settings.kafka_sasl_mechanism else "PLAINTEXT"
     return "\n".join([
         "process.roles=broker,controller",
         "node.id=1",
         f"controller.quorum.voters=1@{ep.host}:{controller}",
-        f"listeners=PLAINTEXT://{ep.host}:{ep.port},CONTROLLER://{ep.host}:{controller}",
-        f"advertised.listeners=PLAINTEXT://{ep.host}:{ep.port}",
+        f"listeners=CLIENT://{ep.host}:{ep.port},CONTROLLER://{ep.host}:{controller}",
+        f"advertised.listeners=CLIENT://{ep.host}:{ep.port}",
         "controller.listener.names=CONTROLLER",
-        "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
-        "inter.broker.listener.name=PLAINTEXT",
+        f"listener.security.protocol.map=CLIENT:{client},CONTROLLER:PLAINTEXT",
+        "inter.broker.listener.name=CLIENT",
+        "sasl.mechanism.inter.broker.protocol=PLAIN",
+        *_sasl_properties(settings),
         f"log.dirs={data}",
         f"num.partitions={settings.partitions}",
         "offsets.topic.replication.factor=1",
@@ -183,7 +200,7 @@ def kafka_healthy(settings: Settings) -> bool:
     try:
         from kafka import KafkaAdminClient
 
-        admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap,
+        admin = KafkaAdminClient(**settings.kafka_client_config(),
                                  request_timeout_ms=3000)
         try:
             admin.list_topics()
