@@ -60,7 +60,17 @@ def test_secure_override_references_existing_services() -> None:
     base = set(compose()["services"])
     secure = yaml.safe_load((ROOT / "deploy" / "docker-compose.secure.yml").read_text())
     assert set(secure["services"]) - {"setup-security"} <= base
-    assert secure["services"]["elasticsearch"]["environment"]["xpack.security.enabled"] == "true"
+    services = secure["services"]
+    assert services["elasticsearch"]["environment"]["xpack.security.enabled"] == "true"
+    kafka = services["kafka"]["environment"]
+    assert "INTERNAL:SASL_PLAINTEXT" in kafka["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"]
+    for name in ("setup", "worker", "connectors", "setup-security"):
+        env = services[name]["environment"]
+        assert env["NEWSFLOW_KAFKA_SASL_MECHANISM"] == kafka["KAFKA_SASL_ENABLED_MECHANISMS"]
+        user = env["NEWSFLOW_KAFKA_SASL_USERNAME"]
+        assert f'user_{user}="{env["NEWSFLOW_KAFKA_SASL_PASSWORD"]}"' in \
+            kafka["KAFKA_LISTENER_NAME_INTERNAL_PLAIN_SASL_JAAS_CONFIG"]
+        assert env["NEWSFLOW_ES_PASSWORD"].startswith("${ELASTIC_PASSWORD")
 
 
 def _mapped_fields(props: dict[str, Any], prefix: str = "") -> set[str]:
