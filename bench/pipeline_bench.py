@@ -16,7 +16,6 @@ import argparse
 import os
 import statistics
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -33,6 +32,7 @@ from connectors.contract import Provenance, RawArticle
 from pipeline.config import Settings
 from pipeline.es_index import ensure_index, index_name
 from pipeline.topics import ensure_topics
+from pipeline.workers import worker_command
 
 
 def isolated(partitions: int = 4) -> Settings:
@@ -49,7 +49,7 @@ def env_of(s: Settings) -> dict[str, str]:
 
 
 def start_workers(s: Settings, n: int, log: Path) -> list[subprocess.Popen[bytes]]:
-    cmd = [sys.executable, "-m", "faust", "-A", "pipeline.app", "worker", "-l", "warn"]
+    cmd = worker_command("warn")
     return [subprocess.Popen(cmd, env={**env_of(s), "NEWSFLOW_WORKER_INDEX": str(i)},
                              stdout=subprocess.DEVNULL, stderr=log.open("ab"), cwd=ROOT)
             for i in range(n)]

@@ -17,7 +17,11 @@ from types import FrameType
 
 
 def worker_command(loglevel: str = "info") -> list[str]:
-    return [sys.executable, "-m", "faust", "-A", "pipeline.app", "worker", "-l", loglevel]
+    """The Faust worker command line. ``--without-web``: the CLI's default would start
+    Faust's web server on port 6066 whatever the app says, and a second process would
+    fail on the taken port (metrics are served by ``NEWSFLOW_METRICS_PORT`` instead)."""
+    return [sys.executable, "-m", "faust", "-A", "pipeline.app", "worker", "-l", loglevel,
+            "--without-web"]
 
 
 def run_workers(*, processes: int = 1, loglevel: str = "info") -> int:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -13,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.config import Settings
+from pipeline.workers import worker_command
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
@@ -68,7 +68,7 @@ class Worker:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Worker:
-        cmd = [sys.executable, "-m", "faust", "-A", "pipeline.app", "worker", "-l", "info"]
+        cmd = worker_command("info")
         self.proc = subprocess.Popen(cmd, env=settings_env(self.settings),
                                      stdout=self.log.open("ab"), stderr=subprocess.STDOUT,
                                      cwd=ROOT)
