@@ -263,7 +263,8 @@ def memory(args: argparse.Namespace) -> None:
     base = corpus(None)
     samples: list[tuple[int, int]] = []
     with running(1, base) as (s, es, procs):
-        texts = [base[i % len(base)] for i in range(args.articles)]
+        cut = args.max_chars or None
+        texts = [base[i % len(base)][:cut] for i in range(args.articles)]
         threading.Thread(target=produce, args=(s, articles(texts, "mem")), daemon=True).start()
         while True:
             n = count(es, s)
@@ -278,7 +279,8 @@ def memory(args: argparse.Namespace) -> None:
 
     first = at(min(1000, args.articles))
     last = samples[-1][1]
-    write("memory", {"articles": args.articles, "rss_kib_at_1k": first, "rss_kib_at_end": last,
+    write("memory", {"articles": args.articles, "max_chars": args.max_chars or None,
+                     "rss_kib_at_1k": first, "rss_kib_at_end": last,
                      "growth_1k_to_end": round(last / first - 1, 4),
                      "samples": samples[:: max(1, len(samples) // 200)]})
 
@@ -304,6 +306,8 @@ def main() -> int:
     lat.add_argument("--workers", type=int, default=1)
     m = sub.add_parser("memory")
     m.add_argument("--articles", type=int, default=10000)
+    m.add_argument("--max-chars", type=int, default=0,
+                   help="cut each text to this many characters (a faster long run)")
     args = ap.parse_args()
     {"throughput": throughput, "latency": latency, "memory": memory}[args.cmd](args)
     return 0

@@ -37,8 +37,10 @@ log = logging.getLogger("newsflow.worker")
 settings = Settings.from_env()
 DATADIR = settings.home / "faust" / os.environ.get("NEWSFLOW_WORKER_INDEX", "0")
 DATADIR.mkdir(parents=True, exist_ok=True)
-BATCH_SIZE = 32
-BATCH_WITHIN = 1.0
+# A batch closes when full or after BATCH_WITHIN seconds: under load batches fill up
+# (throughput), at moderate rates small batches go out fast (latency).
+BATCH_SIZE = int(os.environ.get("NEWSFLOW_BATCH_SIZE", "32"))
+BATCH_WITHIN = float(os.environ.get("NEWSFLOW_BATCH_WITHIN", "0.2"))
 MAX_MESSAGE = 16 * 1024 * 1024
 
 def _credentials() -> faust.SASLCredentials | None:
