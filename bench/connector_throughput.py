@@ -110,7 +110,8 @@ def main() -> int:
         warc = Path(tmp) / "pages.warc.gz"
         warc.write_bytes(_warc(html, base))
         runs: dict[str, dict[str, Any]] = {
-            "rss.v1": {"url": f"{base}/feed.xml", "allow_private": True, "full_text": "never"},
+            "rss.v1": {"url": f"{base}/feed.xml", "allow_private": True, "full_text": "never",
+                       "max_bytes": 100 * 1024 * 1024},
             "jsonapi.v1": {"url": f"{base}/api", "items": "articles", "allow_private": True,
                            "pagination": {"type": "page", "max_pages": 100}},
             "jsonl.v1": {"path": str(jsonl)},

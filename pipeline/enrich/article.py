@@ -83,18 +83,22 @@ class Enricher:
             except EnrichmentError as exc:
                 prepared.append(exc)
         english = [p for p in prepared if isinstance(p, dict) and p["language"] == "en"]
-        docs = self.nlp.pipe((p["text"] for p in english), batch_size=self.batch_size)
-        by_id: dict[int, Doc] = {id(p): d for p, d in zip(english, docs, strict=True)}
-        out: list[EnrichedArticle | EnrichmentError] = []
-        for p in prepared:
-            if isinstance(p, EnrichmentError):
-                out.append(p)
-                continue
-            try:
-                out.append(self._finish(p, by_id.get(id(p))))
-            except Exception as exc:  # noqa: BLE001 - one article must not sink the batch
-                out.append(EnrichmentError(f"article {p.get('id')}: {type(exc).__name__}: {exc}"))
+        # A memory zone frees the strings this batch added to the vocabulary when it ends,
+        # so a long-running worker does not grow with every new word it has seen; no Doc
+        # outlives the zone (results are plain pydantic models).
+        with self.nlp.memory_zone():
+            docs = self.nlp.pipe((p["text"] for p in english), batch_size=self.batch_size)
+            by_id: dict[int, Doc] = {id(p): d for p, d in zip(english, docs, strict=True)}
+            out = [p if isinstance(p, EnrichmentError) else self._safe_finish(p, by_id)
+                   for p in prepared]
         return out
+
+    def _safe_finish(self, p: dict[str, Any], by_id: dict[int, Doc]
+                     ) -> EnrichedArticle | EnrichmentError:
+        try:
+            return self._finish(p, by_id.get(id(p)))
+        except Exception as exc:  # noqa: BLE001 - one article must not sink the batch
+            return EnrichmentError(f"article {p.get('id')}: {type(exc).__name__}: {exc}")
 
     def _prepare(self, item: RawArticle | dict[str, Any]) -> dict[str, Any]:
         fields = _as_fields(item)
