@@ -23,7 +23,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from connectors.contract import Provenance, RawArticle
 from connectors.errors import ConnectorError
@@ -36,7 +36,8 @@ class ConnectorConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     publisher: str | None = None
     language: str | None = None
-    tags: list[str] = []
+    tags: list[str] = Field(default_factory=list)
+    delay: float = Field(default=0.25, ge=0, description="seconds between requests to one host")
 
 
 C = TypeVar("C", bound=ConnectorConfig)

@@ -87,7 +87,8 @@ class JSONAPIConnector(Connector[JSONAPIConfig]):
 
     async def fetch(self) -> AsyncIterator[RawArticle | ConnectorError]:
         c, p = self.config, self.config.pagination
-        limits = Limits(timeout=c.timeout, allow_private=c.allow_private)
+        limits = Limits(timeout=c.timeout, allow_private=c.allow_private,
+                        per_host_delay=c.delay)
         headers = self._headers()
         url = with_param(c.url, p.param, p.start) if p.type == "page" else c.url
         for page in range(p.max_pages if p.type != "none" else 1):

@@ -120,7 +120,8 @@ class RSSConnector(Connector[RSSConfig]):
 
     def _limits(self) -> Limits:
         c = self.config
-        return Limits(timeout=c.timeout, max_bytes=c.max_bytes, allow_private=c.allow_private)
+        return Limits(timeout=c.timeout, max_bytes=c.max_bytes, allow_private=c.allow_private,
+                      per_host_delay=c.delay)
 
     async def fetch(self) -> AsyncIterator[RawArticle | ConnectorError]:
         state = self.context.state

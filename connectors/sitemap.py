@@ -78,7 +78,8 @@ class SitemapConnector(Connector[SitemapConfig]):
     Config = SitemapConfig
 
     def _limits(self) -> Limits:
-        return Limits(timeout=self.config.timeout, allow_private=self.config.allow_private)
+        return Limits(timeout=self.config.timeout, allow_private=self.config.allow_private,
+                      per_host_delay=self.config.delay)
 
     async def _entries(self) -> list[dict[str, Any]]:
         todo, entries = [self.config.url], []

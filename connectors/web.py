@@ -48,7 +48,8 @@ class WebConnector(Connector[WebConfig]):
         return urls
 
     async def fetch(self) -> AsyncIterator[RawArticle | ConnectorError]:
-        limits = Limits(timeout=self.config.timeout, allow_private=self.config.allow_private)
+        limits = Limits(timeout=self.config.timeout, allow_private=self.config.allow_private,
+                        per_host_delay=self.config.delay)
         for url in self._urls():
             try:
                 resp = await self.context.fetcher.get(url, limits=limits)
