@@ -260,19 +260,20 @@ def latency(args: argparse.Namespace) -> None:
 
 
 def memory(args: argparse.Namespace) -> None:
+    """Worker RSS from warm-up to the end, fed in steady chunks (no huge backlog)."""
     base = corpus(None)
     samples: list[tuple[int, int]] = []
+    chunk = args.chunk
     with running(1, base) as (s, es, procs):
         cut = args.max_chars or None
         texts = [base[i % len(base)][:cut] for i in range(args.articles)]
-        threading.Thread(target=produce, args=(s, articles(texts, "mem")), daemon=True).start()
-        while True:
-            n = count(es, s)
-            rss = _rss_kib(procs[0].pid)
-            samples.append((n, rss))
-            if n >= args.articles + 8:
-                break
-            time.sleep(2)
+        arts = articles(texts, "mem")
+        samples.append((0, _rss_kib(procs[0].pid)))
+        for i in range(0, len(arts), chunk):
+            produce(s, arts[i:i + chunk])
+            wait_count(es, s, i + len(arts[i:i + chunk]) + 8, 1800)
+            samples.append((i + len(arts[i:i + chunk]), _rss_kib(procs[0].pid)))
+            print(samples[-1], flush=True)
 
     def at(k: int) -> int:
         return next(r for n, r in samples if n >= k)
@@ -280,9 +281,23 @@ def memory(args: argparse.Namespace) -> None:
     first = at(min(1000, args.articles))
     last = samples[-1][1]
     write("memory", {"articles": args.articles, "max_chars": args.max_chars or None,
+                     "chunk": chunk, "rss_kib_after_warmup": samples[0][1],
                      "rss_kib_at_1k": first, "rss_kib_at_end": last,
-                     "growth_1k_to_end": round(last / first - 1, 4),
-                     "samples": samples[:: max(1, len(samples) // 200)]})
+                     "growth_1k_to_end": round(last / first - 1, 4), "samples": samples})
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(6, 3.5))
+        ax.plot([n for n, _ in samples], [r / 1024 for _, r in samples], marker=".")
+        ax.set_xlabel("articles processed")
+        ax.set_ylabel("worker RSS (MiB)")
+        ax.set_ylim(bottom=0)
+        fig.tight_layout()
+        fig.savefig(RESULTS / "memory.png", dpi=100)
+    except ImportError:
+        pass
 
 
 def _rss_kib(pid: int) -> int:
@@ -306,6 +321,7 @@ def main() -> int:
     lat.add_argument("--workers", type=int, default=1)
     m = sub.add_parser("memory")
     m.add_argument("--articles", type=int, default=10000)
+    m.add_argument("--chunk", type=int, default=500)
     m.add_argument("--max-chars", type=int, default=0,
                    help="cut each text to this many characters (a faster long run)")
     args = ap.parse_args()

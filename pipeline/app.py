@@ -67,6 +67,7 @@ app = faust.App(
     broker_commit_every=BATCH_SIZE,
     broker_commit_interval=1.0,
     broker_max_poll_interval=600.0,
+    stream_buffer_maxsize=512,  # bounded read-ahead per partition: memory stays flat
     broker_session_timeout=15.0,  # a killed worker's partitions move on after 15 s, not 60
     broker_heartbeat_interval=3.0,
     datadir=str(DATADIR),
