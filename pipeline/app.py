@@ -43,6 +43,17 @@ BATCH_SIZE = int(os.environ.get("NEWSFLOW_BATCH_SIZE", "32"))
 BATCH_WITHIN = float(os.environ.get("NEWSFLOW_BATCH_WITHIN", "0.2"))
 MAX_MESSAGE = 16 * 1024 * 1024
 
+def _loghandlers() -> list[logging.Handler]:
+    """JSON lines on stderr when NEWSFLOW_LOG_FORMAT=json (beside Faust's own log)."""
+    from pipeline import logs
+
+    if not logs.json_requested():
+        return []
+    handler = logging.StreamHandler()
+    handler.setFormatter(logs.JsonFormatter())
+    return [handler]
+
+
 def _credentials() -> faust.SASLCredentials | None:
     if not settings.kafka_sasl_mechanism:
         return None
@@ -54,6 +65,7 @@ def _credentials() -> faust.SASLCredentials | None:
 app = faust.App(
     settings.app_id,
     broker_credentials=_credentials(),
+    loghandlers=_loghandlers(),
     broker=[f"kafka://{b}" for b in settings.kafka_bootstrap.split(",")],
     value_serializer="raw",
     key_serializer="raw",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 from dataclasses import asdict
 from pathlib import Path
 
@@ -23,10 +22,9 @@ def default_state_path(settings: Settings) -> Path:
 def run_connect(settings: Settings, *, config: str, once: bool, state_path: str | None,
                 enable: str | None, as_json: bool, console: Console) -> int:
     """Exit code: 0 all sources fine, 1 when a source failed in a ``--once`` pass."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: "
-                        "%(message)s")
-    for noisy in ("kafka", "httpx", "elastic_transport"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    from pipeline import logs
+
+    logs.setup()
     sources = load_sources(config)  # validated before anything starts
     from pipeline.metrics import serve_from_env
 
