@@ -49,3 +49,23 @@ def write(name: str, result: dict[str, Any]) -> Path:
     path.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
     return path
+
+
+def bar_png(name: str, labels: list[str], values: list[float], ylabel: str,
+            title: str = "") -> None:
+    """A bar chart beside the JSON (skipped when matplotlib is absent)."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return
+    fig, ax = plt.subplots(figsize=(max(4, 1.1 * len(labels) + 1), 3.5))
+    ax.bar(labels, values, color="#2a7")
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    ax.tick_params(axis="x", labelrotation=20)
+    fig.tight_layout()
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    fig.savefig(RESULTS / f"{name}.png", dpi=100)

@@ -20,7 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from bench.common import extraction_pages, write
+from bench.common import bar_png, extraction_pages, write
 from connectors import registry
 from connectors.base import Context
 from connectors.contract import RawArticle
@@ -103,7 +103,7 @@ def main() -> int:
     routes["/sitemap.xml"] = ("application/xml", (
         '<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
         f"{urlset}</urlset>").encode())
-    results = []
+    results: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
         jsonl = Path(tmp) / "items.jsonl"
         jsonl.write_text("".join(json.dumps(x) + "\n" for x in items))
@@ -129,6 +129,9 @@ def main() -> int:
                             "items_per_s": round(ok / seconds, 1) if seconds else None})
             print(results[-1], flush=True)
     httpd.shutdown()
+    bar_png("connector_throughput", [str(r["connector"]) for r in results],
+            [float(r["items_per_s"] or 0) for r in results], "items / s",
+            "connector throughput")
     write("connector_throughput", {"results": results,
                                    "note": "sitemap, web and warc fetch/read and extract "
                                            "each page with trafilatura; politeness delay 0 "

@@ -15,7 +15,7 @@ from typing import Any
 
 import trafilatura
 
-from bench.common import SHARED, extraction_pages, write
+from bench.common import SHARED, bar_png, extraction_pages, write
 from connectors.errors import ParseError
 from connectors.extract import extract_article
 
@@ -56,6 +56,8 @@ def main() -> int:
     args = ap.parse_args()
     results = [run(m) for m in (args.mode or ["newsflow", "trafilatura-default"])]
     write("extraction", {"results": results})
+    bar_png("extraction", [r["mode"] for r in results], [r["f1"] for r in results], "F1",
+            "article-extraction-benchmark (4-word shingles)")
     return 0
 
 

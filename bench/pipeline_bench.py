@@ -252,11 +252,30 @@ def latency(args: argparse.Namespace) -> None:
         producer.close()
     lat = sorted(seen[i] - sent[i] for i in seen)
     q = statistics.quantiles(lat, n=100)
+    _latency_png(lat, q)
     write("latency", {"rate_per_s": args.rate, "seconds": args.seconds, "workers": args.workers,
                       "sent": len(sent), "searchable": len(seen),
                       "p50_s": round(q[49], 3), "p95_s": round(q[94], 3),
                       "p99_s": round(q[98], 3), "max_s": round(lat[-1], 3),
                       "note": "includes Elasticsearch's 1 s refresh interval"})
+
+
+def _latency_png(lat: list[float], q: list[float]) -> None:
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.hist(lat, bins=30, color="#2a7")
+    for p, label in ((q[49], "p50"), (q[94], "p95"), (q[98], "p99")):
+        ax.axvline(p, color="#333", linestyle="--")
+        ax.text(p, ax.get_ylim()[1] * 0.9, f" {label} {p:.2f}s", fontsize=8)
+    ax.set_xlabel("ingest-to-searchable (s)")
+    ax.set_ylabel("articles")
+    fig.tight_layout()
+    fig.savefig(RESULTS / "latency.png", dpi=100)
 
 
 def memory(args: argparse.Namespace) -> None:

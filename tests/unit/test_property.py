@@ -61,3 +61,23 @@ def test_feed_parser_fails_only_cleanly(body: bytes) -> None:
 @given(fragment=st.text(max_size=300))
 def test_html_to_text_total(fragment: str) -> None:
     assert isinstance(html_to_text(fragment), str)
+
+
+HTMLISH = st.lists(st.sampled_from([
+    "<html>", "<body>", "<p>", "</p>", "<div>", "</div>", "<article>", "<script>", "x = 1;",
+    "</script>", "<h1>Title</h1>", "Officials said the talks failed.", "&amp;", "&#xFFFF;",
+    "<meta charset='latin-1'>", "\x00", "é", "<!--", "-->", "<![CDATA[", "]]>", " "]),
+    max_size=80).map("".join)
+
+
+@settings(max_examples=120, deadline=None)
+@given(page=st.one_of(HTMLISH, st.text(max_size=500)), raw=st.booleans())
+def test_extraction_fails_only_cleanly(page: str, raw: bool) -> None:
+    from connectors.errors import ParseError
+    from connectors.extract import extract_article
+
+    try:
+        art = extract_article(page.encode("utf-8", "replace") if raw else page)
+    except ParseError:
+        return
+    assert art.text.strip()
