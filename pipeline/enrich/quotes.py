@@ -13,7 +13,38 @@ from __future__ import annotations
 PAIRS = {"“": "”", "«": "»", "„": "“", "‹": "›", '"': '"'}
 
 
+def _double_apostrophes(text: str, max_len: int) -> list[tuple[int, int]]:
+    """Newswire style ''quoted text'' (two apostrophes each side), paired per paragraph."""
+    spans = []
+    for para_start, para in _paragraphs(text):
+        marks = [i for i in range(len(para) - 1) if para[i:i + 2] == "''"
+                 and (i == 0 or para[i - 1] != "'")]
+        for a, b in zip(marks[::2], marks[1::2], strict=False):
+            if b + 2 - a <= max_len:
+                spans.append((para_start + a, para_start + b + 2))
+    return spans
+
+
+def _paragraphs(text: str) -> list[tuple[int, str]]:
+    out, start = [], 0
+    for part in text.split("\n"):
+        out.append((start, part))
+        start += len(part) + 1
+    return out
+
+
 def quote_spans(text: str, *, max_len: int = 5000) -> list[tuple[int, int]]:
+    spans = _mark_spans(text, max_len=max_len)
+    if "''" in text:
+        taken = spans[:]
+        for s, e in _double_apostrophes(text, max_len):
+            if not any(a < e and s < b for a, b in taken):
+                spans.append((s, e))
+        spans.sort()
+    return spans
+
+
+def _mark_spans(text: str, *, max_len: int) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     i, n = 0, len(text)
     while i < n:

@@ -16,3 +16,9 @@ from pipeline.enrich.quotes import quote_spans
 ])
 def test_quote_marks(text: str, expected: list[str]) -> None:
     assert [text[s:e] for s, e in quote_spans(text)] == expected
+
+
+def test_newswire_double_apostrophes() -> None:
+    text = "''This isn't reform,'' he said. ''It's tinkering.''"
+    assert [text[s:e] for s, e in quote_spans(text)] == ["''This isn't reform,''",
+                                                          "''It's tinkering.''"]
