@@ -368,10 +368,10 @@ def _dedupe(found: list[Found]) -> list[Found]:
 
 def find_raw(doc: Doc) -> list[Found]:
     """Every attribution of ``doc`` with character ranges, sources unresolved."""
-    from pipeline.enrich.patterns import speaker_labels
+    from pipeline.enrich.patterns import dash_credits, speaker_labels
 
     quotes = _quotes(doc)
-    out: list[Found] = speaker_labels(doc_text(doc))
+    out: list[Found] = speaker_labels(doc_text(doc)) + dash_credits(doc_text(doc))
     labelled = [f.content for f in out]
     for sent in doc.sents:
         if any(s <= sent.start_char < e for s, e in labelled):

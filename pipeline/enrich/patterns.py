@@ -2,6 +2,8 @@
 
     >>> [(f.source, f.content) for f in speaker_labels("PENCE: Well, look, we will win.")]
     [((0, 5), (7, 30))]
+    >>> [(f.source, f.content) for f in dash_credits("“We will win.” ― Maria Lopez")]
+    [((17, 28), (0, 14))]
 """
 
 from __future__ import annotations
@@ -35,3 +37,13 @@ def speaker_labels(text: str) -> list[Found]:
         out.append(Found("direct" if text[body_start] in "\"“'‘«" else "indirect",
                          (body_start, body_end), (colon, colon + 1), (m.start("src"), colon)))
     return out
+
+
+DASH_CREDIT = re.compile(rf"(?P<q>[“\"«][^\n]{{8,}}?[”\"»])[ \t]*(?P<cue>[―—–])[ \t]*"
+                         rf"(?P<src>{NAME})")
+
+
+def dash_credits(text: str) -> list[Found]:
+    """'“We will win.” ― Maria Lopez': a quote credited after a dash."""
+    return [Found("direct", (m.start("q"), m.end("q")), (m.start("cue"), m.end("cue")),
+                  (m.start("src"), m.end("src"))) for m in DASH_CREDIT.finditer(text)]
