@@ -12,6 +12,7 @@ from __future__ import annotations
 import subprocess
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import yaml
@@ -33,14 +34,16 @@ EXAMPLES = [
 ]
 
 
-def _count(es: Elasticsearch, settings: Settings, ids: list[str]) -> int:
+def _count(es: Elasticsearch, settings: Settings, ids: list[str], since: str) -> int:
+    """How many of ``ids`` were enriched since ``since`` (this run, not an earlier one)."""
     es.indices.refresh(index=settings.index_alias)
-    resp = es.search(index=settings.index_alias, query={"ids": {"values": ids}}, size=0,
-                     track_total_hits=True)
+    query = {"bool": {"filter": [{"ids": {"values": ids}},
+                                 {"range": {"enriched_at": {"gte": since}}}]}}
+    resp = es.search(index=settings.index_alias, query=query, size=0, track_total_hits=True)
     return int(resp["hits"]["total"]["value"])
 
 
-def wait_indexed(settings: Settings, ids: list[str], *, timeout: float,
+def wait_indexed(settings: Settings, ids: list[str], *, timeout: float, since: str,
                  console: Console, worker: subprocess.Popen[bytes] | None = None) -> int:
     es = Elasticsearch(settings.es_url, basic_auth=settings.es_auth())
     deadline = time.monotonic() + timeout
@@ -51,7 +54,7 @@ def wait_indexed(settings: Settings, ids: list[str], *, timeout: float,
             if worker is not None and worker.poll() is not None:
                 raise NewsflowError(f"the worker exited with code {worker.returncode}")
             try:
-                done = _count(es, settings, ids)
+                done = _count(es, settings, ids, since)
             except Exception:  # noqa: BLE001 - index not there yet
                 done = 0
             progress.update(task, completed=done)
@@ -76,6 +79,7 @@ def run_demo(settings: Settings, *, console: Console, keep_worker: bool = False,
     ensure_index(settings)
     samples = load_samples()
     ids = [article_id(canonicalize_url(a["url"])) for a in samples]
+    since = datetime.now(UTC).isoformat()
     console.print(f"[bold]demo:[/bold] {len(samples)} sample articles, served as RSS")
     log_path = settings.home / "logs" / "demo-worker.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -92,7 +96,8 @@ def run_demo(settings: Settings, *, console: Console, keep_worker: bool = False,
             run_connect(settings, config=str(sources), once=True,
                         state_path=str(Path(tmp) / "state.sqlite"), enable=None,
                         as_json=False, console=console)
-        done = wait_indexed(settings, ids, timeout=timeout, console=console, worker=worker)
+        done = wait_indexed(settings, ids, timeout=timeout, since=since, console=console,
+                            worker=worker)
         if done < len(ids):
             raise StackError(f"only {done} of {len(ids)} articles became searchable in "
                              f"{timeout:.0f}s; see {settings.home / 'logs'}")
