@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from courlan import normalize_url
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -93,11 +93,19 @@ class RawArticle(BaseModel):
     @classmethod
     def from_bytes(cls, data: bytes | str) -> RawArticle:
         """Parse a message; any problem raises :class:`ContractError` with the reason."""
-        try:
-            return cls.model_validate_json(data)
-        except ValidationError as exc:
-            raise ContractError(f"not a valid RawArticle v{RAW_SCHEMA_VERSION}: "
-                                f"{exc.error_count()} error(s): {_short(exc)}") from exc
+        return parse_message(cls, data, f"RawArticle v{RAW_SCHEMA_VERSION}")
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse_message(model: type[M], data: bytes | str, what: str) -> M:
+    """Validate a JSON message against its contract, or raise ContractError saying why."""
+    try:
+        return model.model_validate_json(data)
+    except ValidationError as exc:
+        raise ContractError(f"not a valid {what}: {exc.error_count()} error(s): "
+                            f"{_short(exc)}") from exc
 
 
 def _short(exc: ValidationError) -> str:

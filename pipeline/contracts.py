@@ -16,12 +16,10 @@ from pydantic import (
     ConfigDict,
     Field,
     SerializerFunctionWrapHandler,
-    ValidationError,
     model_serializer,
 )
 
-from connectors.contract import Provenance
-from pipeline.errors import ContractError
+from connectors.contract import Provenance, parse_message
 
 ENRICHED_SCHEMA_VERSION = 1
 ENRICHMENT_VERSION = "1.0.0"
@@ -122,11 +120,8 @@ class EnrichedArticle(BaseModel):
 
     @classmethod
     def from_bytes(cls, data: bytes | str) -> EnrichedArticle:
-        try:
-            return cls.model_validate_json(data)
-        except ValidationError as exc:
-            raise ContractError(f"not a valid EnrichedArticle v{ENRICHED_SCHEMA_VERSION}: "
-                                f"{exc.error_count()} error(s)") from exc
+        """Parse a message; any problem raises :class:`ContractError` with the reason."""
+        return parse_message(cls, data, f"EnrichedArticle v{ENRICHED_SCHEMA_VERSION}")
 
 
 class DeadLetter(BaseModel):
