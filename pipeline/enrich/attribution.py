@@ -7,7 +7,7 @@ pronouns and anaphors ("he", "the newspaper", "the same source")::
 
     >>> import spacy                                     # doctest: +SKIP
     >>> doc = nlp("The minister said the talks had failed.")   # doctest: +SKIP
-    >>> [a.source.text for a in find_attributions(doc, canonicalise(doc))]  # doctest: +SKIP
+    >>> [doc.text[f.source[0]:f.source[1]] for f in find_raw(doc)]  # doctest: +SKIP
     ['The minister']
 """
 
@@ -37,10 +37,8 @@ class Found:
     content: Range
     cue: Range | None
     source: Range | None
-    source_canonical: str | None = None
-    source_type: str = "unnamed"
-    cited_via: list[str] = field(default_factory=list)
     extra: list[Range] = field(default_factory=list)  # further parts of a split quote
+    cites_for: Range | None = None  # a "citing" link: the content of the report it serves
 
 
 def _trim(doc: Doc, start: int, end: int) -> Range:
@@ -56,9 +54,17 @@ def _span_chars(tokens: list[Token]) -> Range:
     return tokens[0].idx, tokens[-1].idx + len(tokens[-1])
 
 
-def _subtree(tok: Token, exclude: set[int] | None = None) -> list[Token]:
-    ex = exclude or set()
-    return sorted((t for t in tok.subtree if t.i not in ex), key=lambda t: t.i)
+def _subtree(tok: Token) -> list[Token]:
+    return sorted(tok.subtree, key=lambda t: t.i)
+
+
+def _source_range(tok: Token | None) -> Range | None:
+    return _span_chars(_source_tokens(tok)) if tok is not None else None
+
+
+def _content_range(doc: Doc, tokens: list[Token]) -> Range:
+    """Characters of the tokens, with adjacent quote marks, trimmed of edge punctuation."""
+    return _trim(doc, *_extend_quotes(doc, *_span_chars(tokens)))
 
 
 def _contiguous(tokens: list[Token], anchor: Token) -> list[Token]:
@@ -128,12 +134,11 @@ def _kind(text: str) -> str:
     return "indirect"
 
 
-def _verb_cue(verb: Token, doc: Doc) -> Range:
+def _verb_cue(verb: Token) -> Range:
+    """The verb plus a following particle or auxiliary within two tokens ("pointed out")."""
     toks = [verb] + [c for c in verb.children if c.dep_ in {"aux", "auxpass", "neg", "prt"}
-                     and c.i > verb.i]
-    toks.sort(key=lambda t: t.i)
-    return _span_chars([t for t in toks if abs(t.i - verb.i) <= 2]) if toks else (
-        verb.idx, verb.idx + len(verb))
+                     and verb.i < c.i <= verb.i + 2]
+    return _span_chars(sorted(toks, key=lambda t: t.i))
 
 
 def _nominal(verb: Token, doc: Doc) -> Found | None:
@@ -160,13 +165,12 @@ def _nominal(verb: Token, doc: Doc) -> Found | None:
     toks = _subtree(obj)
     if len([t for t in toks if not t.is_punct]) < 2:
         return None
-    content = _trim(doc, *_extend_quotes(doc, *_span_chars(toks)))
+    content = _content_range(doc, toks)
     cue = (verb.idx, verb.idx + len(verb))
     if prep is not None:
         p = next(c for c in verb.children if c.lower_ == prep)
         cue = (min(verb.idx, p.idx), max(verb.idx + len(verb), p.idx + len(p)))
-    return Found(_kind(doc_text(doc)[content[0]:content[1]]), content, cue,
-                 _span_chars(_source_tokens(subj)))
+    return Found(_kind(doc_text(doc)[content[0]:content[1]]), content, cue, _source_range(subj))
 
 
 def _from_verb(verb: Token, sent: Span, doc: Doc) -> Found | None:
@@ -190,12 +194,11 @@ def _from_verb(verb: Token, sent: Span, doc: Doc) -> Found | None:
         content = _after_colon(verb, doc)
         if content is None:
             return None
-        source = _span_chars(_source_tokens(subj)) if subj is not None else None
         cue = (verb.idx, doc[verb.i + 1].idx + 1)
-        return Found(_kind(doc_text(doc)[content[0]:content[1]]), content, cue, source)
+        return Found(_kind(doc_text(doc)[content[0]:content[1]]), content, cue,
+                     _source_range(subj))
     elif verb.lemma_ in cues.SPEECH and (q := _quote_before(verb, doc)) is not None:
-        source = _span_chars(_source_tokens(subj)) if subj is not None else None
-        return Found("direct", q, _verb_cue(verb, doc), source)
+        return Found("direct", q, _verb_cue(verb), _source_range(subj))
     elif verb.lemma_ == "call" and any(c.dep_ == "oprd" for c in verb.children):
         toks = [t for c in verb.children if c.dep_ in {"dobj", "oprd"} for t in c.subtree]
         toks.sort(key=lambda t: t.i)
@@ -203,11 +206,9 @@ def _from_verb(verb: Token, sent: Span, doc: Doc) -> Found | None:
         return _nominal(verb, doc)
     if len([t for t in toks if not t.is_punct]) < 2:
         return None
-    start, end = _span_chars(toks)
-    start, end = _extend_quotes(doc, start, end)
-    content = _trim(doc, start, end)
-    source = _span_chars(_source_tokens(subj)) if subj is not None else None
-    return Found(_kind(doc_text(doc)[content[0]:content[1]]), content, _verb_cue(verb, doc), source)
+    content = _content_range(doc, toks)
+    return Found(_kind(doc_text(doc)[content[0]:content[1]]), content, _verb_cue(verb),
+                 _source_range(subj))
 
 
 def _quotes(doc: Doc) -> list[Range]:
@@ -291,7 +292,7 @@ def _according_to(sent: Span, doc: Doc) -> list[Found]:
             body = list(doc[sent.start - 1].sent)  # "…isolation. According to X." style
         if not body:
             continue
-        content = _trim(doc, *_extend_quotes(doc, *_span_chars(body)))
+        content = _content_range(doc, body)
         out.append(Found("according_to", content, (tok.idx, to.idx + len(to)),
                          _span_chars(src_toks)))
     return out
@@ -305,9 +306,9 @@ def _citing(found: Found, sent: Span, doc: Doc) -> list[Found]:
         obj = next((c for c in tok.children if c.dep_ in {"dobj", "pobj"}), None)
         if obj is None:
             continue
-        src = _span_chars(_source_tokens(obj))
         out.append(Found("citing", _core_claim(doc, found.content),
-                         (tok.idx, tok.idx + len(tok)), src))
+                         (tok.idx, tok.idx + len(tok)), _source_range(obj),
+                         cites_for=found.content))
     return out
 
 
@@ -331,15 +332,14 @@ def _from_noun(noun: Token, doc: Doc) -> Found | None:
                    any(g.lower_ == "that" and g.dep_ == "mark" for g in c.children)), None)
     if clause is None:
         return None
-    content = _trim(doc, *_extend_quotes(doc, *_span_chars(_subtree(clause))))
+    content = _content_range(doc, _subtree(clause))
     owner = next((c for c in noun.children if c.dep_ == "poss"), None)
     if owner is None:
         prep = next((c for c in noun.children if c.dep_ == "prep" and c.lower_ in {"by", "from",
                                                                                  "of"}), None)
         owner = next((g for g in prep.children if g.dep_ == "pobj"), None) if prep else None
-    source = _span_chars(_source_tokens(owner)) if owner is not None else None
     return Found(_kind(doc_text(doc)[content[0]:content[1]]), content,
-                 (noun.idx, noun.idx + len(noun)), source)
+                 (noun.idx, noun.idx + len(noun)), _source_range(owner))
 
 
 def find_in_sentence(sent: Span, doc: Doc) -> list[Found]:
@@ -349,15 +349,15 @@ def find_in_sentence(sent: Span, doc: Doc) -> list[Found]:
         if f:
             found.append(f)
     found.extend(_according_to(sent, doc))
-    for f in list(found):
-        if f.kind != "citing":
-            chain = _citing(f, sent, doc)
-            found.extend(chain)
+    chains = [c for f in found if f.kind != "citing" for c in _citing(f, sent, doc)]
+    # "citing X" is a link of the report's chain, not a report of its own
+    chain_cues = {c.cue for c in chains}
+    found = [f for f in found if f.cue not in chain_cues] + chains
     return _dedupe(found)
 
 
 def _dedupe(found: list[Found]) -> list[Found]:
-    """Drop an attribution whose content lies inside another's with the same cue region."""
+    """One attribution per cue and kind: the one with the longest content."""
     out: list[Found] = []
     for f in sorted(found, key=lambda f: -(f.content[1] - f.content[0])):
         if any(g.cue == f.cue and g.kind == f.kind for g in out):

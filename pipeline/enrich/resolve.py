@@ -84,14 +84,12 @@ class SourceResolver:
                 return self.previous.canonical, self.previous.type
             return None, "unnamed"
         head = _head_word(phrase)
-        if low.startswith("the ") and head in {"newspaper", "daily", "agency", "paper",
-                                                "broadcaster", "outlet", "magazine"}:
-            ents = self.index.at(start, end)
-            if not ents:
-                m = _last(self.index, start, {"OUTLET"})
-                return (m.canonical, "outlet") if m else (None, "outlet")
-        ents = [m for m in self.index.at(start, end) if m.label != "NORP" or head in
-                {m.text.lower()}]
+        inside = self.index.at(start, end)
+        if not inside and low.startswith("the ") and head in {
+                "newspaper", "daily", "agency", "paper", "broadcaster", "outlet", "magazine"}:
+            m = _last(self.index, start, {"OUTLET"})
+            return (m.canonical, "outlet") if m else (None, "outlet")
+        ents = [m for m in inside if m.label != "NORP" or head == m.text.lower()]
         best = _best_entity(ents, self.text, start, end)
         if head in cues.DOCUMENT_NOUNS:
             return (best.canonical if best else _plain(phrase)), "document"
@@ -117,9 +115,9 @@ def resolve_all(found: list[Found], doc: Doc, index: EntityIndex) -> list[Attrib
             end = max(end, *(e for _, e in f.extra))
         content = Span(text=text[start:end], start=start, end=end, spans=parts)
         att = Attribution(kind=f.kind, source=source, cue=cue, content=content)  # type: ignore[arg-type]
-        if f.kind == "citing" and f.content in by_content and source and source.canonical:
-            by_content[f.content].cited_via.append(source.canonical)
-        else:
+        if f.cites_for in by_content and source and source.canonical:
+            by_content[f.cites_for].cited_via.append(source.canonical)
+        if f.kind != "citing":
             by_content.setdefault(f.content, att)
         out.append(att)
     return sorted(out, key=lambda a: (a.content.start, a.kind == "citing"))

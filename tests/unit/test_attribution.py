@@ -135,6 +135,11 @@ def test_seed_article_all_eight_attributions(enricher: Enricher) -> None:
                 found += 1
                 break
     assert found == 8
+    # the chain "Al-Watan newspaper, citing Russia’s Vendamasti, reported": one report
+    # carrying the citation, one citing link, and no report whose cue is "citing"
+    report = next(a for a in art.attributions if a.cue and a.cue.text == "reported")
+    assert report.cited_via == ["Vendamasti"]
+    assert [a.kind for a in art.attributions if a.cue and a.cue.text == "citing"] == ["citing"]
 
 
 def test_seed_sources_resolve_to_canonical(enricher: Enricher) -> None:
