@@ -14,9 +14,7 @@ import asyncio
 import gzip
 import json
 import tempfile
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -25,31 +23,20 @@ from connectors import registry
 from connectors.base import Context
 from connectors.contract import RawArticle
 from connectors.http import Fetcher, Limits
-from pipeline.feedserver import rss
+from pipeline.feedserver import QuietHandler, rss, serving
 
 
-def _server(routes: dict[str, tuple[str, bytes]]) -> tuple[ThreadingHTTPServer, str]:
-    class Handler(BaseHTTPRequestHandler):
+def _routes_handler(routes: dict[str, tuple[str, bytes]]) -> type[QuietHandler]:
+    class Handler(QuietHandler):
         def do_GET(self) -> None:
-            path = self.path.split("?")[0]
-            if self.path in routes:
-                path = self.path
+            path = self.path if self.path in routes else self.path.split("?")[0]
             if path not in routes:
                 self.send_error(404)
                 return
             ctype, body = routes[path]
-            self.send_response(200)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            self.reply(200, body, ctype)
 
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    return httpd, f"http://127.0.0.1:{httpd.server_address[1]}"
+    return Handler
 
 
 def _warc(pages: list[bytes], base: str) -> bytes:
@@ -98,7 +85,21 @@ def main() -> int:
         chunk = items[p * per_page:(p + 1) * per_page]
         routes[f"/api?page={p + 1}"] = ("application/json", json.dumps({"articles": chunk})
                                         .encode())
-    httpd, base = _server(routes)
+    with serving(_routes_handler(routes)) as base:
+        results = _measure(routes, base, html, items, n_pages)
+    bar_png("connector_throughput", [str(r["connector"]) for r in results],
+            [float(r["items_per_s"] or 0) for r in results], "items / s",
+            "connector throughput")
+    write("connector_throughput", {"results": results,
+                                   "note": "sitemap, web and warc fetch/read and extract "
+                                           "each page with trafilatura; politeness delay 0 "
+                                           "here (the default is 0.25 s between requests to "
+                                           "one host)"})
+    return 0
+
+
+def _measure(routes: dict[str, tuple[str, bytes]], base: str, html: list[bytes],
+             items: list[dict[str, Any]], n_pages: int) -> list[dict[str, Any]]:
     urlset = "".join(f"<url><loc>{base}/p/{i}</loc></url>" for i in range(n_pages))
     routes["/sitemap.xml"] = ("application/xml", (
         '<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
@@ -128,16 +129,7 @@ def main() -> int:
                             "seconds": round(seconds, 2),
                             "items_per_s": round(ok / seconds, 1) if seconds else None})
             print(results[-1], flush=True)
-    httpd.shutdown()
-    bar_png("connector_throughput", [str(r["connector"]) for r in results],
-            [float(r["items_per_s"] or 0) for r in results], "items / s",
-            "connector throughput")
-    write("connector_throughput", {"results": results,
-                                   "note": "sitemap, web and warc fetch/read and extract "
-                                           "each page with trafilatura; politeness delay 0 "
-                                           "here (the default is 0.25 s between requests to "
-                                           "one host)"})
-    return 0
+    return results
 
 
 if __name__ == "__main__":

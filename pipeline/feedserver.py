@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -45,6 +47,36 @@ def rss(articles: list[dict[str, Any]], *, title: str = "newsflow samples") -> b
     return xml.encode("utf-8")
 
 
+class QuietHandler(BaseHTTPRequestHandler):
+    """A request handler with a one-call answer and no access log on stderr."""
+
+    def reply(self, status: int, body: bytes = b"", ctype: str = "text/plain",
+              headers: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@contextmanager
+def serving(handler: type[BaseHTTPRequestHandler], *, host: str = "127.0.0.1"
+            ) -> Iterator[str]:
+    """Serve ``handler`` on a free loopback port in a thread; yield the base URL."""
+    httpd = ThreadingHTTPServer((host, 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield f"http://{host}:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
 class FeedServer:
     """A threaded HTTP server with ``/feed.xml``; everything else is 404."""
 
@@ -52,19 +84,12 @@ class FeedServer:
                  port: int = 0) -> None:
         body = rss(articles)
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 if self.path.split("?")[0] != "/feed.xml":
                     self.send_error(404)
                     return
-                self.send_response(200)
-                self.send_header("Content-Type", "application/rss+xml; charset=utf-8")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: Any) -> None:
-                pass
+                self.reply(200, body, "application/rss+xml; charset=utf-8")
 
         self.httpd = ThreadingHTTPServer((host, port), Handler)
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)

@@ -4,10 +4,8 @@ each fails with a clear recorded error, nothing crashes, the good source keeps f
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -18,7 +16,7 @@ from connectors.runner import Runner
 from connectors.sources import parse_sources
 from connectors.state import StateStore
 from pipeline.config import Settings
-from pipeline.feedserver import load_samples, rss
+from pipeline.feedserver import QuietHandler, load_samples, rss, serving
 from pipeline.topics import ensure_topics
 
 pytestmark = pytest.mark.integration
@@ -31,18 +29,18 @@ BOMB = (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
         b"<link>http://e.org/x</link><description>&lol9;</description></item></channel></rss>")
 
 
-class Hostile(BaseHTTPRequestHandler):
+class Hostile(QuietHandler):
     def do_GET(self) -> None:
         path = self.path
         if path == "/good.xml":
-            self._send(200, GOOD, "application/rss+xml")
+            self.reply(200, GOOD, "application/rss+xml")
         elif path == "/html.xml":
-            self._send(200, b"<html><body><h1>Not a feed</h1><p>Sorry.</p></body></html>",
+            self.reply(200, b"<html><body><h1>Not a feed</h1><p>Sorry.</p></body></html>",
                        "text/html")
         elif path == "/truncated.xml":
-            self._send(200, GOOD[: len(GOOD) // 3], "application/rss+xml")
+            self.reply(200, GOOD[: len(GOOD) // 3], "application/rss+xml")
         elif path == "/bomb.xml":
-            self._send(200, BOMB, "application/xml")
+            self.reply(200, BOMB, "application/xml")
         elif path == "/huge.xml":
             self.send_response(200)
             self.send_header("Content-Type", "application/xml")
@@ -54,34 +52,20 @@ class Hostile(BaseHTTPRequestHandler):
             except (BrokenPipeError, ConnectionResetError):
                 pass
         elif path == "/500.xml":
-            self._send(500, b"oops", "text/plain")
+            self.reply(500, b"oops", "text/plain")
         elif path == "/slow.xml":
             time.sleep(4)
-            self._send(200, GOOD, "application/rss+xml")
+            self.reply(200, GOOD, "application/rss+xml")
         elif path == "/loop.xml":
-            self.send_response(302)
-            self.send_header("Location", "/loop.xml")
-            self.end_headers()
+            self.reply(302, headers={"Location": "/loop.xml"})
         else:
-            self._send(404, b"", "text/plain")
-
-    def _send(self, status: int, body: bytes, ctype: str) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
+            self.reply(404, b"", "text/plain")
 
 
 @pytest.fixture
 def server() -> Iterator[str]:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Hostile)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
+    with serving(Hostile) as base:
+        yield base
 
 
 EXPECTED = {  # source -> words its recorded error must contain

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -15,28 +13,22 @@ from connectors.errors import ConnectorError
 from connectors.http import Fetcher, Limits
 from connectors.jsonapi import JSONAPIConnector
 from pipeline.config import Settings
+from pipeline.feedserver import QuietHandler, serving
 
 SECRET = "sk-live-0123456789abcdef"
 seen_headers: list[str] = []
 
 
-class Echo(BaseHTTPRequestHandler):
+class Echo(QuietHandler):
     def do_GET(self) -> None:
         seen_headers.append(self.headers.get("X-Api-Key", ""))
-        self.send_response(401)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args: object) -> None:
-        pass
+        self.reply(401)
 
 
 @pytest.fixture
 def server() -> Iterator[str]:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Echo)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/v2/top"
-    httpd.shutdown()
+    with serving(Echo) as base:
+        yield f"{base}/v2/top"
 
 
 def test_settings_repr_hides_passwords() -> None:
