@@ -33,6 +33,20 @@ def _article(i: int, **kw: object) -> EnrichedArticle:
     return EnrichedArticle(**fields)  # type: ignore[arg-type]
 
 
+def _index_refreshed(settings: Settings, es: Elasticsearch, n: int) -> None:
+    """Index n sample articles through the real Indexer and make them searchable."""
+    indexer = Indexer(settings)
+
+    async def run() -> None:
+        try:
+            assert await indexer.index([_article(i) for i in range(n)]) == []
+        finally:
+            await indexer.close()
+
+    asyncio.run(run())
+    es.indices.refresh(index=settings.index_alias)
+
+
 @pytest.fixture
 def es(isolated: Settings):  # type: ignore[no-untyped-def]
     client = Elasticsearch(isolated.es_url)
@@ -92,16 +106,7 @@ def test_backpressure_when_elasticsearch_is_unreachable(isolated: Settings) -> N
 
 
 def test_search_filters_facets_and_hostile_input(isolated: Settings, es: Elasticsearch) -> None:
-    indexer = Indexer(isolated)
-
-    async def run() -> None:
-        try:
-            await indexer.index([_article(i) for i in range(3)])
-        finally:
-            await indexer.close()
-
-    asyncio.run(run())
-    es.indices.refresh(index=isolated.index_alias)
+    _index_refreshed(isolated, es, 3)
     result = search(isolated, SearchRequest(text="bridge", said_by="Officials"))
     assert result["total"] == 3
     assert ["Officials", 3] in result["facets"]["attributed_sources"]
@@ -126,16 +131,7 @@ def test_topics_have_partitions(isolated: Settings) -> None:
 def test_reindex_swaps_alias_atomically(isolated: Settings, es: Elasticsearch) -> None:
     from pipeline.es_index import reindex
 
-    indexer = Indexer(isolated)
-
-    async def run() -> None:
-        try:
-            await indexer.index([_article(i) for i in range(7)])
-        finally:
-            await indexer.close()
-
-    asyncio.run(run())
-    es.indices.refresh(index=isolated.index_alias)
+    _index_refreshed(isolated, es, 7)
     old, new, copied = reindex(isolated, es)
     assert (old, new, copied) == (index_name(isolated, 1), index_name(isolated, 2), 7)
     assert list(es.indices.get_alias(name=isolated.index_alias)) == [new]
