@@ -3,7 +3,7 @@
     python -m bench.bulk_index [--docs 5000] [--chunk 500]
 
 Enriches a sample of the corpus once (outside the clock), then indexes ``--docs``
-copies with distinct ids through :class:`pipeline.indexer.Indexer`, the agent's own
+copies with distinct ids through :class:`pipeline.index.indexer.Indexer`, the agent's own
 code; writes JSON.
 """
 
@@ -17,10 +17,10 @@ from elasticsearch import Elasticsearch
 
 from bench.common import corpus, write
 from bench.pipeline_bench import isolated
-from pipeline.contracts import EnrichedArticle
+from pipeline.core.contracts import EnrichedArticle
 from pipeline.enrich.article import Enricher
-from pipeline.es_index import ensure_index, index_name
-from pipeline.indexer import Indexer
+from pipeline.index.indexer import Indexer
+from pipeline.index.mapping import ensure_index, index_name
 
 
 def main() -> int:

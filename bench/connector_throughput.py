@@ -21,9 +21,9 @@ from typing import Any
 from bench.common import bar_png, extraction_pages, write
 from connectors import registry
 from connectors.base import Context
-from connectors.contract import RawArticle
 from connectors.http import Fetcher, Limits
-from pipeline.feedserver import QuietHandler, rss, serving
+from pipeline.core.contracts import RawArticle
+from pipeline.ops.feedserver import QuietHandler, rss, serving
 
 
 def _routes_handler(routes: dict[str, tuple[str, bytes]]) -> type[QuietHandler]:

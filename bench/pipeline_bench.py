@@ -28,11 +28,11 @@ from elasticsearch import Elasticsearch
 from kafka import KafkaProducer
 
 from bench.common import RESULTS, ROOT, corpus, write
-from connectors.contract import Provenance, RawArticle
-from pipeline.config import Settings
-from pipeline.es_index import ensure_index, index_name
-from pipeline.topics import ensure_topics
-from pipeline.workers import worker_command
+from pipeline.core.contracts import Provenance, RawArticle
+from pipeline.core.settings import Settings
+from pipeline.index.mapping import ensure_index, index_name
+from pipeline.stream.topics import ensure_topics
+from pipeline.stream.workers import worker_command
 
 
 def isolated(partitions: int = 4) -> Settings:

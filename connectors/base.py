@@ -25,9 +25,9 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from connectors.contract import Provenance, RawArticle
 from connectors.errors import ConnectorError
 from connectors.http import Fetcher
+from pipeline.core.contracts import Provenance, RawArticle
 
 
 class ConnectorConfig(BaseModel):

@@ -6,7 +6,7 @@ health and keeps every other source flowing.
 
 from __future__ import annotations
 
-from pipeline.errors import NewsflowError
+from pipeline.core.errors import NewsflowError
 
 
 class ConnectorError(NewsflowError):

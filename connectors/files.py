@@ -19,8 +19,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from connectors.base import Connector, ConnectorConfig
-from connectors.contract import RawArticle
 from connectors.errors import ConnectorError, ParseError
+from pipeline.core.contracts import RawArticle
 
 FIELDS = {"title", "summary", "authors", "published_at", "language", "tags"}
 

@@ -27,9 +27,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from pydantic import BaseModel, ConfigDict, Field
 
 from connectors.base import Connector, ConnectorConfig
-from connectors.contract import RawArticle
 from connectors.errors import ConnectorError, FetchError, ParseError, SourceConfigError
 from connectors.http import Limits
+from pipeline.core.contracts import RawArticle
 
 
 class Pagination(BaseModel):

@@ -24,10 +24,10 @@ from typing import Any, Literal
 import feedparser
 
 from connectors.base import Connector, ConnectorConfig
-from connectors.contract import RawArticle
 from connectors.errors import ConnectorError, ParseError
 from connectors.extract import extract_article, html_to_text
 from connectors.http import Limits
+from pipeline.core.contracts import RawArticle
 
 
 class RSSConfig(ConnectorConfig):

@@ -22,14 +22,14 @@ from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
 from connectors.base import Context
-from connectors.contract import RawArticle
 from connectors.errors import ConnectorError
 from connectors.http import Fetcher
 from connectors.sources import Source
 from connectors.state import Health, StateStore
-from pipeline import metrics
-from pipeline.config import Settings
-from pipeline.errors import Backpressure
+from pipeline.core import metrics
+from pipeline.core.contracts import RawArticle
+from pipeline.core.errors import Backpressure
+from pipeline.core.settings import Settings
 
 log = logging.getLogger("newsflow.connectors")
 

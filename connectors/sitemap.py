@@ -21,10 +21,10 @@ from typing import Any
 from lxml import etree
 
 from connectors.base import Connector, ConnectorConfig
-from connectors.contract import RawArticle
 from connectors.errors import ConnectorError, FetchError, ParseError
 from connectors.extract import extract_article
 from connectors.http import Limits
+from pipeline.core.contracts import RawArticle
 
 NS = {"sm": "http://www.sitemaps.org/schemas/sitemap/0.9",
       "news": "http://www.google.com/schemas/sitemap-news/0.9"}

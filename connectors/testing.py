@@ -18,9 +18,9 @@ from typing import Any
 import yaml
 
 from connectors.base import Connector, Context
-from connectors.contract import RawArticle
 from connectors.errors import ConnectorError, FetchError
 from connectors.http import Fetcher, Limits, Response
+from pipeline.core.contracts import RawArticle
 
 
 @dataclass

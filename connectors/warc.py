@@ -24,9 +24,9 @@ from fastwarc.warc import ArchiveIterator, WarcRecordType
 from pydantic import Field
 
 from connectors.base import Connector, ConnectorConfig
-from connectors.contract import RawArticle
 from connectors.errors import ConnectorError, ParseError
 from connectors.extract import extract_article
+from pipeline.core.contracts import RawArticle
 
 log = logging.getLogger("newsflow.connectors.warc")
 

@@ -15,10 +15,10 @@ from pathlib import Path
 from pydantic import Field, model_validator
 
 from connectors.base import Connector, ConnectorConfig
-from connectors.contract import RawArticle
 from connectors.errors import ConnectorError, FetchError
 from connectors.extract import extract_article
 from connectors.http import Limits
+from pipeline.core.contracts import RawArticle
 
 
 class WebConfig(ConnectorConfig):

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.config import Settings
-from pipeline.workers import worker_command
+from pipeline.core.settings import Settings
+from pipeline.stream.workers import worker_command
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
@@ -29,7 +29,7 @@ def shared_path(*parts: str) -> Path:
 @pytest.fixture(scope="session")
 def stack_settings() -> Settings:
     """Settings of the running local stack; skips nothing: the stack must be up."""
-    from pipeline.stack import services
+    from pipeline.ops.stack import services
 
     settings = Settings.from_env()
     if not (services.kafka_healthy(settings) and services.es_healthy(settings)):
@@ -61,7 +61,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
 
 
 class Worker:
-    """A real `faust worker` process of pipeline.app, for one isolated pipeline."""
+    """A real `faust worker` process of pipeline.stream.app, for one isolated pipeline."""
 
     def __init__(self, settings: Settings, log: Path) -> None:
         self.settings, self.log = settings, log

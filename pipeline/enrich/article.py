@@ -15,13 +15,12 @@ from typing import Any
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from connectors.contract import RawArticle
-from pipeline.contracts import EnrichedArticle, Entity, EntitySummary
+from pipeline.core.contracts import EnrichedArticle, Entity, EntitySummary, RawArticle
+from pipeline.core.errors import EnrichmentError
 from pipeline.enrich.attribution import doc_text, find_raw
 from pipeline.enrich.entities import EntityIndex, canonicalise, entity_key
 from pipeline.enrich.nlp import detect_language, load_model
 from pipeline.enrich.resolve import resolve_all
-from pipeline.errors import EnrichmentError
 
 MAX_TEXT_CHARS = 1_000_000
 ENGLISH_MIN_CONFIDENCE = 0.5
@@ -69,8 +68,9 @@ def _as_fields(item: RawArticle | dict[str, Any]) -> dict[str, Any]:
 class Enricher:
     """Runs the whole enrichment on batches of articles with one spaCy model."""
 
-    def __init__(self, nlp: Language | None = None, *, batch_size: int = 16) -> None:
-        self.nlp = nlp or load_model()
+    def __init__(self, nlp: Language | None = None, *, batch_size: int = 16,
+                 model: str | None = None) -> None:
+        self.nlp = nlp or load_model(model)
         self.batch_size = batch_size
 
     def enrich(self, items: Sequence[RawArticle | dict[str, Any]]

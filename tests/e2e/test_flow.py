@@ -14,15 +14,14 @@ import pytest
 from elasticsearch import Elasticsearch
 from kafka import KafkaConsumer, KafkaProducer
 
-from connectors.contract import article_id, canonicalize_url
 from connectors.runner import Runner
 from connectors.sources import parse_sources
 from connectors.state import StateStore
-from pipeline.config import Settings
-from pipeline.contracts import DeadLetter
-from pipeline.es_index import ensure_index
-from pipeline.feedserver import FeedServer, load_samples
-from pipeline.topics import ensure_topics
+from pipeline.core.contracts import DeadLetter, article_id, canonicalize_url
+from pipeline.core.settings import Settings
+from pipeline.index.mapping import ensure_index
+from pipeline.ops.feedserver import FeedServer, load_samples
+from pipeline.stream.topics import ensure_topics
 from tests.conftest import settings_env, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]

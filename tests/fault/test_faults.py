@@ -19,15 +19,14 @@ import pytest
 from elasticsearch import Elasticsearch
 from kafka import KafkaConsumer, KafkaProducer
 
-from connectors.contract import Provenance, RawArticle, article_id, canonicalize_url
 from connectors.runner import Runner
 from connectors.sources import parse_sources
 from connectors.state import StateStore
-from pipeline.config import Settings
-from pipeline.contracts import DeadLetter
-from pipeline.es_index import ensure_index, index_name
-from pipeline.stack import services
-from pipeline.topics import ensure_topics
+from pipeline.core.contracts import DeadLetter, Provenance, RawArticle, article_id, canonicalize_url
+from pipeline.core.settings import Settings
+from pipeline.index.mapping import ensure_index, index_name
+from pipeline.ops.stack import services
+from pipeline.stream.topics import ensure_topics
 from tests.conftest import wait_for
 
 pytestmark = [pytest.mark.fault, pytest.mark.integration]

@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 from kafka import KafkaConsumer
 
-from connectors.contract import RawArticle
 from connectors.runner import Runner
 from connectors.sources import parse_sources
 from connectors.state import StateStore
-from pipeline.config import Settings
-from pipeline.feedserver import QuietHandler, load_samples, rss, serving
-from pipeline.topics import ensure_topics
+from pipeline.core.contracts import RawArticle
+from pipeline.core.settings import Settings
+from pipeline.ops.feedserver import QuietHandler, load_samples, rss, serving
+from pipeline.stream.topics import ensure_topics
 
 pytestmark = pytest.mark.integration
 

@@ -8,13 +8,13 @@ import pytest
 from elasticsearch import Elasticsearch
 from kafka import KafkaAdminClient
 
-from pipeline.config import Settings
-from pipeline.contracts import Attribution, EnrichedArticle, Source, Span
-from pipeline.errors import Backpressure
-from pipeline.es_index import analyzer_settings, ensure_index, has_analysis_common, index_name
-from pipeline.indexer import Indexer
-from pipeline.search import SearchRequest, search
-from pipeline.topics import ensure_topics
+from pipeline.core.contracts import Attribution, EnrichedArticle, Source, Span
+from pipeline.core.errors import Backpressure
+from pipeline.core.settings import Settings
+from pipeline.index.indexer import Indexer
+from pipeline.index.mapping import analyzer_settings, ensure_index, has_analysis_common, index_name
+from pipeline.search.query import SearchRequest, search
+from pipeline.stream.topics import ensure_topics
 
 pytestmark = pytest.mark.integration
 
@@ -129,7 +129,7 @@ def test_topics_have_partitions(isolated: Settings) -> None:
 
 
 def test_reindex_swaps_alias_atomically(isolated: Settings, es: Elasticsearch) -> None:
-    from pipeline.es_index import reindex
+    from pipeline.index.mapping import reindex
 
     _index_refreshed(isolated, es, 7)
     old, new, copied = reindex(isolated, es)
@@ -140,7 +140,7 @@ def test_reindex_swaps_alias_atomically(isolated: Settings, es: Elasticsearch) -
 
 
 def test_status_reports_topics_lag_and_index(isolated: Settings, es: Elasticsearch) -> None:
-    from pipeline.status import collect
+    from pipeline.ops.status import collect
 
     ensure_topics(isolated)
     report = collect(isolated)

@@ -13,10 +13,10 @@ import pytest
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.errors import KafkaError
 
-from pipeline.config import Settings
-from pipeline.stack import services
-from pipeline.stack.fetch import fetch_kafka
-from pipeline.topics import ensure_topics
+from pipeline.core.settings import Settings
+from pipeline.ops.stack import services
+from pipeline.ops.stack.fetch import fetch_kafka
+from pipeline.stream.topics import ensure_topics
 from tests.conftest import wait_for
 
 pytestmark = pytest.mark.integration

@@ -11,8 +11,8 @@ import time
 import pytest
 from kafka import KafkaAdminClient
 
-from pipeline.config import Settings
-from pipeline.topics import ensure_topics
+from pipeline.core.settings import Settings
+from pipeline.stream.topics import ensure_topics
 from tests.conftest import ROOT, settings_env, wait_for
 
 pytestmark = pytest.mark.integration

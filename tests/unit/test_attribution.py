@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.contracts import EnrichedArticle
+from pipeline.core.contracts import EnrichedArticle
 from pipeline.enrich.article import Enricher
 
 FIX = Path(__file__).resolve().parent.parent / "fixtures" / "seed"

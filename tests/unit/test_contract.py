@@ -2,9 +2,15 @@ from __future__ import annotations
 
 import pytest
 
-from connectors.contract import Provenance, RawArticle, article_id, canonicalize_url
-from pipeline.contracts import DeadLetter, EnrichedArticle
-from pipeline.errors import ContractError, NewsflowError
+from pipeline.core.contracts import (
+    DeadLetter,
+    EnrichedArticle,
+    Provenance,
+    RawArticle,
+    article_id,
+    canonicalize_url,
+)
+from pipeline.core.errors import ContractError, NewsflowError
 
 
 def _raw(**kw: object) -> RawArticle:

@@ -8,11 +8,12 @@ from typing import Any
 
 import yaml
 
-from pipeline.config import read_versions
-from pipeline.es_index import mappings
-from pipeline.kibana import NDJSON, ndjson
+from pipeline.index.mapping import mappings
+from pipeline.ops.kibana import ndjson
+from pipeline.ops.stack.resources import read_versions, text
 
 ROOT = Path(__file__).resolve().parents[2]
+NDJSON = ROOT / "deploy" / "kibana" / "newsflow.ndjson"
 
 
 def compose() -> dict[str, Any]:
@@ -27,7 +28,7 @@ def test_compose_services_and_versions_match_local_stack() -> None:
     es_image = services["elasticsearch"]["image"]
     assert es_image.endswith(f"elasticsearch:{v['ELASTICSEARCH_VERSION']}")
     assert services["kibana"]["image"].endswith(f"kibana:{v['KIBANA_VERSION']}")
-    pom = (ROOT / "deploy" / "local" / "pom.xml").read_text()
+    pom = text("pom.xml")
     assert f"<kafka.version>{v['KAFKA_VERSION']}</kafka.version>" in pom
 
 
@@ -86,9 +87,10 @@ def _mapped_fields(props: dict[str, Any], prefix: str = "") -> set[str]:
 
 
 def test_kibana_objects_parse_resolve_and_use_mapped_fields() -> None:
-    text = NDJSON.read_text()
-    assert text == ndjson(), "regenerate: python -m pipeline.kibana > deploy/kibana/newsflow.ndjson"
-    objects = [json.loads(line) for line in text.splitlines()]
+    committed = NDJSON.read_text()
+    assert committed == ndjson(), \
+        "regenerate: python -m pipeline.ops.kibana > deploy/kibana/newsflow.ndjson"
+    objects = [json.loads(line) for line in committed.splitlines()]
     ids = {(o["type"], o["id"]) for o in objects}
     for o in objects:
         for ref in o["references"]:

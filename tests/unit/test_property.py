@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from connectors.errors import ParseError
 from connectors.extract import html_to_text
 from connectors.rss import parse_feed
-from pipeline.contracts import EnrichedArticle
+from pipeline.core.contracts import EnrichedArticle
 from pipeline.enrich.article import Enricher
 from pipeline.enrich.quotes import quote_spans
 

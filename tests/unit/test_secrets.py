@@ -12,8 +12,8 @@ from connectors.base import Context
 from connectors.errors import ConnectorError
 from connectors.http import Fetcher, Limits
 from connectors.jsonapi import JSONAPIConnector
-from pipeline.config import Settings
-from pipeline.feedserver import QuietHandler, serving
+from pipeline.core.settings import Settings
+from pipeline.ops.feedserver import QuietHandler, serving
 
 SECRET = "sk-live-0123456789abcdef"
 seen_headers: list[str] = []

@@ -10,7 +10,7 @@ from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
-from pipeline.config import Settings
+from pipeline.core.settings import Settings
 
 
 def ensure_topics(settings: Settings, *, replication: int = 1) -> list[str]:

@@ -13,9 +13,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from pipeline.config import Settings
-from pipeline.errors import StackError
-from pipeline.stack import fetch, services
+from pipeline.core.errors import StackError
+from pipeline.core.settings import Settings
+from pipeline.ops.stack import fetch, services
 
 
 @dataclass
@@ -38,7 +38,7 @@ def _wait(check: Callable[[], bool], *, what: str, timeout: float, logs: str) ->
 
 def up(settings: Settings, *, say: Callable[[str], None] = print, timeout: float = 180) -> None:
     """Fetch what is missing, start Kafka and Elasticsearch, wait, create topics."""
-    from pipeline import topics
+    from pipeline.stream import topics
 
     say("resolving Kafka and Elasticsearch from Maven Central (cached after the first run)")
     fetch.fetch_all(settings)

@@ -9,8 +9,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from pipeline.config import Settings
-from pipeline.errors import NewsflowError
+from pipeline.core.errors import NewsflowError
+from pipeline.core.settings import Settings
 
 app = typer.Typer(help="newsflow: streaming news ingestion, enrichment and search.",
                   no_args_is_help=True, add_completion=False)
@@ -33,7 +33,7 @@ def _fail(exc: NewsflowError, code: int = 1) -> None:
 @stack_app.command("up")
 def stack_up() -> None:
     """Download (once), start and health-check Kafka and Elasticsearch."""
-    from pipeline import stack
+    from pipeline.ops import stack
 
     try:
         stack.up(_settings(), say=lambda m: err.print(f"[cyan]stack:[/cyan] {m}"))
@@ -44,7 +44,7 @@ def stack_up() -> None:
 @stack_app.command("down")
 def stack_down() -> None:
     """Stop the local Kafka and Elasticsearch."""
-    from pipeline import stack
+    from pipeline.ops import stack
 
     stack.down(_settings(), say=lambda m: err.print(f"[cyan]stack:[/cyan] {m}"))
 
@@ -52,7 +52,7 @@ def stack_down() -> None:
 @stack_app.command("status")
 def stack_status(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Show whether each service runs and is healthy (exit 1 when one is not)."""
-    from pipeline import stack
+    from pipeline.ops import stack
 
     rows = stack.status(_settings())
     if as_json:
@@ -78,7 +78,7 @@ def status(
     """
     from pathlib import Path
 
-    from pipeline.status import collect
+    from pipeline.ops.status import collect
 
     settings = _settings()
     report = collect(settings, state_path=Path(state) if state else None)
@@ -121,8 +121,8 @@ def setup(
                                        "kibana_system password (secure compose profile)."),
 ) -> None:
     """Create topics, the index template, index and alias (and Kibana objects)."""
-    from pipeline import topics
-    from pipeline.es_index import ensure_index, set_kibana_system_password
+    from pipeline.index.mapping import ensure_index, set_kibana_system_password
+    from pipeline.stream import topics
 
     settings = _settings()
     if security_only:
@@ -136,7 +136,7 @@ def setup(
         err.print(f"topics: {', '.join(settings.topics)} (created: {', '.join(created) or 'none'})")
         err.print(f"index: {ensure_index(settings)} behind alias {settings.index_alias}")
         if kibana and settings.kibana_url:
-            from pipeline.kibana import import_saved_objects
+            from pipeline.ops.kibana import import_saved_objects
 
             err.print(f"kibana: {import_saved_objects(settings)}")
     except NewsflowError as exc:
@@ -159,9 +159,9 @@ def search(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Search articles; exit 0 with hits, 3 with none, 1 on error."""
-    from pipeline.cli_search import render
-    from pipeline.search import SearchRequest
-    from pipeline.search import search as run_search
+    from pipeline.search.query import SearchRequest
+    from pipeline.search.query import search as run_search
+    from pipeline.search.query.render import render
 
     req = SearchRequest(text=query or None, entity=entity, type=type_, source=source,
                         said_by=said_by, publisher=publisher, since=since, until=until,
@@ -196,7 +196,7 @@ def enrich(
     """
     from pipeline.enrich.article import Enricher, enrich_lines
 
-    enricher = Enricher()
+    enricher = Enricher(model=_settings().spacy_model)
     failures = 0
 
     def lines():  # type: ignore[no-untyped-def]
@@ -230,8 +230,8 @@ def reindex(
                                     "after the alias moved."),
 ) -> None:
     """Build the next index version from the current mapping and swap the alias atomically."""
-    from pipeline.es_index import client
-    from pipeline.es_index import reindex as run_reindex
+    from pipeline.index.mapping import client
+    from pipeline.index.mapping import reindex as run_reindex
 
     settings = _settings()
     es = client(settings)
@@ -284,9 +284,9 @@ def worker(
     loglevel: str = typer.Option("info", "--loglevel", "-l"),
 ) -> None:
     """Run the Faust worker(s): enrich raw articles and index enriched ones."""
-    from pipeline.workers import run_workers
+    from pipeline.stream.workers import run_workers
 
-    raise typer.Exit(run_workers(processes=processes, loglevel=loglevel))
+    raise typer.Exit(run_workers(_settings(), processes=processes, loglevel=loglevel))
 
 
 @app.command()
@@ -299,7 +299,7 @@ def connect(
     as_json: bool = typer.Option(False, "--json", help="Print each pass result as JSON."),
 ) -> None:
     """Run the connectors of a sources file and produce their articles to Kafka."""
-    from pipeline.connect import run_connect
+    from pipeline.ops.connect import run_connect
 
     try:
         code = run_connect(_settings(), config=config, once=once, state_path=state,
@@ -314,7 +314,7 @@ def demo(
     keep_worker: bool = typer.Option(False, help="Leave the worker running afterwards."),
 ) -> None:
     """Bring the stack up, ingest the bundled sample corpus, show example searches."""
-    from pipeline.demo import run_demo
+    from pipeline.ops.demo import run_demo
 
     try:
         raise typer.Exit(run_demo(_settings(), console=out, keep_worker=keep_worker))

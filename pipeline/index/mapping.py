@@ -11,15 +11,14 @@ official images) and ``standard`` with English stop words where it has not
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
 from typing import Any
 
 from elasticsearch import Elasticsearch
 
-from pipeline.config import Settings
-from pipeline.contracts import EnrichedArticle
-from pipeline.errors import ConfigError
+from pipeline.core.contracts import EnrichedArticle
+from pipeline.core.errors import ConfigError
+from pipeline.core.settings import Settings
 
 INDEX_VERSION = 1
 KW = {"type": "keyword"}
@@ -137,7 +136,7 @@ def document(article: EnrichedArticle) -> dict[str, Any]:
 
 def set_kibana_system_password(settings: Settings) -> str:
     """Secure profile: give Kibana's built-in user the password Kibana is configured with."""
-    password = os.environ.get("NEWSFLOW_KIBANA_SYSTEM_PASSWORD")
+    password = settings.kibana_system_password
     if not (password and settings.es_auth()):
         raise ConfigError("set NEWSFLOW_ES_USERNAME, NEWSFLOW_ES_PASSWORD and "
                           "NEWSFLOW_KIBANA_SYSTEM_PASSWORD for --security-only")

@@ -20,11 +20,11 @@ from elasticsearch import Elasticsearch
 from rich.console import Console
 from rich.progress import Progress
 
-from connectors.contract import article_id, canonicalize_url
-from pipeline.config import Settings
-from pipeline.errors import NewsflowError, StackError
-from pipeline.feedserver import FeedServer, load_samples
-from pipeline.workers import worker_command
+from pipeline.core.contracts import article_id, canonicalize_url
+from pipeline.core.errors import NewsflowError, StackError
+from pipeline.core.settings import Settings
+from pipeline.ops.feedserver import FeedServer, load_samples
+from pipeline.stream.workers import worker_command
 
 EXAMPLES = [
     (["--entity", "Bashar al-Assad"], "articles mentioning Bashar al-Assad (also 'Mr Assad')"),
@@ -67,13 +67,13 @@ def wait_indexed(settings: Settings, ids: list[str], *, timeout: float, since: s
 
 def run_demo(settings: Settings, *, console: Console, keep_worker: bool = False,
              timeout: float = 600) -> int:
-    from pipeline import stack
-    from pipeline.connect import run_connect
-    from pipeline.es_index import ensure_index
+    from pipeline.index.mapping import ensure_index
+    from pipeline.ops import stack
+    from pipeline.ops.connect import run_connect
 
     if not all(s.healthy for s in stack.status(settings)):
         stack.up(settings, say=lambda m: console.print(f"[cyan]stack:[/cyan] {m}"))
-    from pipeline.topics import ensure_topics
+    from pipeline.stream.topics import ensure_topics
 
     ensure_topics(settings)
     ensure_index(settings)

@@ -23,9 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
-from pipeline.config import REPO_ROOT, Settings
-from pipeline.errors import StackError
-from pipeline.stack.fetch import es_dir, kafka_dir
+from pipeline.core.errors import StackError
+from pipeline.core.settings import Settings
+from pipeline.ops.stack.fetch import es_dir, kafka_dir
+from pipeline.ops.stack.resources import materialize
 
 ES_USER = "newsflow"
 
@@ -178,7 +179,7 @@ def start_kafka(settings: Settings) -> None:
         p[key].mkdir(parents=True, exist_ok=True)
     p["conf"].write_text(_kafka_properties(settings, p["data"]))
     classpath = str(kafka_dir(settings) / "libs" / "*")
-    log4j = REPO_ROOT / "deploy" / "local" / "log4j2.properties"
+    log4j = materialize("log4j2.properties", settings.home / "conf")
     jvm = [str(java), "-Xms256m", "-Xmx768m", f"-Dlog4j2.configurationFile={log4j}",
            f"-Dkafka.logs.dir={p['logs']}", "-cp", classpath]
     if not (p["data"] / "meta.properties").exists():
@@ -250,7 +251,7 @@ def start_elasticsearch(settings: Settings) -> None:
               "-Ecluster.routing.allocation.disk.threshold_enabled=false",
               "-Eaction.destructive_requires_name=false"]
     env = {**os.environ, "ES_JAVA_HOME": str(java_home),
-           "ES_JAVA_OPTS": os.environ.get("NEWSFLOW_ES_JAVA_OPTS", "-Xms512m -Xmx1g")}
+           "ES_JAVA_OPTS": settings.es_java_opts}
     env.pop("JAVA_HOME", None)
     cmd = [str(home / "bin" / "elasticsearch"), "-d", "-p", str(p["pid"]), *config]
     user = _ensure_es_user()

@@ -23,10 +23,10 @@ from elastic_transport import ConnectionError as ESConnectionError
 from elastic_transport import ConnectionTimeout
 from elasticsearch import AsyncElasticsearch, TransportError
 
-from pipeline.config import Settings
-from pipeline.contracts import EnrichedArticle
-from pipeline.errors import Backpressure, IndexingError
-from pipeline.es_index import document
+from pipeline.core.contracts import EnrichedArticle
+from pipeline.core.errors import Backpressure, IndexingError
+from pipeline.core.settings import Settings
+from pipeline.index.mapping import document
 
 log = logging.getLogger("newsflow.indexer")
 RETRYABLE = {429, 500, 502, 503, 504}

@@ -12,7 +12,7 @@ from typing import Any
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
 from connectors.state import StateStore
-from pipeline.config import Settings
+from pipeline.core.settings import Settings
 
 
 def _topics(settings: Settings) -> dict[str, Any]:
@@ -46,7 +46,7 @@ def _topics(settings: Settings) -> dict[str, Any]:
 
 
 def _index(settings: Settings) -> dict[str, Any]:
-    from pipeline.es_index import client
+    from pipeline.index.mapping import client
 
     es = client(settings)
     try:
@@ -61,8 +61,8 @@ def _index(settings: Settings) -> dict[str, Any]:
 
 
 def collect(settings: Settings, *, state_path: Path | None = None) -> dict[str, Any]:
-    from pipeline import stack
-    from pipeline.connect import default_state_path
+    from pipeline.ops import stack
+    from pipeline.ops.connect import default_state_path
 
     services = [asdict(s) for s in stack.status(settings)]
     report: dict[str, Any] = {"services": services, "healthy": all(s["healthy"]

@@ -1,11 +1,10 @@
 """Prometheus metrics of the worker, the indexer and the connectors.
 
-Each process serves them on ``NEWSFLOW_METRICS_PORT`` (0 = off) at ``/metrics``.
+Each process serves them on ``Settings.metrics_port`` (``NEWSFLOW_METRICS_PORT``;
+0 = off) at ``/metrics``.
 """
 
 from __future__ import annotations
-
-import os
 
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
@@ -24,9 +23,8 @@ SOURCE_FAILURES = Gauge("newsflow_source_consecutive_failures",
                         "Consecutive failures per source", ["source"])
 
 
-def serve_from_env(default: int = 0) -> int:
-    """Start the /metrics endpoint when NEWSFLOW_METRICS_PORT is set; return the port."""
-    port = int(os.environ.get("NEWSFLOW_METRICS_PORT", default))
+def serve(port: int) -> int:
+    """Start the /metrics endpoint on ``port`` (0: none); return the port."""
     if port:
         start_http_server(port)
     return port

@@ -14,8 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline.config import Settings
-from pipeline.es_index import ENTITY_TYPES, client
+from pipeline.core.settings import Settings
+from pipeline.index.mapping import ENTITY_TYPES, client
 
 TYPE_FIELDS = sorted(set(ENTITY_TYPES.values()))
 

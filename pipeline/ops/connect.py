@@ -12,7 +12,7 @@ from rich.console import Console
 from connectors.runner import PassResult, Runner
 from connectors.sources import load_sources
 from connectors.state import StateStore
-from pipeline.config import Settings
+from pipeline.core.settings import Settings
 
 
 def default_state_path(settings: Settings) -> Path:
@@ -22,13 +22,13 @@ def default_state_path(settings: Settings) -> Path:
 def run_connect(settings: Settings, *, config: str, once: bool, state_path: str | None,
                 enable: str | None, as_json: bool, console: Console) -> int:
     """Exit code: 0 all sources fine, 1 when a source failed in a ``--once`` pass."""
-    from pipeline import logs
+    from pipeline.core import logs
 
-    logs.setup()
+    logs.setup(json_lines=settings.json_logs)
     sources = load_sources(config)  # validated before anything starts
-    from pipeline.metrics import serve_from_env
+    from pipeline.core.metrics import serve
 
-    serve_from_env()
+    serve(settings.metrics_port)
     store = StateStore(state_path or default_state_path(settings))
     if enable:
         health = store.health(enable)

@@ -1,10 +1,11 @@
 """Kibana saved objects: a data view, a saved search and a dashboard.
 
 The objects are generated here (so every field they use is checked against the
-index mapping by the tests) and committed as ``deploy/kibana/newsflow.ndjson``;
-the compose ``setup`` service imports them through the saved objects API::
+index mapping by the tests); ``newsflow setup`` imports them through the saved
+objects API. A copy for manual import (Kibana → Stack Management → Saved objects) is
+committed as ``deploy/kibana/newsflow.ndjson``; a test keeps it equal to the code::
 
-    python -m pipeline.kibana > deploy/kibana/newsflow.ndjson     # regenerate
+    python -m pipeline.ops.kibana > deploy/kibana/newsflow.ndjson     # regenerate
 """
 
 from __future__ import annotations
@@ -16,11 +17,10 @@ import urllib.request
 import uuid
 from typing import Any
 
-from pipeline.config import REPO_ROOT, Settings
-from pipeline.errors import NewsflowError
+from pipeline.core.errors import NewsflowError
+from pipeline.core.settings import Settings
 
 DATA_VIEW_ID = "newsflow-articles"
-NDJSON = REPO_ROOT / "deploy" / "kibana" / "newsflow.ndjson"
 TERMS_PANELS = [
     ("persons", "Top people"), ("organizations", "Top organisations"),
     ("places", "Top places"), ("attributed_sources", "Top attributed sources"),
@@ -109,7 +109,7 @@ def import_saved_objects(settings: Settings) -> str:
     boundary = uuid.uuid4().hex
     body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
             f"filename=\"newsflow.ndjson\"\r\nContent-Type: application/ndjson\r\n\r\n"
-            f"{NDJSON.read_text()}\r\n--{boundary}--\r\n").encode()
+            f"{ndjson()}\r\n--{boundary}--\r\n").encode()
     headers = {"kbn-xsrf": "newsflow",
                "Content-Type": f"multipart/form-data; boundary={boundary}"}
     auth = settings.es_auth()

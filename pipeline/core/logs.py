@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from datetime import UTC, datetime
 
 QUIET = ("kafka", "httpx", "elastic_transport", "aiokafka")
@@ -28,14 +27,10 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(data, ensure_ascii=False)
 
 
-def json_requested() -> bool:
-    return os.environ.get("NEWSFLOW_LOG_FORMAT", "text").lower() == "json"
-
-
-def setup(level: int = logging.INFO) -> None:
-    """Configure the root logger for a newsflow command."""
+def setup(*, json_lines: bool, level: int = logging.INFO) -> None:
+    """Configure the root logger for a newsflow command (``Settings.json_logs``)."""
     handler = logging.StreamHandler()
-    handler.setFormatter(JsonFormatter() if json_requested() else logging.Formatter(
+    handler.setFormatter(JsonFormatter() if json_lines else logging.Formatter(
         "%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=level, handlers=[handler], force=True)
     for name in QUIET:

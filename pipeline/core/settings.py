@@ -3,7 +3,7 @@
 Every knob has a ``NEWSFLOW_*`` variable and a default that works with the
 local stack (``newsflow stack up``)::
 
-    >>> from pipeline.config import Settings
+    >>> from pipeline.core.settings import Settings
     >>> s = Settings.from_env({"NEWSFLOW_TOPIC_PREFIX": "test1"})
     >>> s.raw_topic
     'test1.raw.v1'
@@ -15,9 +15,26 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from pipeline.core.errors import ConfigError
+
+N = TypeVar("N", int, float)
+
+
+def _number(env: Mapping[str, str], name: str, default: N, kind: type[N]) -> N:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return kind(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a valid {kind.__name__}") from None
+
+
+
+MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+"""The largest Kafka message any newsflow topic, producer or consumer accepts (16 MiB)."""
 
 
 def _default_home() -> Path:
@@ -30,41 +47,65 @@ def _default_home() -> Path:
 
 @dataclass(frozen=True)
 class Settings:
-    """Where the services are and what the pipeline's names are."""
+    """Where the services are, what the pipeline's names are and how it runs.
+
+    Every ``NEWSFLOW_*`` variable is read here and nowhere else (``from_env``).
+    """
 
     kafka_bootstrap: str = "localhost:9092"
     es_url: str = "http://localhost:9200"
     topic_prefix: str = "news"
     index_alias: str = "news-articles"
     partitions: int = 4
-    home: Path = Path("/var/lib/newsflow")
+    home: Path = field(default_factory=_default_home)
     kibana_url: str | None = None
     es_username: str | None = None
     es_password: str | None = field(default=None, repr=False)
+    kibana_system_password: str | None = field(default=None, repr=False)
     group: str | None = None
     kafka_security_protocol: str = "PLAINTEXT"
     kafka_sasl_mechanism: str | None = None
     kafka_sasl_username: str | None = None
     kafka_sasl_password: str | None = field(default=None, repr=False)
+    batch_size: int = 32
+    batch_within: float = 0.2
+    worker_index: int = 0
+    metrics_port: int = 0
+    log_format: str = "text"
+    spacy_model: str | None = None
+    es_java_opts: str = "-Xms512m -Xmx1g"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read every setting from ``env`` (default: the process environment).
+
+        A malformed number raises :class:`ConfigError` naming the variable.
+        """
         e = os.environ if env is None else env
+        d = cls()
         return cls(
-            kafka_bootstrap=e.get("NEWSFLOW_KAFKA_BOOTSTRAP", cls.kafka_bootstrap),
-            es_url=e.get("NEWSFLOW_ES_URL", cls.es_url).rstrip("/"),
-            topic_prefix=e.get("NEWSFLOW_TOPIC_PREFIX", cls.topic_prefix),
-            index_alias=e.get("NEWSFLOW_INDEX", cls.index_alias),
-            partitions=int(e.get("NEWSFLOW_PARTITIONS", cls.partitions)),
-            home=Path(e.get("NEWSFLOW_HOME", str(_default_home()))),
+            kafka_bootstrap=e.get("NEWSFLOW_KAFKA_BOOTSTRAP", d.kafka_bootstrap),
+            es_url=e.get("NEWSFLOW_ES_URL", d.es_url).rstrip("/"),
+            topic_prefix=e.get("NEWSFLOW_TOPIC_PREFIX", d.topic_prefix),
+            index_alias=e.get("NEWSFLOW_INDEX", d.index_alias),
+            partitions=_number(e, "NEWSFLOW_PARTITIONS", d.partitions, int),
+            home=Path(e.get("NEWSFLOW_HOME") or d.home),
             kibana_url=e.get("NEWSFLOW_KIBANA_URL") or None,
             es_username=e.get("NEWSFLOW_ES_USERNAME") or None,
             es_password=e.get("NEWSFLOW_ES_PASSWORD") or None,
+            kibana_system_password=e.get("NEWSFLOW_KIBANA_SYSTEM_PASSWORD") or None,
             group=e.get("NEWSFLOW_GROUP") or None,
             kafka_security_protocol=e.get("NEWSFLOW_KAFKA_SECURITY_PROTOCOL", "PLAINTEXT"),
             kafka_sasl_mechanism=e.get("NEWSFLOW_KAFKA_SASL_MECHANISM") or None,
             kafka_sasl_username=e.get("NEWSFLOW_KAFKA_SASL_USERNAME") or None,
             kafka_sasl_password=e.get("NEWSFLOW_KAFKA_SASL_PASSWORD") or None,
+            batch_size=_number(e, "NEWSFLOW_BATCH_SIZE", d.batch_size, int),
+            batch_within=_number(e, "NEWSFLOW_BATCH_WITHIN", d.batch_within, float),
+            worker_index=_number(e, "NEWSFLOW_WORKER_INDEX", d.worker_index, int),
+            metrics_port=_number(e, "NEWSFLOW_METRICS_PORT", d.metrics_port, int),
+            log_format=e.get("NEWSFLOW_LOG_FORMAT", d.log_format).lower(),
+            spacy_model=e.get("NEWSFLOW_SPACY_MODEL") or None,
+            es_java_opts=e.get("NEWSFLOW_ES_JAVA_OPTS") or d.es_java_opts,
         )
 
     @property
@@ -107,13 +148,6 @@ class Settings:
             return (self.es_username, self.es_password)
         return None
 
-
-def read_versions() -> dict[str, str]:
-    """The pinned service versions shared by the local stack and docker-compose."""
-    out: dict[str, str] = {}
-    for line in (REPO_ROOT / "deploy" / "local" / "versions.env").read_text().splitlines():
-        line = line.strip()
-        if line and not line.startswith("#"):
-            key, _, value = line.partition("=")
-            out[key.strip()] = value.strip()
-    return out
+    @property
+    def json_logs(self) -> bool:
+        return self.log_format == "json"

@@ -3,7 +3,7 @@
 Both come from Maven Central through Maven, so they land in Maven's local
 repository (``~/.m2``) and are reused by every later run::
 
-    >>> from pipeline.stack.fetch import fetch_all        # doctest: +SKIP
+    >>> from pipeline.ops.stack.fetch import fetch_all        # doctest: +SKIP
     >>> fetch_all(settings)                                 # doctest: +SKIP
 """
 
@@ -15,10 +15,9 @@ import subprocess
 import zipfile
 from pathlib import Path
 
-from pipeline.config import REPO_ROOT, Settings, read_versions
-from pipeline.errors import StackError
-
-POM = REPO_ROOT / "deploy" / "local" / "pom.xml"
+from pipeline.core.errors import StackError
+from pipeline.core.settings import Settings
+from pipeline.ops.stack.resources import materialize, read_versions
 
 
 def _require(tool: str, hint: str) -> str:
@@ -54,7 +53,8 @@ def fetch_kafka(settings: Settings) -> Path:
         return target
     version = read_versions()["KAFKA_VERSION"]
     libs.mkdir(parents=True, exist_ok=True)
-    _mvn(["-f", str(POM), f"-Dkafka.version={version}", "dependency:copy-dependencies",
+    pom = materialize("pom.xml", settings.home / "conf")
+    _mvn(["-f", str(pom), f"-Dkafka.version={version}", "dependency:copy-dependencies",
           f"-DoutputDirectory={libs}"])
     if not list(libs.glob(f"kafka_2.13-{version}.jar")):
         raise StackError(f"Maven did not deliver kafka_2.13-{version}.jar into {libs}")

@@ -1,0 +1,1 @@
+"""The ``newsflow`` command line, one module per command group. Run ``newsflow --help``."""

@@ -1,0 +1,1 @@
+"""Indexing: the Elasticsearch template and mapping, the bulk indexer, reindexing."""

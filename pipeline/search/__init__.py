@@ -1,0 +1,1 @@
+"""Search: query building over the index and rendering of results."""

@@ -1,0 +1,1 @@
+"""The streaming stage: the Faust app (``create_app``), its topics and worker processes."""

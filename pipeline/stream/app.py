@@ -1,0 +1,138 @@
+"""The Faust application: enrich raw articles, index enriched ones.
+
+``create_app(settings)`` builds everything; nothing happens at import time. The
+worker entry point (``pipeline.stream.main``) builds it from the environment::
+
+    faust -A pipeline.stream.main worker -l info --without-web   # or: newsflow worker
+
+Agents (concurrency 1 each; scale with partitions and worker processes):
+
+* ``enrich``: raw topic -> batches (``noack_take`` with a time bound) -> spaCy
+  in a worker thread (the event loop keeps heart-beating) -> enriched topic.
+* ``index``: enriched topic -> batches -> Elasticsearch bulk.
+
+A message that cannot be handled goes to the dead-letter topic with its stage,
+reason and original bytes; the rest of its batch goes on. A batch whose writes
+fail (Kafka or Elasticsearch away) is retried with backoff until it succeeds.
+Offsets are acknowledged by hand only after a batch's outputs are written
+(``take()`` would acknowledge a batch that raised or was cancelled), so a crash
+or a kill replays at most the unfinished batches, and ids make replays idempotent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+
+import faust
+
+from pipeline.core import logs, metrics
+from pipeline.core.settings import MAX_MESSAGE_BYTES, Settings
+from pipeline.enrich.article import Enricher
+from pipeline.index.indexer import Indexer
+from pipeline.index.mapping import ensure_index
+from pipeline.stream.batches import Batches
+
+log = logging.getLogger("newsflow.worker")
+
+
+def _loghandlers(settings: Settings) -> list[logging.Handler]:
+    """JSON lines on stderr when NEWSFLOW_LOG_FORMAT=json (beside Faust's own log)."""
+    if not settings.json_logs:
+        return []
+    handler = logging.StreamHandler()
+    handler.setFormatter(logs.JsonFormatter())
+    return [handler]
+
+
+def _credentials(settings: Settings) -> faust.SASLCredentials | None:
+    if not settings.kafka_sasl_mechanism:
+        return None
+    return faust.SASLCredentials(username=settings.kafka_sasl_username,
+                                 password=settings.kafka_sasl_password,
+                                 mechanism=settings.kafka_sasl_mechanism)
+
+
+def faust_app(settings: Settings) -> faust.App:
+    """The Faust app with newsflow's Kafka settings (bounded read-ahead, manual acks)."""
+    datadir = settings.home / "faust" / str(settings.worker_index)
+    return faust.App(
+        settings.app_id,
+        broker_credentials=_credentials(settings),
+        loghandlers=_loghandlers(settings),
+        broker=[f"kafka://{b}" for b in settings.kafka_bootstrap.split(",")],
+        value_serializer="raw",
+        key_serializer="raw",
+        web_enabled=False,
+        topic_partitions=settings.partitions,
+        topic_replication_factor=1,
+        consumer_auto_offset_reset="earliest",
+        producer_acks=-1,
+        producer_max_request_size=MAX_MESSAGE_BYTES,
+        consumer_max_fetch_size=MAX_MESSAGE_BYTES,
+        broker_commit_every=settings.batch_size,
+        broker_commit_interval=1.0,
+        broker_max_poll_interval=600.0,
+        stream_buffer_maxsize=512,  # bounded read-ahead per partition: memory stays flat
+        broker_session_timeout=15.0,  # a killed worker's partitions move on after 15 s, not 60
+        broker_heartbeat_interval=3.0,
+        datadir=str(datadir),
+    )
+
+
+@dataclass
+class Pipeline:
+    """The built app, its topics and the stage objects the agents use."""
+
+    settings: Settings
+    app: faust.App
+    batches: Batches
+    _enricher: Enricher | None = field(default=None, repr=False)
+    _indexer: Indexer | None = field(default=None, repr=False)
+
+    def enricher(self) -> Enricher:
+        """The spaCy enricher, loaded on first use (in the worker, not at build time)."""
+        if self._enricher is None:
+            self._enricher = Enricher(model=self.settings.spacy_model)
+        return self._enricher
+
+    def indexer(self) -> Indexer:
+        if self._indexer is None:
+            self._indexer = Indexer(self.settings)
+        return self._indexer
+
+
+def create_app(settings: Settings) -> Pipeline:
+    """Build the Faust app with the ``enrich`` and ``index`` agents for ``settings``."""
+    app = faust_app(settings)
+    topic = {name: app.topic(name, value_type=bytes, key_type=bytes,
+                             partitions=1 if name == settings.dead_letter_topic
+                             else settings.partitions)
+             for name in settings.topics}
+    batches = Batches(settings=settings, enriched=topic[settings.enriched_topic],
+                      dead_letters=topic[settings.dead_letter_topic])
+    pipe = Pipeline(settings=settings, app=app, batches=batches)
+
+    @app.agent(topic[settings.raw_topic], concurrency=1)
+    async def enrich(stream: faust.StreamT) -> None:
+        await batches.consume("enrich", stream, settings.batch_size,
+                              lambda events: batches.enrich(events, pipe.enricher()))
+
+    @app.agent(topic[settings.enriched_topic], concurrency=1)
+    async def index(stream: faust.StreamT) -> None:
+        loop = asyncio.get_running_loop()
+
+        async def ready() -> None:  # template, index and alias before the first write
+            await loop.run_in_executor(None, ensure_index, settings)
+
+        await batches.until_done("index", ready)
+        await batches.consume("index", stream, 256,
+                              lambda events: batches.index(events, pipe.indexer()))
+
+    @app.task
+    async def on_start() -> None:
+        port = metrics.serve(settings.metrics_port)
+        log.info("newsflow worker started (metrics port %s)", port or "off")
+
+    return pipe
