@@ -1,7 +1,11 @@
 """Full-text extraction from an article page (trafilatura + htmldate).
 
-    >>> art = extract_article(html, url="https://example.org/a")    # doctest: +SKIP
-    >>> art.text, art.title, art.authors, art.published_at          # doctest: +SKIP
+    >>> para = b"<p>The harbour reopened on Monday after a week of repairs, the port said.</p>"
+    >>> html = b"<html><head><title>Harbour reopens</title></head><body><article>" \\
+    ...        + para * 5 + b"</article></body></html>"
+    >>> art = extract_article(html, url="https://example.org/a")
+    >>> art.title, art.text.startswith("The harbour reopened")
+    ('Harbour reopens', True)
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Find connectors by entry point (group ``newsflow.connectors``), versioned names.
 
-    >>> sorted(available())                                    # doctest: +SKIP
-    ['jsonl.v1', 'rss.v1']
-    >>> load("rss.v1").__name__                                # doctest: +SKIP
+    >>> sorted(available())
+    ['jsonapi.v1', 'jsonl.v1', 'rss.v1', 'sitemap.v1', 'warc.v1', 'web.v1']
+    >>> load("rss.v1").__name__
     'RSSConnector'
 """
 

@@ -2,8 +2,9 @@
 
 The same code serves the Faust agent and ``newsflow enrich``::
 
-    >>> enricher = Enricher()                                  # doctest: +SKIP
-    >>> [art] = enricher.enrich([{"id": "1", "text": "Putin said it."}])  # doctest: +SKIP
+    >>> [art] = Enricher().enrich([{"id": "1", "text": "The minister said the talks had failed."}])
+    >>> [(a.kind, a.source.text, a.content.text) for a in art.attributions]
+    [('indirect', 'The minister', 'the talks had failed')]
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from spacy.tokens import Doc
 
 from pipeline.core.contracts import EnrichedArticle, Entity, EntitySummary, RawArticle
 from pipeline.core.errors import EnrichmentError
-from pipeline.enrich.attribution import doc_text, find_raw
+from pipeline.enrich.attribution import find_raw
 from pipeline.enrich.entities import EntityIndex, canonicalise, entity_key
+from pipeline.enrich.found import doc_text
 from pipeline.enrich.nlp import detect_language, load_model
 from pipeline.enrich.resolve import resolve_all
 

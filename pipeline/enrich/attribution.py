@@ -5,40 +5,22 @@ to", "citing"), its content (the reported clause or quote) and its source (the
 speaker), then resolve the source to the article's canonical entity, through
 pronouns and anaphors ("he", "the newspaper", "the same source")::
 
-    >>> import spacy                                     # doctest: +SKIP
-    >>> doc = nlp("The minister said the talks had failed.")   # doctest: +SKIP
-    >>> [doc.text[f.source[0]:f.source[1]] for f in find_raw(doc)]  # doctest: +SKIP
+    >>> from pipeline.enrich.nlp import load_model
+    >>> doc = load_model()("The minister said the talks had failed.")
+    >>> [doc.text[f.source[0]:f.source[1]] for f in find_raw(doc) if f.source]
     ['The minister']
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
 from spacy.tokens import Doc, Span, Token
 
 from pipeline.enrich import cues
-
-Range = tuple[int, int]
-
-
-def doc_text(doc: Doc) -> str:
-    """``doc.text`` once: spaCy rebuilds the string on every access."""
-    text = doc.user_data.get("newsflow_text")
-    if text is None:
-        text = doc.user_data["newsflow_text"] = doc.text
-    return str(text)
-
-
-@dataclass
-class Found:
-    kind: str
-    content: Range
-    cue: Range | None
-    source: Range | None
-    extra: list[Range] = field(default_factory=list)  # further parts of a split quote
-    cites_for: Range | None = None  # a "citing" link: the content of the report it serves
+from pipeline.enrich.found import Found, Range, doc_text
+from pipeline.enrich.patterns import dash_credits, speaker_labels
+from pipeline.enrich.quotes import quote_spans
 
 
 def _trim(doc: Doc, start: int, end: int) -> Range:
@@ -212,7 +194,6 @@ def _from_verb(verb: Token, sent: Span, doc: Doc) -> Found | None:
 
 
 def _quotes(doc: Doc) -> list[Range]:
-    from pipeline.enrich.quotes import quote_spans
 
     if "newsflow_quotes" not in doc.user_data:
         doc.user_data["newsflow_quotes"] = quote_spans(doc_text(doc))
@@ -368,7 +349,6 @@ def _dedupe(found: list[Found]) -> list[Found]:
 
 def find_raw(doc: Doc) -> list[Found]:
     """Every attribution of ``doc`` with character ranges, sources unresolved."""
-    from pipeline.enrich.patterns import dash_credits, speaker_labels
 
     quotes = _quotes(doc)
     out: list[Found] = speaker_labels(doc_text(doc)) + dash_credits(doc_text(doc))

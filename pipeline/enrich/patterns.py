@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from pipeline.enrich.attribution import Found
+from pipeline.enrich.found import Found
 
 NAME = r"(?:[A-Z][\w.'’\-]*)(?: [A-Z][\w.'’\-]*){0,3}"
 LABEL = re.compile(rf"^[\"“]?(?P<src>{NAME}):[ \t]+(?P<body>\S.*)$", re.MULTILINE)

@@ -12,8 +12,8 @@ from spacy.tokens import Doc
 
 from pipeline.core.contracts import Attribution, Source, Span
 from pipeline.enrich import cues
-from pipeline.enrich.attribution import Found, doc_text
 from pipeline.enrich.entities import EntityIndex, Mention, normalize_name
+from pipeline.enrich.found import Found, doc_text
 
 TYPE_OF_LABEL = {"PERSON": "person", "OUTLET": "outlet", "ORG": "organization",
                  "GPE": "organization", "NORP": "group", "LOC": "organization",

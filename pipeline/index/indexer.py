@@ -8,8 +8,8 @@
 * items Elasticsearch rejects (mapping errors, 4xx) are returned with the reason
   for the dead-letter topic.
 
-    >>> indexer = Indexer(settings)                         # doctest: +SKIP
-    >>> rejected = await indexer.index([article])           # doctest: +SKIP
+    indexer = Indexer(settings)
+    rejected = await indexer.index([article])   # [(article, IndexingError), ...]
 """
 
 from __future__ import annotations

@@ -23,14 +23,19 @@ from rich.progress import Progress
 from pipeline.core.contracts import article_id, canonicalize_url
 from pipeline.core.errors import NewsflowError, StackError
 from pipeline.core.settings import Settings
-from pipeline.ops.feedserver import FeedServer, load_samples
+from pipeline.ops.feedserver import load_samples, serving_feed
+from pipeline.search.query import SearchRequest, search
+from pipeline.search.render import render
 from pipeline.stream.workers import worker_command
 
 EXAMPLES = [
-    (["--entity", "Bashar al-Assad"], "articles mentioning Bashar al-Assad (also 'Mr Assad')"),
-    (["--said-by", "Al-Watan"], "what the newspaper Al-Watan reported"),
-    (["strike", "--publisher", "Newsflow Samples"], "full-text search with a publisher filter"),
-    (["--lang", "fr"], "articles detected as French"),
+    (SearchRequest(entity="Bashar al-Assad", limit=3), ["--entity", "Bashar al-Assad"],
+     "articles mentioning Bashar al-Assad (also 'Mr Assad')"),
+    (SearchRequest(said_by="Al-Watan", limit=3), ["--said-by", "Al-Watan"],
+     "what the newspaper Al-Watan reported"),
+    (SearchRequest(text="strike", publisher="Newsflow Samples", limit=3),
+     ["strike", "--publisher", "Newsflow Samples"], "full-text search with a publisher filter"),
+    (SearchRequest(lang="fr", limit=3), ["--lang", "fr"], "articles detected as French"),
 ]
 
 
@@ -87,10 +92,10 @@ def run_demo(settings: Settings, *, console: Console, keep_worker: bool = False,
         worker = subprocess.Popen(worker_command("warn"), stdout=subprocess.DEVNULL,
                                   stderr=log)
     try:
-        with FeedServer(samples) as server, tempfile.TemporaryDirectory() as tmp:
+        with serving_feed(samples) as feed_url, tempfile.TemporaryDirectory() as tmp:
             sources = Path(tmp) / "sources.yaml"
             sources.write_text(yaml.safe_dump({"sources": [{
-                "name": "samples", "type": "rss.v1", "url": server.feed_url,
+                "name": "samples", "type": "rss.v1", "url": feed_url,
                 "publisher": "Newsflow Samples", "allow_private": True,
                 "full_text": "never"}]}))
             run_connect(settings, config=str(sources), once=True,
@@ -109,9 +114,14 @@ def run_demo(settings: Settings, *, console: Console, keep_worker: bool = False,
             except subprocess.TimeoutExpired:
                 worker.kill()
     console.print("[bold green]all sample articles are searchable.[/bold green] Try:\n")
-    for args, what in EXAMPLES:
-        shown = " ".join(repr(a) if " " in a else a for a in args)
-        console.print(f"[bold]$ newsflow search {shown}[/bold]   [dim]# {what}[/dim]")
-        subprocess.run(["newsflow", "search", *args, "--limit", "3"], check=False)
-        console.print()
+    show_examples(settings, console=console)
     return 0
+
+
+def show_examples(settings: Settings, *, console: Console) -> None:
+    """Run the example searches in this process (the same code as ``newsflow search``)."""
+    for req, args, what in EXAMPLES:
+        shown = " ".join(repr(a) if " " in a else a for a in args)
+        console.print(f"[bold]$ newsflow search {shown} --limit 3[/bold]   [dim]# {what}[/dim]")
+        render(search(settings, req), console)
+        console.print()

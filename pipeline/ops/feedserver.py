@@ -1,8 +1,8 @@
 """Serve articles as an RSS 2.0 feed from a local HTTP server (demo and tests).
 
-    >>> with FeedServer(load_samples()) as server:            # doctest: +SKIP
-    ...     print(server.feed_url)
-    http://127.0.0.1:41234/feed.xml
+    >>> with serving_feed(load_samples()[:2]) as url:
+    ...     url.startswith("http://127.0.0.1:") and url.endswith("/feed.xml")
+    True
 """
 
 from __future__ import annotations
@@ -14,16 +14,15 @@ from contextlib import contextmanager
 from datetime import datetime
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
+from importlib import resources
 from typing import Any
 from xml.sax.saxutils import escape
 
-SAMPLES = Path(__file__).resolve().parent / "samples" / "articles.jsonl"
 
-
-def load_samples(path: Path = SAMPLES) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
-            if line.strip()]
+def load_samples() -> list[dict[str, Any]]:
+    """The bundled sample articles (package data: ``pipeline/ops/samples/articles.jsonl``)."""
+    text = (resources.files("pipeline.ops") / "samples" / "articles.jsonl").read_text("utf-8")
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
 def rss(articles: list[dict[str, Any]], *, title: str = "newsflow samples") -> bytes:
@@ -77,32 +76,17 @@ def serving(handler: type[BaseHTTPRequestHandler], *, host: str = "127.0.0.1"
         httpd.server_close()
 
 
-class FeedServer:
-    """A threaded HTTP server with ``/feed.xml``; everything else is 404."""
+@contextmanager
+def serving_feed(articles: list[dict[str, Any]], *, host: str = "127.0.0.1") -> Iterator[str]:
+    """Serve ``articles`` as RSS at ``/feed.xml`` (everything else is 404); yield its URL."""
+    body = rss(articles)
 
-    def __init__(self, articles: list[dict[str, Any]], *, host: str = "127.0.0.1",
-                 port: int = 0) -> None:
-        body = rss(articles)
+    class Feed(QuietHandler):
+        def do_GET(self) -> None:
+            if self.path.split("?")[0] != "/feed.xml":
+                self.send_error(404)
+                return
+            self.reply(200, body, "application/rss+xml; charset=utf-8")
 
-        class Handler(QuietHandler):
-            def do_GET(self) -> None:
-                if self.path.split("?")[0] != "/feed.xml":
-                    self.send_error(404)
-                    return
-                self.reply(200, body, "application/rss+xml; charset=utf-8")
-
-        self.httpd = ThreadingHTTPServer((host, port), Handler)
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    @property
-    def feed_url(self) -> str:
-        host, port = self.httpd.server_address[:2]
-        return f"http://{host!s}:{port}/feed.xml"
-
-    def __enter__(self) -> FeedServer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+    with serving(Feed, host=host) as base:
+        yield f"{base}/feed.xml"

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 import faust
+from faust.types import EventT
 
 from pipeline.core import metrics
 from pipeline.core.contracts import DeadLetter, DeadLetterStage, EnrichedArticle, RawArticle
@@ -25,7 +26,7 @@ from pipeline.index.indexer import Indexer
 
 log = logging.getLogger("newsflow.worker")
 M = TypeVar("M")
-Handler = Callable[[list[faust.types.EventT]], Awaitable[None]]
+Handler = Callable[[list[EventT]], Awaitable[None]]
 
 
 @dataclass
@@ -37,7 +38,7 @@ class Batches:
     dead_letters: faust.TopicT
 
     async def dead_letter(self, stage: DeadLetterStage, exc: BaseException,
-                          event: faust.types.EventT, article_id: str | None = None) -> None:
+                          event: EventT, article_id: str | None = None) -> None:
         msg = event.message
         payload = msg.value if isinstance(msg.value, bytes) else str(msg.value).encode()
         letter = DeadLetter.of(stage=stage, exc=exc, payload=payload, article_id=article_id,
@@ -67,10 +68,10 @@ class Batches:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30.0)
 
-    async def decode(self, events: list[faust.types.EventT], parse: Callable[[bytes], M]
-                     ) -> list[tuple[faust.types.EventT, M]]:
+    async def decode(self, events: list[EventT], parse: Callable[[bytes], M]
+                     ) -> list[tuple[EventT, M]]:
         """Parse each message with its contract; poison goes to the dead-letter topic."""
-        good: list[tuple[faust.types.EventT, M]] = []
+        good: list[tuple[EventT, M]] = []
         for event in events:
             try:
                 good.append((event, parse(event.value)))
@@ -78,7 +79,7 @@ class Batches:
                 await self.dead_letter("decode", exc, event)
         return good
 
-    async def enrich(self, events: list[faust.types.EventT], enricher: Enricher) -> None:
+    async def enrich(self, events: list[EventT], enricher: Enricher) -> None:
         """Decode, enrich (in a thread: the event loop keeps heart-beating), produce."""
         metrics.MESSAGES_IN.labels("enrich").inc(len(events))
         good = await self.decode(events, RawArticle.from_bytes)
@@ -97,7 +98,7 @@ class Batches:
             await fut  # delivered to Kafka before the raw offsets are acknowledged
         metrics.MESSAGES_OUT.labels("enrich").inc(len(futures))
 
-    async def index(self, events: list[faust.types.EventT], indexer: Indexer) -> None:
+    async def index(self, events: list[EventT], indexer: Indexer) -> None:
         """Decode and bulk-index; Elasticsearch rejections go to the dead-letter topic."""
         metrics.MESSAGES_IN.labels("index").inc(len(events))
         good = await self.decode(events, EnrichedArticle.from_bytes)

@@ -20,7 +20,7 @@ from connectors.state import StateStore
 from pipeline.core.contracts import DeadLetter, article_id, canonicalize_url
 from pipeline.core.settings import Settings
 from pipeline.index.mapping import ensure_index
-from pipeline.ops.feedserver import FeedServer, load_samples
+from pipeline.ops.feedserver import load_samples, serving_feed
 from pipeline.stream.topics import ensure_topics
 from tests.conftest import settings_env, wait_for
 
@@ -36,9 +36,9 @@ def _count(es: Elasticsearch, settings: Settings, ids: list[str]) -> int:
 
 def _ingest(settings: Settings, tmp_path: Path) -> list[str]:
     samples = load_samples()
-    with FeedServer(samples) as server:
+    with serving_feed(samples) as feed_url:
         sources = parse_sources({"sources": [{
-            "name": "e2e", "type": "rss.v1", "url": server.feed_url,
+            "name": "e2e", "type": "rss.v1", "url": feed_url,
             "publisher": "E2E Publisher", "allow_private": True, "full_text": "never"}]})
         runner = Runner(sources, settings=settings, state=StateStore(tmp_path / "s.sqlite"))
         try:

@@ -3,8 +3,8 @@
 Both come from Maven Central through Maven, so they land in Maven's local
 repository (``~/.m2``) and are reused by every later run::
 
-    >>> from pipeline.ops.stack.fetch import fetch_all        # doctest: +SKIP
-    >>> fetch_all(settings)                                 # doctest: +SKIP
+    from pipeline.ops.stack.fetch import fetch_all
+    kafka_home, es_home = fetch_all(Settings.from_env())
 """
 
 from __future__ import annotations

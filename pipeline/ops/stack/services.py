@@ -19,6 +19,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -183,8 +184,8 @@ def start_kafka(settings: Settings) -> None:
     jvm = [str(java), "-Xms256m", "-Xmx768m", f"-Dlog4j2.configurationFile={log4j}",
            f"-Dkafka.logs.dir={p['logs']}", "-cp", classpath]
     if not (p["data"] / "meta.properties").exists():
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-        fmt = subprocess.run([*jvm, "kafka.tools.StorageTool", "format", "-t", cluster_id,
+        fmt = subprocess.run([*jvm, "kafka.tools.StorageTool", "format",
+                              f"--cluster-id={kafka_cluster_id()}",
                               "-c", str(p["conf"]), "--ignore-formatted"],
                              capture_output=True, text=True, check=False)
         if fmt.returncode != 0:
@@ -193,6 +194,23 @@ def start_kafka(settings: Settings) -> None:
         proc = subprocess.Popen([*jvm, "kafka.Kafka", str(p["conf"])], stdout=out,
                                 stderr=subprocess.STDOUT, start_new_session=True)
     p["pid"].write_text(str(proc.pid))
+
+
+def kafka_cluster_id(*, random_bytes: Callable[[], bytes] = lambda: uuid.uuid4().bytes
+                     ) -> str:
+    """A cluster id made as Kafka's ``Uuid.randomUuid()`` makes it: 16 random bytes in
+    URL-safe base64 without padding, drawn again while it is reserved (all zeros, or the
+    metadata topic's id 0…01) or starts with ``-`` (Kafka's tools would read it as an option).
+
+    >>> kafka_cluster_id(random_bytes=iter([b"\\xfb" + bytes(15), bytes(15) + b"\\x07"]).__next__)
+    'AAAAAAAAAAAAAAAAAAAABw'
+    """
+    reserved = {bytes(16), bytes(15) + b"\x01"}
+    while True:
+        raw = random_bytes()
+        text = base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+        if raw not in reserved and not text.startswith("-"):
+            return text
 
 
 def kafka_healthy(settings: Settings) -> bool:
