@@ -1,0 +1,111 @@
+"""``newsflow setup``, ``status`` and ``reindex``: set up and look after a running pipeline."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+from rich.table import Table
+
+from pipeline.cli.app import app, err, fail, load_settings, out
+from pipeline.core.errors import NewsflowError
+
+
+@app.command()
+def status(
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    state: str | None = typer.Option(None, "--state", help="Connector state file."),
+) -> None:
+    """Stack health, topics and consumer lag, dead letters, sources, index size.
+
+    Exit 0 when Kafka and Elasticsearch are healthy, 1 otherwise.
+    """
+    from pathlib import Path
+
+    from pipeline.ops.status import collect
+
+    settings = load_settings()
+    report = collect(settings, state_path=Path(state) if state else None)
+    if as_json:
+        print(json.dumps(report, indent=2, default=str))
+    else:
+        table = Table("service", "address", "healthy")
+        for s in report["services"]:
+            table.add_row(s["name"], s["address"],
+                          "[green]yes[/green]" if s["healthy"] else "[red]no[/red]")
+        out.print(table)
+        topics = Table("topic", "partitions", "messages", "consumer lag")
+        for name, t in report.get("topics", {}).items():
+            if isinstance(t, dict) and t.get("exists"):
+                lag = "-" if t["consumer_lag"] is None else str(t["consumer_lag"])
+                topics.add_row(name, str(t["partitions"]), str(t["messages"]), lag)
+            else:
+                topics.add_row(str(name), "-", "-", str(t))
+        out.print(topics)
+        idx = report.get("index", {})
+        out.print(f"index: {idx.get('alias')} -> {', '.join(idx.get('indices', [])) or '-'}, "
+                  f"{idx.get('documents', '-')} documents")
+        if report["sources"]:
+            src = Table("source", "last success", "failures", "seen", "new", "last error")
+            for h in report["sources"]:
+                src.add_row(h["source"] + (" [red](disabled)[/red]" if h["disabled"] else ""),
+                            str(h["last_success"] or "-"), str(h["consecutive_failures"]),
+                            str(h["items_seen"]), str(h["items_new"]),
+                            (h["last_error"] or "")[:60])
+            out.print(src)
+    if not report["healthy"]:
+        raise typer.Exit(1)
+
+
+@app.command()
+def setup(
+    kibana: bool = typer.Option(True, help="Import Kibana objects when NEWSFLOW_KIBANA_URL "
+                                "is set."),
+    security_only: bool = typer.Option(False, "--security-only", help="Only set the "
+                                       "kibana_system password (secure compose profile)."),
+) -> None:
+    """Create topics, the index template, index and alias (and Kibana objects)."""
+    from pipeline.index.mapping import ensure_index, set_kibana_system_password
+    from pipeline.stream import topics
+
+    settings = load_settings()
+    if security_only:
+        try:
+            err.print(set_kibana_system_password(settings))
+        except NewsflowError as exc:
+            fail(exc)
+        return
+    try:
+        created = topics.ensure_topics(settings)
+        err.print(f"topics: {', '.join(settings.topics)} (created: {', '.join(created) or 'none'})")
+        err.print(f"index: {ensure_index(settings)} behind alias {settings.index_alias}")
+        if kibana and settings.kibana_url:
+            from pipeline.ops.kibana import import_saved_objects
+
+            err.print(f"kibana: {import_saved_objects(settings)}")
+    except NewsflowError as exc:
+        fail(exc)
+
+
+@app.command()
+def reindex(
+    delete_old: bool = typer.Option(False, "--delete-old", help="Delete the previous index "
+                                    "after the alias moved."),
+) -> None:
+    """Build the next index version from the current mapping and swap the alias atomically."""
+    from pipeline.index.mapping import client
+    from pipeline.index.mapping import reindex as run_reindex
+
+    settings = load_settings()
+    es = client(settings)
+    try:
+        old, new, copied = run_reindex(settings, es)
+        err.print(f"copied {copied} documents {old} -> {new}; alias {settings.index_alias} "
+                  f"-> {new}")
+        if delete_old:
+            es.indices.delete(index=old)
+            err.print(f"deleted {old}")
+    except NewsflowError as exc:
+        fail(exc)
+    finally:
+        es.close()

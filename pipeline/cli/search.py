@@ -1,0 +1,47 @@
+"""``newsflow search``: articles by words, entities, sources, publishers, dates."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+
+from pipeline.cli.app import app, err, load_settings, out
+
+
+@app.command()
+def search(
+    query: str = typer.Argument("", help="Words to search in title and text."),
+    entity: str | None = typer.Option(None, "--entity", help="Canonical entity name."),
+    type_: str | None = typer.Option(None, "--type", help="Entity label: PERSON, ORG, GPE, "
+                                     "OUTLET, NORP..."),
+    source: str | None = typer.Option(None, "--source", help="Attributed source."),
+    said_by: str | None = typer.Option(None, "--said-by", help="Who said it (canonical)."),
+    publisher: str | None = typer.Option(None, "--publisher"),
+    since: str | None = typer.Option(None, "--since", help="Published on or after (ISO date)."),
+    until: str | None = typer.Option(None, "--until", help="Published on or before."),
+    lang: str | None = typer.Option(None, "--lang", help="ISO 639-1 language code."),
+    limit: int = typer.Option(10, "--limit", min=0, max=1000),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Search articles; exit 0 with hits, 3 with none, 1 on error."""
+    from pipeline.search.query import SearchRequest
+    from pipeline.search.query import search as run_search
+    from pipeline.search.render import render
+
+    req = SearchRequest(text=query or None, entity=entity, type=type_, source=source,
+                        said_by=said_by, publisher=publisher, since=since, until=until,
+                        lang=lang, limit=limit)
+    try:
+        result = run_search(load_settings(), req)
+    except Exception as exc:  # noqa: BLE001 - say what went wrong and how to fix it
+        err.print(f"[red]error:[/red] search failed: {exc}\n"
+                  "Is Elasticsearch up (`newsflow stack up`) and the index created "
+                  "(`newsflow setup`)?")
+        raise typer.Exit(1) from None
+    if as_json:
+        print(json.dumps(result, indent=2, default=str))
+    else:
+        render(result, out)
+    if result["total"] == 0:
+        raise typer.Exit(3)
