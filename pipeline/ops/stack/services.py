@@ -238,6 +238,17 @@ def es_paths(settings: Settings) -> dict[str, Path]:
             "logs": settings.home / "logs" / "elasticsearch"}
 
 
+def system_tool(name: str) -> str:
+    """An administration tool by absolute path: PATH first, then the sbin directories a
+    non-login shell may leave out (``runuser`` and ``useradd`` live in /usr/sbin)."""
+    found = shutil.which(name) or shutil.which(name, path="/usr/local/sbin:/usr/sbin:/sbin")
+    if not found:
+        raise StackError(f"'{name}' is not installed; Elasticsearch refuses to run as root, "
+                         "so the stack needs it to start Elasticsearch as the 'newsflow' user "
+                         "(Debian: apt-get install util-linux passwd), or run as a normal user.")
+    return found
+
+
 def _ensure_es_user() -> str | None:
     """Elasticsearch refuses to run as root: create and use an unprivileged user."""
     if os.geteuid() != 0:
@@ -245,7 +256,7 @@ def _ensure_es_user() -> str | None:
     try:
         pwd.getpwnam(ES_USER)
     except KeyError:
-        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
+        subprocess.run([system_tool("useradd"), "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
                         ES_USER], check=True, capture_output=True)
     return ES_USER
 
@@ -275,9 +286,9 @@ def start_elasticsearch(settings: Settings) -> None:
     user = _ensure_es_user()
     if user:
         for path in (home, p["base"], p["logs"]):
-            subprocess.run(["chown", "-R", f"{user}:{user}", str(path)], check=True)
+            subprocess.run([system_tool("chown"), "-R", f"{user}:{user}", str(path)], check=True)
         os.chmod(settings.home, 0o755)
-        cmd = ["runuser", "-u", user, "--", *cmd]
+        cmd = [system_tool("runuser"), "-u", user, "--", *cmd]
     with open(settings.home / "logs" / "elasticsearch.out", "ab") as out:
         proc = subprocess.run(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, check=False)
     if proc.returncode != 0:
