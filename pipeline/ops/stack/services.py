@@ -256,8 +256,8 @@ def _ensure_es_user() -> str | None:
     try:
         pwd.getpwnam(ES_USER)
     except KeyError:
-        subprocess.run([system_tool("useradd"), "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
-                        ES_USER], check=True, capture_output=True)
+        subprocess.run([system_tool("useradd"), "--system", "--no-create-home", "--shell",
+                        "/usr/sbin/nologin", ES_USER], check=True, capture_output=True)
     return ES_USER
 
 
