@@ -33,6 +33,7 @@ from pydantic import (
 )
 
 from pipeline.core.errors import ContractError
+from pipeline.core.vocabulary import SourceType
 
 RAW_SCHEMA_VERSION = 1
 
@@ -131,7 +132,6 @@ ENRICHED_SCHEMA_VERSION = 1
 ENRICHMENT_VERSION = "1.0.0"
 
 DeadLetterStage = Literal["decode", "enrich", "index", "connector"]
-SourceType = Literal["person", "organization", "outlet", "document", "group", "unnamed"]
 
 
 class Span(BaseModel):

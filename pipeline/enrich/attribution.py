@@ -17,6 +17,7 @@ import re
 
 from spacy.tokens import Doc, Span, Token
 
+from pipeline.core.vocabulary import QUOTE_CLOSE, QUOTE_OPEN
 from pipeline.enrich import cues
 from pipeline.enrich.found import Found, Range, doc_text
 from pipeline.enrich.patterns import dash_credits, speaker_labels
@@ -109,7 +110,7 @@ def _content_child(verb: Token) -> Token | None:
 
 def _kind(text: str) -> str:
     s = text.strip()
-    if s and s[0] in cues.QUOTE_OPEN and s[-1] in cues.QUOTE_CLOSE + ".,":
+    if s and s[0] in QUOTE_OPEN and s[-1] in QUOTE_CLOSE + ".,":
         return "direct"
     if any(q in s for q in "\"“”«»"):
         return "mixed"
@@ -243,11 +244,11 @@ def _after_colon(verb: Token, doc: Doc) -> Range | None:
 def _extend_quotes(doc: Doc, start: int, end: int) -> Range:
     """Include an opening or closing quote mark adjacent to the content."""
     text = doc_text(doc)
-    if start > 0 and text[start - 1] in cues.QUOTE_OPEN:
+    if start > 0 and text[start - 1] in QUOTE_OPEN:
         start -= 1
-    if end < len(text) and text[end] in cues.QUOTE_CLOSE:
+    if end < len(text) and text[end] in QUOTE_CLOSE:
         end += 1
-    elif end + 1 < len(text) and text[end] in ",." and text[end + 1] in cues.QUOTE_CLOSE:
+    elif end + 1 < len(text) and text[end] in ",." and text[end + 1] in QUOTE_CLOSE:
         end += 2
     return start, end
 
@@ -391,7 +392,7 @@ def _whole_quotes(f: Found, quotes: list[Range]) -> None:
 
 def _continuation(f: Found, quotes: list[Range], text: str) -> None:
     """'“Part one,” she said. “Part two.”': the second quote continues the first."""
-    if f.cue is None or f.content[1] > f.cue[0] or text[f.content[1] - 1] not in cues.QUOTE_CLOSE \
+    if f.cue is None or f.content[1] > f.cue[0] or text[f.content[1] - 1] not in QUOTE_CLOSE \
             + ",'":
         return
     for qs, qe in quotes:

@@ -83,5 +83,3 @@ ANAPHORIC_SOURCES = {"the same source", "the source", "the same sources", "the s
 PRONOUNS_PERSON = {"he", "she", "him", "her"}
 PRONOUNS_THING = {"it"}
 PRONOUNS_GROUP = {"they", "them"}
-QUOTE_OPEN = "\"“«‘„‹"
-QUOTE_CLOSE = "\"”»’“‹›"

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 
 from spacy.tokens import Doc, Span
 
+from pipeline.core.vocabulary import KEY_PREFIXES
+
 KEEP_LABELS = {"PERSON", "ORG", "GPE", "NORP", "LOC", "FAC", "EVENT", "PRODUCT", "WORK_OF_ART",
                "LAW"}
 TITLES = {
@@ -58,8 +60,7 @@ def normalize_name(text: str) -> str:
 
 
 def entity_key(canonical: str, label: str) -> str:
-    kind = {"PERSON": "person", "ORG": "org", "OUTLET": "outlet", "GPE": "place",
-            "LOC": "place", "NORP": "group", "FAC": "facility"}.get(label, label.lower())
+    kind = KEY_PREFIXES.get(label, label.lower())
     return f"{kind}:{canonical.lower()}"
 
 

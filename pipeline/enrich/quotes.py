@@ -10,7 +10,7 @@ paragraph opens with a quote mark) is joined::
 
 from __future__ import annotations
 
-PAIRS = {"“": "”", "«": "»", "„": "“", "‹": "›", '"': '"'}
+from pipeline.core.vocabulary import QUOTE_PAIRS
 
 
 def _double_apostrophes(text: str, max_len: int) -> list[tuple[int, int]]:
@@ -49,7 +49,7 @@ def _mark_spans(text: str, *, max_len: int) -> list[tuple[int, int]]:
     i, n = 0, len(text)
     while i < n:
         ch = text[i]
-        close = PAIRS.get(ch)
+        close = QUOTE_PAIRS.get(ch)
         if close is None or (ch == '"' and i > 0 and text[i - 1].isalnum()):
             i += 1
             continue

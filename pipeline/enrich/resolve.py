@@ -11,13 +11,11 @@ from __future__ import annotations
 from spacy.tokens import Doc
 
 from pipeline.core.contracts import Attribution, Source, Span
+from pipeline.core.vocabulary import SOURCE_TYPES
 from pipeline.enrich import cues
 from pipeline.enrich.entities import EntityIndex, Mention, normalize_name
 from pipeline.enrich.found import Found, doc_text
 
-TYPE_OF_LABEL = {"PERSON": "person", "OUTLET": "outlet", "ORG": "organization",
-                 "GPE": "organization", "NORP": "group", "LOC": "organization",
-                 "FAC": "organization"}
 ARTICLES = ("the ", "a ", "an ", "some ", "many ", "several ", "other ", "two ", "three ")
 
 
@@ -77,7 +75,7 @@ class SourceResolver:
             return (m.canonical, "person") if m else (None, "person")
         if low in cues.PRONOUNS_THING:
             m = _last(self.index, start, {"OUTLET", "ORG"})
-            return (m.canonical, TYPE_OF_LABEL[m.label]) if m else (None, "unnamed")
+            return (m.canonical, SOURCE_TYPES[m.label]) if m else (None, "unnamed")
         if low in cues.PRONOUNS_GROUP or low in {"we", "i", "you"}:
             if self.previous is not None and low in cues.PRONOUNS_GROUP and \
                     self.previous.type in {"group", "organization", "outlet"}:
@@ -94,7 +92,7 @@ class SourceResolver:
         if head in cues.DOCUMENT_NOUNS:
             return (best.canonical if best else _plain(phrase)), "document"
         if best is not None:
-            return best.canonical, TYPE_OF_LABEL.get(best.label, "organization")
+            return best.canonical, SOURCE_TYPES.get(best.label, "organization")
         if head in cues.GROUP_NOUNS or (head.endswith("s") and not low.startswith("the ")):
             return _plain(phrase), "group"
         return _plain(phrase), "unnamed"

@@ -19,15 +19,13 @@ from elasticsearch import Elasticsearch
 from pipeline.core.contracts import EnrichedArticle
 from pipeline.core.errors import ConfigError
 from pipeline.core.settings import Settings
+from pipeline.core.vocabulary import INDEX_FIELDS
 
 INDEX_VERSION = 1
 KW = {"type": "keyword"}
 INT = {"type": "integer"}
 DATE = {"type": "date"}
 SPAN = {"properties": {"text": {"type": "text", "analyzer": "nf_text"}, "start": INT, "end": INT}}
-ENTITY_TYPES = {"PERSON": "persons", "ORG": "organizations", "OUTLET": "outlets",
-                "GPE": "places", "LOC": "places", "NORP": "groups", "FAC": "places",
-                "EVENT": "events"}
 
 
 def analyzer_settings(*, has_analysis_common: bool) -> dict[str, Any]:
@@ -117,9 +115,9 @@ def ensure_index(settings: Settings, es: Elasticsearch | None = None,
 def document(article: EnrichedArticle) -> dict[str, Any]:
     """The indexed document: the article plus flattened arrays for aggregations."""
     doc = article.model_dump(mode="json")
-    flat: dict[str, set[str]] = {v: set() for v in ENTITY_TYPES.values()}
+    flat: dict[str, set[str]] = {v: set() for v in INDEX_FIELDS.values()}
     for ent in article.entity_summary:
-        field = ENTITY_TYPES.get(ent.label)
+        field = INDEX_FIELDS.get(ent.label)
         if field:
             flat[field].add(ent.canonical)
     for field, values in flat.items():

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipeline.core.settings import Settings
-from pipeline.index.mapping import ENTITY_TYPES, client
+from pipeline.core.vocabulary import INDEX_FIELDS
+from pipeline.index.mapping import client
 
-TYPE_FIELDS = sorted(set(ENTITY_TYPES.values()))
+TYPE_FIELDS = sorted(set(INDEX_FIELDS.values()))
 
 
 @dataclass
@@ -41,7 +42,7 @@ def _entity_filter(name: str, label: str | None) -> dict[str, Any]:
         "minimum_should_match": 1}}
     if label:
         nested["bool"]["filter"] = [{"term": {"entities.label": label.upper()}}]
-    fields = [ENTITY_TYPES[label.upper()]] if label and label.upper() in ENTITY_TYPES \
+    fields = [INDEX_FIELDS[label.upper()]] if label and label.upper() in INDEX_FIELDS \
         else TYPE_FIELDS
     should: list[dict[str, Any]] = [{"term": {f: name}} for f in fields]
     should.append({"nested": {"path": "entities", "query": nested}})
