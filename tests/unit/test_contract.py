@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from pipeline.core.contracts import (
@@ -28,7 +30,9 @@ def test_id_is_stable_and_tracking_free() -> None:
 def test_roundtrip_and_versioning() -> None:
     a = _raw(title="T", authors=["X"])
     assert RawArticle.from_bytes(a.to_bytes()) == a
-    assert a.schema_version == 1
+    newer = a.model_dump(mode="json") | {"schema_version": 2}
+    with pytest.raises(ContractError, match="schema_version"):
+        RawArticle.from_bytes(json.dumps(newer))
 
 
 @pytest.mark.parametrize("payload", [b"{not json", b'{"schema_version": 99}', bytes(range(256)),
@@ -44,7 +48,7 @@ def test_unknown_fields_are_rejected() -> None:
     data = _raw().model_dump(mode="json")
     data["surprise"] = 1
     with pytest.raises(ContractError):
-        RawArticle.from_bytes(str(data).replace("'", '"'))
+        RawArticle.from_bytes(json.dumps(data))
 
 
 def test_dead_letter_keeps_payload() -> None:
@@ -53,8 +57,8 @@ def test_dead_letter_keeps_payload() -> None:
 
 
 def test_canonicalize_tolerates_junk() -> None:
-    junk = canonicalize_url("not a url")
-    assert isinstance(junk, str) and junk == canonicalize_url("not a url")
+    assert canonicalize_url("  not a url \n") == "not%20a%20url"  # courlan quotes, never raises
+    assert canonicalize_url("HTTPS://Example.org:443/a/?utm_medium=x") == "https://example.org/a/"
 
 
 def test_enriched_roundtrip() -> None:
