@@ -73,8 +73,14 @@ def index_name(settings: Settings, version: int = INDEX_VERSION) -> str:
     return f"{settings.index_alias}-v{version}"
 
 
+def tls_options(settings: Settings) -> dict[str, Any]:
+    """Client options for an https Elasticsearch: the CA to trust (``NEWSFLOW_ES_CA_CERTS``)."""
+    return {"ca_certs": settings.es_ca_certs} if settings.es_ca_certs else {}
+
+
 def client(settings: Settings) -> Elasticsearch:
-    return Elasticsearch(settings.es_url, basic_auth=settings.es_auth(), request_timeout=30)
+    return Elasticsearch(settings.es_url, basic_auth=settings.es_auth(), request_timeout=30,
+                         **tls_options(settings))
 
 
 def has_analysis_common(es: Elasticsearch) -> bool:
