@@ -140,20 +140,6 @@ def document(article: EnrichedArticle) -> dict[str, Any]:
     return doc
 
 
-def set_kibana_system_password(settings: Settings) -> str:
-    """Secure profile: give Kibana's built-in user the password Kibana is configured with."""
-    password = settings.kibana_system_password
-    if not (password and settings.es_auth()):
-        raise ConfigError("set NEWSFLOW_ES_USERNAME, NEWSFLOW_ES_PASSWORD and "
-                          "NEWSFLOW_KIBANA_SYSTEM_PASSWORD for --security-only")
-    es = client(settings)
-    try:
-        es.security.change_password(username="kibana_system", password=password)
-    finally:
-        es.close()
-    return "kibana_system password set"
-
-
 def current_version(settings: Settings, es: Elasticsearch) -> int:
     names = list(es.indices.get_alias(name=settings.index_alias))
     versions = [int(n.rsplit("-v", 1)[1]) for n in names if n.rsplit("-v", 1)[-1].isdigit()]
