@@ -62,16 +62,18 @@ def setup(
     kibana: bool = typer.Option(True, help="Import Kibana objects when NEWSFLOW_KIBANA_URL "
                                 "is set."),
     security_only: bool = typer.Option(False, "--security-only", help="Only set the "
-                                       "kibana_system password (secure compose profile)."),
+                                       "kibana_system password and create the newsflow role "
+                                       "and user, as the superuser (secure compose profile)."),
 ) -> None:
     """Create topics, the index template, index and alias (and Kibana objects)."""
-    from pipeline.index.mapping import ensure_index, set_kibana_system_password
+    from pipeline.index.mapping import ensure_index
+    from pipeline.ops.security import setup_security
     from pipeline.stream import topics
 
     settings = load_settings()
     if security_only:
         try:
-            err.print(set_kibana_system_password(settings))
+            err.print(setup_security(settings))
         except NewsflowError as exc:
             fail(exc)
         return

@@ -62,6 +62,8 @@ class Settings:
     es_username: str | None = None
     es_password: str | None = field(default=None, repr=False)
     kibana_system_password: str | None = field(default=None, repr=False)
+    es_ca_certs: str | None = None
+    es_writer_password: str | None = field(default=None, repr=False)
     group: str | None = None
     kafka_security_protocol: str = "PLAINTEXT"
     kafka_sasl_mechanism: str | None = None
@@ -94,6 +96,8 @@ class Settings:
             es_username=e.get("NEWSFLOW_ES_USERNAME") or None,
             es_password=e.get("NEWSFLOW_ES_PASSWORD") or None,
             kibana_system_password=e.get("NEWSFLOW_KIBANA_SYSTEM_PASSWORD") or None,
+            es_ca_certs=e.get("NEWSFLOW_ES_CA_CERTS") or None,
+            es_writer_password=e.get("NEWSFLOW_ES_WRITER_PASSWORD") or None,
             group=e.get("NEWSFLOW_GROUP") or None,
             kafka_security_protocol=e.get("NEWSFLOW_KAFKA_SECURITY_PROTOCOL", "PLAINTEXT"),
             kafka_sasl_mechanism=e.get("NEWSFLOW_KAFKA_SASL_MECHANISM") or None,

@@ -26,7 +26,7 @@ from elasticsearch import AsyncElasticsearch, TransportError
 from pipeline.core.contracts import EnrichedArticle
 from pipeline.core.errors import Backpressure, IndexingError
 from pipeline.core.settings import Settings
-from pipeline.index.mapping import document
+from pipeline.index.mapping import document, tls_options
 
 log = logging.getLogger("newsflow.indexer")
 RETRYABLE = {429, 500, 502, 503, 504}
@@ -42,6 +42,7 @@ class Indexer:
         self.max_backoff = max_backoff
         self.max_item_retries = max_item_retries
         self.es = AsyncElasticsearch(settings.es_url, basic_auth=settings.es_auth(),
+                                     **tls_options(settings),
                                      request_timeout=60, retry_on_timeout=False, max_retries=0)
         self.stopping = False
 

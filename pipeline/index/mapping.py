@@ -71,8 +71,14 @@ def index_name(settings: Settings, version: int = INDEX_VERSION) -> str:
     return f"{settings.index_alias}-v{version}"
 
 
+def tls_options(settings: Settings) -> dict[str, Any]:
+    """Client options for an https Elasticsearch: the CA to trust (``NEWSFLOW_ES_CA_CERTS``)."""
+    return {"ca_certs": settings.es_ca_certs} if settings.es_ca_certs else {}
+
+
 def client(settings: Settings) -> Elasticsearch:
-    return Elasticsearch(settings.es_url, basic_auth=settings.es_auth(), request_timeout=30)
+    return Elasticsearch(settings.es_url, basic_auth=settings.es_auth(), request_timeout=30,
+                         **tls_options(settings))
 
 
 def has_analysis_common(es: Elasticsearch) -> bool:
@@ -130,20 +136,6 @@ def document(article: EnrichedArticle) -> dict[str, Any]:
                 att[key].pop("spans", None)
     doc["indexed_at"] = datetime.now(UTC).isoformat()
     return doc
-
-
-def set_kibana_system_password(settings: Settings) -> str:
-    """Secure profile: give Kibana's built-in user the password Kibana is configured with."""
-    password = settings.kibana_system_password
-    if not (password and settings.es_auth()):
-        raise ConfigError("set NEWSFLOW_ES_USERNAME, NEWSFLOW_ES_PASSWORD and "
-                          "NEWSFLOW_KIBANA_SYSTEM_PASSWORD for --security-only")
-    es = client(settings)
-    try:
-        es.security.change_password(username="kibana_system", password=password)
-    finally:
-        es.close()
-    return "kibana_system password set"
 
 
 def current_version(settings: Settings, es: Elasticsearch) -> int:

@@ -1,23 +1,70 @@
-"""What can be tested of the compose path without a Docker engine."""
+"""What can be tested of the compose path without a Docker engine: the wiring of
+docker-compose.yml and of the secure profile (docker-compose.yml + deploy/docker-compose.secure.yml,
+merged as `docker compose -f ... -f ...` does), and the Kibana objects."""
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
+import re
+from pathlib import PurePosixPath
 from typing import Any
 
 import yaml
 
 from pipeline.index.mapping import mappings
+from pipeline.ops import security
 from pipeline.ops.kibana import ndjson
 from pipeline.ops.stack.resources import read_versions, text
+from tests.unit.compose_files import BASE, ROOT, SECURE, load, secure
 
-ROOT = Path(__file__).resolve().parents[2]
 NDJSON = ROOT / "deploy" / "kibana" / "newsflow.ndjson"
+LOOPBACK = {"127.0.0.1", "::1", "[::1]"}
+NEWSFLOW = ("setup", "worker", "connectors")
+ES_USERS = ("setup", "worker")  # the newsflow services that use Elasticsearch
+SUPERUSER_SECRET = "ELASTIC_PASSWORD"
 
 
 def compose() -> dict[str, Any]:
-    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    return load(BASE)
+
+
+def env_of(service: dict[str, Any]) -> dict[str, str]:
+    env = service.get("environment", {})
+    if isinstance(env, list):
+        env = dict(item.split("=", 1) for item in env)
+    return {k: str(v) for k, v in env.items()}
+
+
+def interpolated(value: str) -> set[str]:
+    """The variables compose substitutes in ``value`` (``$$`` is a literal ``$``)."""
+    value = value.replace("$$", "")
+    return set(re.findall(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)", value))
+
+
+def host_ip(port: Any) -> str | None:
+    """The host address a `ports` entry publishes on; None means every interface."""
+    if isinstance(port, dict):
+        return port.get("host_ip")
+    parts = str(port).rsplit("/", 1)[0].split(":")
+    return ":".join(parts[:-2]) or None if len(parts) >= 3 else None
+
+
+def mounted(service: dict[str, Any], path: str) -> str | None:
+    """The volume of ``service`` under which ``path`` lies, if any."""
+    for entry in service.get("volumes", []):
+        source, target = entry.split(":")[:2]
+        if PurePosixPath(path).is_relative_to(target):
+            return source
+    return None
+
+
+def healthcheck_tests(model: dict[str, Any]) -> dict[str, str]:
+    out = {}
+    for name, svc in model["services"].items():
+        test = svc.get("healthcheck", {}).get("test")
+        if test is not None:
+            out[name] = test if isinstance(test, str) else " ".join(map(str, test))
+    return out
 
 
 def test_compose_services_and_versions_match_local_stack() -> None:
@@ -28,6 +75,7 @@ def test_compose_services_and_versions_match_local_stack() -> None:
     es_image = services["elasticsearch"]["image"]
     assert es_image.endswith(f"elasticsearch:{v['ELASTICSEARCH_VERSION']}")
     assert services["kibana"]["image"].endswith(f"kibana:{v['KIBANA_VERSION']}")
+    assert secure()["services"]["certs"]["image"] == es_image  # certutil of the same version
     pom = text("pom.xml")
     assert f"<kafka.version>{v['KAFKA_VERSION']}</kafka.version>" in pom
 
@@ -35,14 +83,17 @@ def test_compose_services_and_versions_match_local_stack() -> None:
 def test_compose_wiring() -> None:
     services = compose()["services"]
     kafka_env = services["kafka"]["environment"]
-    for name in ("setup", "worker", "connectors"):
+    for name in NEWSFLOW:
         svc = services[name]
-        env = svc["environment"]
+        env = env_of(svc)
         host, port = env["NEWSFLOW_KAFKA_BOOTSTRAP"].split(":")
         assert host == "kafka" and f"kafka:{port}" in kafka_env["KAFKA_ADVERTISED_LISTENERS"]
-        assert env["NEWSFLOW_ES_URL"] == "http://elasticsearch:9200"
         assert svc["build"]["dockerfile"] == "deploy/Dockerfile"
         assert (ROOT / svc["build"]["dockerfile"]).exists()
+    for name in ES_USERS:
+        assert env_of(services[name])["NEWSFLOW_ES_URL"] == "http://elasticsearch:9200"
+    assert not any(k.startswith(("NEWSFLOW_ES_", "NEWSFLOW_KIBANA", "NEWSFLOW_INDEX"))
+                   for k in env_of(services["connectors"]))
     for name in ("kafka", "elasticsearch", "kibana"):
         assert "healthcheck" in services[name], name
     assert services["setup"]["depends_on"]["kafka"]["condition"] == "service_healthy"
@@ -51,27 +102,161 @@ def test_compose_wiring() -> None:
             "service_completed_successfully"
     worker = services["worker"]
     assert "container_name" not in worker and "ports" not in worker  # --scale worker=N works
-    assert "9200:9200" in services["elasticsearch"]["ports"]
-    assert "9092:9092" in services["kafka"]["ports"]
+    assert "127.0.0.1:9200:9200" in services["elasticsearch"]["ports"]
+    assert "127.0.0.1:9092:9092" in services["kafka"]["ports"]
+    assert "127.0.0.1:5601:5601" in services["kibana"]["ports"]
     volume = services["connectors"]["volumes"][0].split(":")[0]
     assert (ROOT / volume).exists()
 
 
+def test_host_ip_reads_every_ports_syntax() -> None:
+    assert host_ip("9200:9200") is None and host_ip(9200) is None and host_ip("9200") is None
+    assert host_ip("0.0.0.0:9200:9200") == "0.0.0.0"
+    assert host_ip("127.0.0.1:9200:9200/tcp") == "127.0.0.1"
+    assert host_ip("[::1]:9200:9200") == "[::1]"
+    assert host_ip({"target": 9200, "published": 9200}) is None
+    assert host_ip({"target": 9200, "host_ip": "127.0.0.1"}) == "127.0.0.1"
+
+
+def test_ports_are_published_on_loopback_only() -> None:
+    """Security is off in docker-compose.yml: nothing may listen on 0.0.0.0 (every interface)."""
+    for model in (compose(), secure()):
+        for name, svc in model["services"].items():
+            for port in svc.get("ports", []):
+                assert host_ip(port) in LOOPBACK, f"{name} publishes {port!r} on every interface"
+    advertised = compose()["services"]["kafka"]["environment"]["KAFKA_ADVERTISED_LISTENERS"]
+    external = re.search(r"EXTERNAL://([^:,]+):9092", advertised)
+    assert external and external.group(1) in LOOPBACK | {"localhost"}
+
+
 def test_secure_override_references_existing_services() -> None:
     base = set(compose()["services"])
-    secure = yaml.safe_load((ROOT / "deploy" / "docker-compose.secure.yml").read_text())
-    assert set(secure["services"]) - {"setup-security"} <= base
-    services = secure["services"]
+    services = load(SECURE)["services"]
+    assert set(services) - {"certs", "setup-security"} <= base
     assert services["elasticsearch"]["environment"]["xpack.security.enabled"] == "true"
     kafka = services["kafka"]["environment"]
     assert "INTERNAL:SASL_PLAINTEXT" in kafka["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"]
-    for name in ("setup", "worker", "connectors", "setup-security"):
-        env = services[name]["environment"]
+    assert "EXTERNAL:SASL_PLAINTEXT" in kafka["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"]
+    merged = secure()["services"]
+    for name in NEWSFLOW:
+        env = env_of(merged[name])
         assert env["NEWSFLOW_KAFKA_SASL_MECHANISM"] == kafka["KAFKA_SASL_ENABLED_MECHANISMS"]
         user = env["NEWSFLOW_KAFKA_SASL_USERNAME"]
-        assert f'user_{user}="{env["NEWSFLOW_KAFKA_SASL_PASSWORD"]}"' in \
-            kafka["KAFKA_LISTENER_NAME_INTERNAL_PLAIN_SASL_JAAS_CONFIG"]
-        assert env["NEWSFLOW_ES_PASSWORD"].startswith("${ELASTIC_PASSWORD")
+        for listener in ("INTERNAL", "EXTERNAL"):
+            assert f'user_{user}="{env["NEWSFLOW_KAFKA_SASL_PASSWORD"]}"' in \
+                kafka[f"KAFKA_LISTENER_NAME_{listener}_PLAIN_SASL_JAAS_CONFIG"]
+    assert not any(k.startswith("NEWSFLOW_KAFKA_SASL")  # it only talks to Elasticsearch
+                   for k in env_of(merged["setup-security"]))
+
+
+def test_secure_connectors_get_no_elasticsearch_credentials() -> None:
+    connectors = secure()["services"]["connectors"]
+    env = env_of(connectors)
+    assert not any(k.startswith(("NEWSFLOW_ES_", "NEWSFLOW_KIBANA", "ELASTIC")) for k in env), env
+    used = set().union(*(interpolated(v) for v in env.values()))
+    assert used == {"KAFKA_PASSWORD"}, used
+    assert "ELASTIC" not in yaml.safe_dump(connectors).upper()
+    assert all(mounted(connectors, p) is None for p in ("/etc/newsflow/certs",))
+
+
+def test_secure_setup_and_worker_use_the_least_privilege_user() -> None:
+    services = secure()["services"]
+    writer_secret = None
+    for name in ES_USERS:
+        env = env_of(services[name])
+        assert env["NEWSFLOW_ES_USERNAME"] == security.WRITER_USER != "elastic"
+        [writer_secret] = interpolated(env["NEWSFLOW_ES_PASSWORD"])
+        assert writer_secret != SUPERUSER_SECRET
+    # the one-shot security setup gives that user that password, and it alone is the superuser
+    setup_security = env_of(services["setup-security"])
+    assert services["setup-security"]["command"] == ["setup", "--security-only"]
+    assert setup_security["NEWSFLOW_ES_USERNAME"] == "elastic"
+    assert interpolated(setup_security["NEWSFLOW_ES_PASSWORD"]) == {SUPERUSER_SECRET}
+    assert interpolated(setup_security["NEWSFLOW_ES_WRITER_PASSWORD"]) == {writer_secret}
+    assert services["setup"]["depends_on"]["setup-security"]["condition"] == \
+        "service_completed_successfully"
+    holders = {name for name, svc in services.items()
+               if SUPERUSER_SECRET in set().union(*map(interpolated, env_of(svc).values()))}
+    assert holders == {"elasticsearch", "setup-security"}, holders
+    # Kibana connects as kibana_system, with the password setup-security gives it
+    kibana = env_of(services["kibana"])
+    assert kibana["ELASTICSEARCH_USERNAME"] == "kibana_system"
+    assert interpolated(kibana["ELASTICSEARCH_PASSWORD"]) == \
+        interpolated(setup_security["NEWSFLOW_KIBANA_SYSTEM_PASSWORD"]) != {SUPERUSER_SECRET}
+    assert services["kibana"]["depends_on"]["setup-security"]["condition"] == \
+        "service_completed_successfully"
+
+
+def test_secure_secrets_are_required_not_defaulted() -> None:
+    """`${X:?...}`: compose refuses to start with a password unset or empty."""
+    raw = SECURE.read_text()
+    refs = re.findall(r"(?<!\$)\$\{([A-Za-z_]*PASSWORD[A-Za-z_]*)([^}]*)\}", raw)
+    assert refs and all(rest.startswith(":?") for _, rest in refs), refs
+
+
+def test_healthchecks_carry_no_credentials() -> None:
+    """No password in a healthcheck: not literal, not substituted by compose (which would put it
+    in `docker inspect`), and not `$$VAR` either: the container's shell expands that into the
+    probe's argv (curl -u elastic:...), readable in the process table every interval."""
+    secrets: set[str] = set()
+    for model in (compose(), secure()):
+        for svc in model["services"].values():
+            for key, value in env_of(svc).items():
+                if "PASSWORD" in key.upper() and not interpolated(value):
+                    secrets.add(value)  # a password written into the file
+    for model in (compose(), secure()):
+        for name, test in healthcheck_tests(model).items():
+            assert not interpolated(test), f"{name}: compose substitutes {interpolated(test)}"
+            assert "PASSWORD" not in test.upper(), f"{name}: {test}"
+            assert not re.search(r"(^|\s)(-u|--user|-H|--header)\s|Authorization|@",
+                                 test), f"{name}: {test}"
+            assert not any(secret in test for secret in secrets), name
+    assert healthcheck_tests(secure()).keys() >= {"kafka", "elasticsearch", "kibana"}
+
+
+def test_secure_elasticsearch_is_https_and_clients_trust_its_ca() -> None:
+    services = secure()["services"]
+    es = services["elasticsearch"]
+    env = env_of(es)
+    assert env["xpack.security.http.ssl.enabled"] == "true"
+    config = "/usr/share/elasticsearch/config"
+    for key in ("key", "certificate", "certificate_authorities"):
+        assert mounted(es, f"{config}/{env[f'xpack.security.http.ssl.{key}']}") == "es-certs"
+    assert es["depends_on"]["certs"]["condition"] == "service_completed_successfully"
+    assert "https://localhost:9200" in " ".join(es["healthcheck"]["test"])
+    assert "--cacert" in " ".join(es["healthcheck"]["test"])
+    users = 0
+    for name, svc in services.items():
+        svc_env = env_of(svc)
+        if "NEWSFLOW_ES_URL" in svc_env:
+            users += 1
+            assert svc_env["NEWSFLOW_ES_URL"].startswith("https://"), name
+            assert mounted(svc, svc_env["NEWSFLOW_ES_CA_CERTS"]) == "ca", name
+    assert users == 3  # setup-security, setup, worker
+    kibana = services["kibana"]
+    hosts = json.loads(env_of(kibana)["ELASTICSEARCH_HOSTS"])
+    assert hosts and all(h.startswith("https://") for h in hosts)
+    assert mounted(kibana, env_of(kibana)["ELASTICSEARCH_SSL_CERTIFICATEAUTHORITIES"]) == "ca"
+
+
+def test_secure_ca_key_stays_in_the_certs_service() -> None:
+    services = secure()["services"]
+    certs = services["certs"]
+    assert certs["restart"] == "no" and "elasticsearch-certutil" in " ".join(certs["command"])
+    script = certs["command"][-1]
+    for volume in ("certs", "es-certs", "ca"):
+        assert volume in secure()["volumes"]
+    holders = {volume: {name for name, svc in services.items()
+                        for entry in svc.get("volumes", []) if entry.split(":")[0] == volume}
+               for volume in ("certs", "es-certs", "ca")}
+    assert holders["certs"] == {"certs"}  # the CA key
+    assert holders["es-certs"] == {"certs", "elasticsearch"}
+    assert holders["ca"] == {"certs", "kibana", "setup-security", "setup", "worker"}
+    copies = [line for line in script.splitlines() if line.strip().startswith(("cp ", "mv "))]
+    assert copies and not any("ca.key" in line or "/certs/ca " in line for line in copies)
+    for name in (holders["ca"] | {"elasticsearch"}) - {"certs"}:
+        assert all(e.endswith(":ro") for e in services[name]["volumes"]
+                   if e.split(":")[0] in ("ca", "es-certs")), name
 
 
 def _mapped_fields(props: dict[str, Any], prefix: str = "") -> set[str]:
