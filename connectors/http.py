@@ -5,7 +5,8 @@
 * size limit (streamed, the body is never read past it), time limit, redirect
   limit, each redirect hop re-checked;
 * SSRF guard: private, loopback, link-local and reserved targets are refused
-  unless the source allows them (``allow_private: true``).
+  unless the source allows them (``allow_private: true``), and so are IPv6 forms
+  that lead to such an IPv4 address (IPv4-mapped, NAT64, 6to4, Teredo).
 
     >>> f = Fetcher()                                        # doctest: +SKIP
     >>> resp = await f.get("https://example.org/feed.xml")   # doctest: +SKIP
@@ -27,6 +28,14 @@ import httpx
 from connectors.errors import BlockedURL, FetchError, TooLarge
 
 USER_AGENT = "newsflow/0.1 (+https://github.com/newsflow/newsflow; news ingestion bot)"
+
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+# IPv6 forms carrying an IPv4 address in their last 32 bits
+CARRY_LOW32 = (ipaddress.IPv6Network("64:ff9b::/96"),  # NAT64 well-known prefix
+               ipaddress.IPv6Network("::ffff:0:0:0/96"))  # IPv4-translated (SIIT)
+NEVER_PUBLIC_V6 = (ipaddress.IPv6Network("::/96"),  # IPv4-compatible (deprecated), ::, ::1
+                   ipaddress.IPv6Network("64:ff9b:1::/48"),  # local-use NAT64, site-defined
+                   ipaddress.IPv6Network("fec0::/10"))  # site-local (deprecated)
 
 
 @dataclass(frozen=True)
@@ -57,6 +66,29 @@ class Response:
         return self.headers.get("last-modified")
 
 
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 transition address leads to, if it is one."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if any(ip in net for net in CARRY_LOW32):
+        return ipaddress.IPv4Address(int(ip) & 0xFFFF_FFFF)
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    return ip.teredo[1] if ip.teredo is not None else None
+
+
+def is_public(ip: Address) -> bool:
+    """A globally reachable unicast address; an IPv6 form of an IPv4 address (mapped,
+    NAT64, 6to4, Teredo) is public only if that IPv4 address is."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        if any(ip in net for net in NEVER_PUBLIC_V6):
+            return False
+        carried = embedded_ipv4(ip)
+        if carried is not None and not is_public(carried):
+            return False
+    return ip.is_global and not ip.is_multicast
+
+
 def check_target(url: str, *, allow_private: bool) -> None:
     """Refuse non-HTTP schemes and (unless allowed) non-public addresses."""
     parts = urlsplit(url)
@@ -73,7 +105,7 @@ def check_target(url: str, *, allow_private: bool) -> None:
         raise FetchError(f"cannot resolve host '{host}': {exc}", url=url) from exc
     for info in infos:
         ip = ipaddress.ip_address(info[4][0])
-        if not ip.is_global or ip.is_multicast:
+        if not is_public(ip):
             raise BlockedURL(f"host '{host}' resolves to non-public address {ip} (SSRF guard; "
                              "set allow_private: true for this source to allow it)", url=url)
 
