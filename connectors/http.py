@@ -6,7 +6,9 @@
   limit, each redirect hop re-checked;
 * SSRF guard: private, loopback, link-local and reserved targets are refused
   unless the source allows them (``allow_private: true``), and so are IPv6 forms
-  that lead to such an IPv4 address (IPv4-mapped, NAT64, 6to4, Teredo).
+  that lead to such an IPv4 address (IPv4-mapped, NAT64, 6to4, Teredo);
+* every failure is a ``FetchError``, ``BlockedURL`` or ``TooLarge``; a response
+  of any status is returned, ``Response.ok`` tells a 2xx from the rest.
 
     >>> f = Fetcher()                                        # doctest: +SKIP
     >>> resp = await f.get("https://example.org/feed.xml")   # doctest: +SKIP
@@ -21,13 +23,16 @@ import time
 import urllib.robotparser
 from collections import defaultdict
 from dataclasses import dataclass, field
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import httpx
 
 from connectors.errors import BlockedURL, FetchError, TooLarge
 
 USER_AGENT = "newsflow/0.1 (+https://github.com/newsflow/newsflow; news ingestion bot)"
+DEFAULT_PORTS = {"http": 80, "https": 443}
+# what a request may raise besides our own errors: each becomes a FetchError
+TRANSPORT_ERRORS = (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError, OSError, ValueError)
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 # IPv6 forms carrying an IPv4 address in their last 32 bits
@@ -51,11 +56,18 @@ class Limits:
 
 @dataclass
 class Response:
+    """The final response, whatever its status (``ok`` is True for a 2xx only)."""
+
     url: str
     status: int
     headers: dict[str, str]
     body: bytes
     elapsed: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        """A 2xx; a 3xx that was not followed (304, no Location), 4xx and 5xx are not."""
+        return 200 <= self.status < 300
 
     @property
     def etag(self) -> str | None:
@@ -64,6 +76,37 @@ class Response:
     @property
     def last_modified(self) -> str | None:
         return self.headers.get("last-modified")
+
+
+@dataclass(frozen=True)
+class Target:
+    """A URL as httpx reads it."""
+
+    url: httpx.URL
+    host: str  # ASCII (IDNA), an IPv6 address without brackets
+    port: int
+
+    @property
+    def netloc(self) -> str:
+        """host[:port] as in a Host header (no default port)."""
+        return self.url.netloc.decode("ascii")
+
+
+def parse_target(url: str) -> Target:
+    """Read ``url`` as httpx will; an invalid or non-HTTP(S) URL is a BlockedURL."""
+    try:
+        parsed = httpx.URL(url)
+        host = parsed.raw_host.decode("ascii")
+    except (httpx.InvalidURL, UnicodeError) as exc:
+        raise BlockedURL(f"invalid URL: {exc}", url=url) from exc
+    if parsed.scheme not in DEFAULT_PORTS:
+        raise BlockedURL(f"scheme '{parsed.scheme}' is not fetched", url=url)
+    if not host:
+        raise BlockedURL("URL has no host", url=url)
+    port = DEFAULT_PORTS[parsed.scheme] if parsed.port is None else parsed.port
+    if not 0 < port < 65536:
+        raise BlockedURL(f"invalid URL: port {port} is out of range", url=url)
+    return Target(parsed, host, port)
 
 
 def embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
@@ -89,25 +132,22 @@ def is_public(ip: Address) -> bool:
     return ip.is_global and not ip.is_multicast
 
 
-def check_target(url: str, *, allow_private: bool) -> None:
-    """Refuse non-HTTP schemes and (unless allowed) non-public addresses."""
-    parts = urlsplit(url)
-    if parts.scheme not in {"http", "https"}:
-        raise BlockedURL(f"scheme '{parts.scheme}' is not fetched", url=url)
-    host = parts.hostname
-    if not host:
-        raise BlockedURL("URL has no host", url=url)
+def check_target(url: str, *, allow_private: bool) -> Target:
+    """Refuse invalid and non-HTTP URLs and (unless allowed) non-public addresses."""
+    target = parse_target(url)
     if allow_private:
-        return
+        return target
     try:
-        infos = socket.getaddrinfo(host, parts.port or 80, proto=socket.IPPROTO_TCP)
-    except socket.gaierror as exc:
-        raise FetchError(f"cannot resolve host '{host}': {exc}", url=url) from exc
+        infos = socket.getaddrinfo(target.host, target.port, proto=socket.IPPROTO_TCP)
+    except (OSError, ValueError) as exc:  # socket.gaierror, UnicodeError (bad IDNA label)
+        raise FetchError(f"cannot resolve host '{target.host}': {exc}", url=url) from exc
     for info in infos:
         ip = ipaddress.ip_address(info[4][0])
         if not is_public(ip):
-            raise BlockedURL(f"host '{host}' resolves to non-public address {ip} (SSRF guard; "
-                             "set allow_private: true for this source to allow it)", url=url)
+            raise BlockedURL(f"host '{target.host}' resolves to non-public address {ip} "
+                             "(SSRF guard; set allow_private: true for this source to allow it)",
+                             url=url)
+    return target
 
 
 @dataclass
@@ -122,8 +162,11 @@ class Fetcher:
 
     async def get(self, url: str, *, headers: dict[str, str] | None = None,
                   limits: Limits | None = None) -> Response:
+        """GET ``url``, following redirects; a response of any status is returned (see
+        ``Response.ok``). Raises FetchError, BlockedURL or TooLarge, nothing else."""
         lim = limits or self.limits
-        host = urlsplit(url).netloc
+        target = parse_target(url)
+        host = target.netloc
         loop = id(asyncio.get_running_loop())  # semaphores belong to one event loop
         sem = self._sems.setdefault(f"{loop}:{host}",
                                     asyncio.Semaphore(lim.per_host_concurrency))
@@ -133,7 +176,7 @@ class Fetcher:
                 await asyncio.sleep(wait)
             try:
                 if lim.respect_robots:
-                    await self._check_robots(url, lim)
+                    await self._check_robots(target, url, lim)
                 return await asyncio.wait_for(self._get(url, headers or {}, lim), lim.timeout)
             except TimeoutError as exc:
                 raise FetchError(f"timed out after {lim.timeout:.0f}s", url=url) from exc
@@ -159,7 +202,7 @@ class Fetcher:
                         return Response(str(resp.url), resp.status_code,
                                         {k.lower(): v for k, v in resp.headers.items()}, body,
                                         time.monotonic() - t0)
-                except httpx.HTTPError as exc:
+                except TRANSPORT_ERRORS as exc:
                     raise FetchError(f"{type(exc).__name__}: {exc}", url=url) from exc
             raise FetchError(f"more than {lim.max_redirects} redirects", url=url)
 
@@ -176,9 +219,8 @@ class Fetcher:
             chunks.append(chunk)
         return b"".join(chunks)
 
-    async def _check_robots(self, url: str, lim: Limits) -> None:
-        parts = urlsplit(url)
-        root = f"{parts.scheme}://{parts.netloc}"
+    async def _check_robots(self, target: Target, url: str, lim: Limits) -> None:
+        root = f"{target.url.scheme}://{target.netloc}"
         if root not in self._robots:
             parser: urllib.robotparser.RobotFileParser | None = None
             try:
