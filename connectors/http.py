@@ -7,6 +7,9 @@
 * SSRF guard: private, loopback, link-local and reserved targets are refused
   unless the source allows them (``allow_private: true``), and so are IPv6 forms
   that lead to such an IPv4 address (IPv4-mapped, NAT64, 6to4, Teredo);
+* each hop's host is resolved once, by the guard, and the connection goes to the
+  address it checked (the Host header, TLS SNI and the certificate check keep the
+  name), so DNS rebinding cannot swap in another address;
 * every failure is a ``FetchError``, ``BlockedURL`` or ``TooLarge``; a response
   of any status is returned, ``Response.ok`` tells a 2xx from the rest.
 
@@ -22,7 +25,9 @@ import socket
 import time
 import urllib.robotparser
 from collections import defaultdict
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
 from urllib.parse import urljoin
 
 import httpx
@@ -35,6 +40,7 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 TRANSPORT_ERRORS = (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError, OSError, ValueError)
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+Resolver = Callable[[str, int], list[str]]
 # IPv6 forms carrying an IPv4 address in their last 32 bits
 CARRY_LOW32 = (ipaddress.IPv6Network("64:ff9b::/96"),  # NAT64 well-known prefix
                ipaddress.IPv6Network("::ffff:0:0:0/96"))  # IPv4-translated (SIIT)
@@ -80,11 +86,12 @@ class Response:
 
 @dataclass(frozen=True)
 class Target:
-    """A URL as httpx reads it."""
+    """A URL as httpx reads it; ``addresses`` are the checked ones (empty: not resolved)."""
 
     url: httpx.URL
     host: str  # ASCII (IDNA), an IPv6 address without brackets
     port: int
+    addresses: tuple[Address, ...] = ()
 
     @property
     def netloc(self) -> str:
@@ -107,6 +114,11 @@ def parse_target(url: str) -> Target:
     if not 0 < port < 65536:
         raise BlockedURL(f"invalid URL: port {port} is out of range", url=url)
     return Target(parsed, host, port)
+
+
+def resolve(host: str, port: int) -> list[str]:
+    """The addresses ``host`` resolves to (one lookup)."""
+    return [str(info[4][0]) for info in socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)]
 
 
 def embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
@@ -132,30 +144,47 @@ def is_public(ip: Address) -> bool:
     return ip.is_global and not ip.is_multicast
 
 
-def check_target(url: str, *, allow_private: bool) -> Target:
-    """Refuse invalid and non-HTTP URLs and (unless allowed) non-public addresses."""
+def check_target(url: str, *, allow_private: bool, resolver: Resolver = resolve) -> Target:
+    """Refuse invalid and non-HTTP URLs and (unless allowed) non-public addresses.
+
+    The target returned holds every address the host resolved to, all checked:
+    connect to one of them, never resolve again. With ``allow_private`` nothing is
+    resolved (``addresses`` is empty).
+    """
     target = parse_target(url)
     if allow_private:
         return target
     try:
-        infos = socket.getaddrinfo(target.host, target.port, proto=socket.IPPROTO_TCP)
+        found = tuple(ipaddress.ip_address(a) for a in resolver(target.host, target.port))
     except (OSError, ValueError) as exc:  # socket.gaierror, UnicodeError (bad IDNA label)
         raise FetchError(f"cannot resolve host '{target.host}': {exc}", url=url) from exc
-    for info in infos:
-        ip = ipaddress.ip_address(info[4][0])
+    if not found:
+        raise FetchError(f"host '{target.host}' has no address", url=url)
+    for ip in found:
         if not is_public(ip):
             raise BlockedURL(f"host '{target.host}' resolves to non-public address {ip} "
                              "(SSRF guard; set allow_private: true for this source to allow it)",
                              url=url)
-    return target
+    return replace(target, addresses=found)
+
+
+def pinned(target: Target) -> tuple[httpx.URL, dict[str, Any]]:
+    """URL and extensions of a request that connects to the checked address, with TLS
+    SNI and the certificate check on the host name (send the name's Host header)."""
+    if not target.addresses:
+        return target.url, {}
+    extensions = {"sni_hostname": target.host} if target.url.scheme == "https" else {}
+    return target.url.copy_with(host=str(target.addresses[0])), extensions
 
 
 @dataclass
 class Fetcher:
-    """Shared by all sources of one runner."""
+    """Shared by all sources of one runner. ``resolver`` looks host names up (the guard
+    resolves each hop once; the connection goes to an address it checked)."""
 
     limits: Limits = field(default_factory=Limits)
     user_agent: str = USER_AGENT
+    resolver: Resolver = resolve
     _sems: dict[str, asyncio.Semaphore] = field(default_factory=dict)
     _last: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     _robots: dict[str, urllib.robotparser.RobotFileParser | None] = field(default_factory=dict)
@@ -184,27 +213,44 @@ class Fetcher:
                 self._last[host] = time.monotonic()
 
     async def _get(self, url: str, headers: dict[str, str], lim: Limits) -> Response:
+        """Follow redirects by hand: each hop checked and pinned, cookies set along the
+        way kept by host name."""
         hdrs = {"User-Agent": self.user_agent, "Accept-Encoding": "gzip, deflate", **headers}
         t0 = time.monotonic()
-        async with httpx.AsyncClient(follow_redirects=False, timeout=lim.timeout) as client:
-            seen: list[str] = []
-            for _ in range(lim.max_redirects + 1):
-                check_target(url, allow_private=lim.allow_private)
-                try:
-                    async with client.stream("GET", url, headers=hdrs) as resp:
-                        if resp.is_redirect and "location" in resp.headers:
-                            seen.append(url)
-                            url = urljoin(url, resp.headers["location"])
-                            if url in seen:
-                                raise FetchError("redirect loop", url=url)
-                            continue
-                        body = await self._read(resp, url, lim)
-                        return Response(str(resp.url), resp.status_code,
-                                        {k.lower(): v for k, v in resp.headers.items()}, body,
-                                        time.monotonic() - t0)
-                except TRANSPORT_ERRORS as exc:
-                    raise FetchError(f"{type(exc).__name__}: {exc}", url=url) from exc
-            raise FetchError(f"more than {lim.max_redirects} redirects", url=url)
+        seen: list[str] = []
+        jar = httpx.Cookies()
+        for _ in range(lim.max_redirects + 1):
+            target = check_target(url, allow_private=lim.allow_private, resolver=self.resolver)
+            result = await self._hop(url, target, hdrs, jar, lim)
+            if isinstance(result, Response):
+                result.elapsed = time.monotonic() - t0
+                return result
+            seen.append(url)
+            url = result
+            if url in seen:
+                raise FetchError("redirect loop", url=url)
+        raise FetchError(f"more than {lim.max_redirects} redirects", url=url)
+
+    async def _hop(self, url: str, target: Target, headers: dict[str, str],
+                   jar: httpx.Cookies, lim: Limits) -> Response | str:
+        """One request, to the checked address: the response, or the URL it redirects to."""
+        request_url, extensions = pinned(target)
+        try:
+            named = httpx.Request("GET", target.url, headers=headers)  # as the name sees it
+            named.headers["Host"] = target.netloc
+            jar.set_cookie_header(named)
+            async with (httpx.AsyncClient(follow_redirects=False, timeout=lim.timeout) as client,
+                        client.stream("GET", request_url, headers=named.headers,
+                                      extensions=extensions) as resp):
+                jar.extract_cookies(httpx.Response(resp.status_code, headers=resp.headers,
+                                                   request=named))
+                if resp.is_redirect and "location" in resp.headers:
+                    return urljoin(url, resp.headers["location"])
+                body = await self._read(resp, url, lim)
+                return Response(str(target.url), resp.status_code,
+                                {k.lower(): v for k, v in resp.headers.items()}, body)
+        except TRANSPORT_ERRORS as exc:
+            raise FetchError(f"{type(exc).__name__}: {exc}", url=url) from exc
 
     async def _read(self, resp: httpx.Response, url: str, lim: Limits) -> bytes:
         declared = resp.headers.get("content-length")

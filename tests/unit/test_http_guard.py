@@ -1,20 +1,33 @@
 """connectors.http against hostile targets, over loopback only.
 
-IPv6 forms of private IPv4 addresses, invalid URLs and ports, non-2xx statuses.
+DNS rebinding, IPv6 forms of private IPv4 addresses, invalid URLs and ports,
+non-2xx statuses, and the size, time and redirect limits on the pinned path.
+
+No test leaves the machine: 127.0.0.2 stands in for a public address (the tests
+that need one make ``ipaddress`` call it global) and a patched
+``socket.getaddrinfo`` plays a rebinding DNS server for ``*.test`` names.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ipaddress
+import shutil
 import socket
-from http.server import BaseHTTPRequestHandler
+import ssl
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from connectors.errors import BlockedURL, FetchError
-from connectors.http import Fetcher, Limits, Response, check_target
+from connectors.errors import BlockedURL, FetchError, TooLarge
+from connectors.http import Fetcher, Limits, Response, check_target, pinned
 from pipeline.ops.feedserver import QuietHandler, serving
 
 PRETEND_PUBLIC = ipaddress.IPv4Address("127.0.0.2")
@@ -130,3 +143,207 @@ def test_response_status_and_ok(status: int, ok: bool) -> None:
     with serving(recording("A", [], routes)) as a:
         resp = fetch(f"{a}/x", allow_private=True)
     assert resp.status == status and resp.ok is ok
+
+
+@contextmanager
+def server_at(handler: type[BaseHTTPRequestHandler], host: str, port: int = 0,
+              tls: ssl.SSLContext | None = None) -> Iterator[int]:
+    """Serve ``handler`` on ``host:port`` in a thread; yield the port."""
+    httpd = ThreadingHTTPServer((host, port), handler)
+    if tls is not None:
+        httpd.socket = tls.wrap_socket(httpd.socket, server_side=True)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield httpd.server_address[1]
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@pytest.fixture
+def public_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make 127.0.0.2 count as a public address, so the guard lets it through."""
+    is_global = ipaddress.IPv4Address.is_global
+    assert isinstance(is_global, property) and is_global.fget is not None
+    fget = is_global.fget
+    monkeypatch.setattr(ipaddress.IPv4Address, "is_global",
+                        property(lambda ip: ip == PRETEND_PUBLIC or fget(ip)))
+
+
+@pytest.fixture
+def rebinding(public_loopback: None, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """A DNS server that answers 127.0.0.2 (public) for a ``*.test`` name the first time,
+    then 127.0.0.1 (loopback). Yields the names looked up, one entry per lookup."""
+    real = socket.getaddrinfo
+    lookups: list[str] = []
+
+    def getaddrinfo(host: str | bytes | None, port: Any, *args: Any, **kwargs: Any) -> Any:
+        name = host.decode() if isinstance(host, bytes) else host
+        if not name or not name.endswith(".test"):
+            return real(host, port, *args, **kwargs)
+        lookups.append(name)
+        ip = str(PRETEND_PUBLIC) if lookups.count(name) == 1 else "127.0.0.1"
+        return real(ip, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return lookups
+
+
+@contextmanager
+def twin_servers(hits: list[Hit], routes: dict[str, tuple[int, dict[str, str]]],
+                 tls: ssl.SSLContext | None = None) -> Iterator[int]:
+    """'checked' on 127.0.0.2 and 'rebound' on 127.0.0.1, on one port; yield the port."""
+    with server_at(recording("checked", hits, routes), str(PRETEND_PUBLIC), tls=tls) as port:
+        try:
+            rebound = server_at(recording("rebound", hits, routes), "127.0.0.1", port)
+            with rebound:
+                yield port
+        except OSError as exc:  # the port is taken on 127.0.0.1
+            pytest.skip(f"cannot bind 127.0.0.1:{port}: {exc}")
+
+
+# 1. DNS rebinding: the connection goes to the address that was checked
+
+
+def test_rebinding_first_request_connects_to_the_checked_address(rebinding: list[str]) -> None:
+    hits: list[Hit] = []
+    with twin_servers(hits, {}) as port:
+        resp = fetch(f"http://feed.test:{port}/feed.xml")
+    assert [(name, path) for name, path, _ in hits] == [("checked", "/feed.xml")]
+    assert hits[0][2]["host"] == f"feed.test:{port}"  # the Host header keeps the name
+    assert rebinding == ["feed.test"]  # resolved once, by the guard
+    assert resp.ok and resp.body == b"ok" and resp.url == f"http://feed.test:{port}/feed.xml"
+
+
+def test_rebinding_redirect_hop_connects_to_the_checked_address(rebinding: list[str]) -> None:
+    hits: list[Hit] = []
+    routes: dict[str, tuple[int, dict[str, str]]] = {}
+    with twin_servers(hits, routes) as port:
+        routes["/start"] = (302, {"Location": f"http://hop.test:{port}/feed.xml"})
+        resp = fetch(f"http://{PRETEND_PUBLIC}:{port}/start")
+    assert [(name, path) for name, path, _ in hits] == [("checked", "/start"),
+                                                         ("checked", "/feed.xml")]
+    assert hits[1][2]["host"] == f"hop.test:{port}"
+    assert resp.status == 200 and resp.url == f"http://hop.test:{port}/feed.xml"
+
+
+@pytest.mark.parametrize(("url", "address", "connect", "sni"), [
+    ("https://News.Example/feed?x=1", "93.184.216.34", "https://93.184.216.34/feed?x=1",
+     "news.example"),
+    ("https://news.example:8443/f", "2606:4700::1", "https://[2606:4700::1]:8443/f",
+     "news.example"),
+    ("http://b\u00fccher.example/f", "93.184.216.34", "http://93.184.216.34/f", None),
+])
+def test_pinned_request_goes_to_the_checked_address_under_the_name(
+        url: str, address: str, connect: str, sni: str | None) -> None:
+    target = check_target(url, allow_private=False, resolver=lambda host, port: [address])
+    request_url, extensions = pinned(target)
+    assert str(request_url) == connect and extensions.get("sni_hostname") == sni
+    assert target.netloc == target.host + ("" if target.url.port is None else ":8443")
+
+
+def test_cookies_set_by_a_redirect_follow_it_by_name(public_loopback: None) -> None:
+    hits: list[Hit] = []
+    routes = {"/login": (302, {"Location": "/feed.xml", "Set-Cookie": "consent=yes; Path=/"})}
+    with server_at(recording("checked", hits, routes), str(PRETEND_PUBLIC)) as port:
+        fetcher = Fetcher(limits=Limits(respect_robots=False),
+                          resolver=lambda host, port: [str(PRETEND_PUBLIC)])
+        resp = asyncio.run(fetcher.get(f"http://shop.test:{port}/login"))
+    assert resp.ok and hits[1][1] == "/feed.xml" and hits[1][2]["cookie"] == "consent=yes"
+
+
+def make_cert(tmp: Path, name: str) -> tuple[Path, Path]:
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is needed to make a test certificate")
+    cert, key = tmp / f"{name}.pem", tmp / f"{name}.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-keyout", str(key),
+                    "-out", str(cert), "-subj", f"/CN={name}",
+                    "-addext", f"subjectAltName=DNS:{name}"], check=True, capture_output=True)
+    return cert, key
+
+
+def tls_server_context(cert: Path, key: Path, sni_seen: list[str | None]) -> ssl.SSLContext:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+
+    def record(sock: ssl.SSLObject, name: str | None, context: ssl.SSLContext) -> None:
+        sni_seen.append(name)
+
+    ctx.sni_callback = record
+    return ctx
+
+
+def test_rebinding_https_keeps_sni_and_certificate_check_on_the_name(
+        rebinding: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cert, key = make_cert(tmp_path, "secure.test")
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # httpx trusts it (trust_env)
+    hits: list[Hit] = []
+    sni: list[str | None] = []
+    with twin_servers(hits, {}, tls=tls_server_context(cert, key, sni)) as port:
+        resp = fetch(f"https://secure.test:{port}/feed.xml")
+    assert resp.ok and [name for name, _, _ in hits] == ["checked"]
+    assert sni == ["secure.test"] and hits[0][2]["host"] == f"secure.test:{port}"
+
+
+def test_pinned_https_still_refuses_a_certificate_for_another_name(
+        public_loopback: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cert, key = make_cert(tmp_path, "other.test")
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    hits: list[Hit] = []
+    tls = tls_server_context(cert, key, [])
+    with (server_at(recording("checked", hits, {}), str(PRETEND_PUBLIC), tls=tls) as port,
+          pytest.raises(FetchError, match=r"(?i)certificate")):
+        fetch(f"https://{PRETEND_PUBLIC}:{port}/feed.xml")
+    assert hits == []
+
+
+# the limits still hold on the pinned path
+
+
+class Limited(QuietHandler):
+    def do_GET(self) -> None:
+        if self.path == "/huge":
+            self.send_response(200)
+            self.end_headers()
+            try:
+                for _ in range(64):
+                    self.wfile.write(b"x" * 65536)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+        elif self.path == "/declared":
+            self.reply(200, b"x" * 4096)
+        elif self.path == "/slow":
+            time.sleep(3)
+            self.reply(200, b"late")
+        elif self.path == "/loop":
+            self.reply(302, headers={"Location": "/loop"})
+        elif self.path.startswith("/chain/") and int(self.path[7:]) < 5:
+            self.reply(302, headers={"Location": f"/chain/{int(self.path[7:]) + 1}"})
+        else:
+            self.reply(200, b"ok")
+
+
+@pytest.fixture
+def limited(public_loopback: None) -> Iterator[str]:
+    with serving(Limited, host=str(PRETEND_PUBLIC)) as base:
+        yield base
+
+
+def test_limits_on_the_pinned_path(limited: str) -> None:
+    with pytest.raises(TooLarge):
+        fetch(f"{limited}/huge", max_bytes=100_000)
+    with pytest.raises(TooLarge):
+        fetch(f"{limited}/declared", max_bytes=1000)
+    with pytest.raises(FetchError, match="timed out"):
+        fetch(f"{limited}/slow", timeout=1.0)
+    with pytest.raises(FetchError, match="redirect loop"):
+        fetch(f"{limited}/loop")
+    with pytest.raises(FetchError, match="more than 3 redirects"):
+        fetch(f"{limited}/chain/0", max_redirects=3)
+    assert fetch(f"{limited}/chain/0", max_redirects=5).status == 200
+
+
+def test_guard_still_refuses_loopback_by_default() -> None:
+    with serving(recording("A", [], {})) as a, pytest.raises(BlockedURL, match="SSRF"):
+        fetch(f"{a}/feed.xml")
