@@ -10,6 +10,8 @@
 * each hop's host is resolved once, by the guard, and the connection goes to the
   address it checked (the Host header, TLS SNI and the certificate check keep the
   name), so DNS rebinding cannot swap in another address;
+* on a redirect to another origin (scheme, host or port) only the headers in
+  ``CROSS_ORIGIN_HEADERS`` follow: Authorization, Cookie, API keys stay behind;
 * every failure is a ``FetchError``, ``BlockedURL`` or ``TooLarge``; a response
   of any status is returned, ``Response.ok`` tells a 2xx from the rest.
 
@@ -36,6 +38,9 @@ from connectors.errors import BlockedURL, FetchError, TooLarge
 
 USER_AGENT = "newsflow/0.1 (+https://github.com/newsflow/newsflow; news ingestion bot)"
 DEFAULT_PORTS = {"http": 80, "https": 443}
+# request headers that follow a redirect to another origin; the caller's others
+# (Authorization, Cookie, Proxy-Authorization, an API key header...) do not
+CROSS_ORIGIN_HEADERS = frozenset({"user-agent", "accept", "accept-encoding", "accept-language"})
 # what a request may raise besides our own errors: each becomes a FetchError
 TRANSPORT_ERRORS = (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError, OSError, ValueError)
 
@@ -92,6 +97,10 @@ class Target:
     host: str  # ASCII (IDNA), an IPv6 address without brackets
     port: int
     addresses: tuple[Address, ...] = ()
+
+    @property
+    def origin(self) -> tuple[str, str, int]:
+        return self.url.scheme, self.host, self.port
 
     @property
     def netloc(self) -> str:
@@ -177,6 +186,11 @@ def pinned(target: Target) -> tuple[httpx.URL, dict[str, Any]]:
     return target.url.copy_with(host=str(target.addresses[0])), extensions
 
 
+def cross_origin(headers: dict[str, str]) -> dict[str, str]:
+    """The headers that may follow a redirect to another origin."""
+    return {k: v for k, v in headers.items() if k.lower() in CROSS_ORIGIN_HEADERS}
+
+
 @dataclass
 class Fetcher:
     """Shared by all sources of one runner. ``resolver`` looks host names up (the guard
@@ -213,14 +227,18 @@ class Fetcher:
                 self._last[host] = time.monotonic()
 
     async def _get(self, url: str, headers: dict[str, str], lim: Limits) -> Response:
-        """Follow redirects by hand: each hop checked and pinned, cookies set along the
-        way kept by host name."""
+        """Follow redirects by hand: each hop checked and pinned, credentials kept on
+        their origin, cookies set along the way kept by host name."""
         hdrs = {"User-Agent": self.user_agent, "Accept-Encoding": "gzip, deflate", **headers}
         t0 = time.monotonic()
         seen: list[str] = []
+        origin = None
         jar = httpx.Cookies()
         for _ in range(lim.max_redirects + 1):
             target = check_target(url, allow_private=lim.allow_private, resolver=self.resolver)
+            if origin is not None and target.origin != origin:
+                hdrs = cross_origin(hdrs)
+            origin = target.origin
             result = await self._hop(url, target, hdrs, jar, lim)
             if isinstance(result, Response):
                 result.elapsed = time.monotonic() - t0

@@ -1,7 +1,8 @@
 """connectors.http against hostile targets, over loopback only.
 
-DNS rebinding, IPv6 forms of private IPv4 addresses, invalid URLs and ports,
-non-2xx statuses, and the size, time and redirect limits on the pinned path.
+DNS rebinding, credentials on cross-origin redirects, IPv6 forms of private
+IPv4 addresses, invalid URLs and ports, non-2xx statuses, and the size, time and
+redirect limits on the pinned path.
 
 No test leaves the machine: 127.0.0.2 stands in for a public address (the tests
 that need one make ``ipaddress`` call it global) and a patched
@@ -26,8 +27,10 @@ from typing import Any
 
 import pytest
 
-from connectors.errors import BlockedURL, FetchError, TooLarge
+from connectors.base import Context
+from connectors.errors import BlockedURL, ConnectorError, FetchError, TooLarge
 from connectors.http import Fetcher, Limits, Response, check_target, pinned
+from connectors.jsonapi import JSONAPIConnector
 from pipeline.ops.feedserver import QuietHandler, serving
 
 PRETEND_PUBLIC = ipaddress.IPv4Address("127.0.0.2")
@@ -347,3 +350,71 @@ def test_limits_on_the_pinned_path(limited: str) -> None:
 def test_guard_still_refuses_loopback_by_default() -> None:
     with serving(recording("A", [], {})) as a, pytest.raises(BlockedURL, match="SSRF"):
         fetch(f"{a}/feed.xml")
+
+
+# 2. credentials stay on their origin
+
+
+@pytest.fixture
+def two_origins() -> Iterator[tuple[str, str, list[Hit]]]:
+    """Loopback servers A and B (two ports); A's /cross redirects to B, /same to A."""
+    hits: list[Hit] = []
+    routes: dict[str, tuple[int, dict[str, str]]] = {"/robots.txt": (404, {})}
+    with serving(recording("A", hits, routes)) as a, serving(recording("B", hits, routes)) as b:
+        routes["/cross"] = (302, {"Location": f"{b}/landing"})
+        routes["/same"] = (302, {"Location": "/landing"})
+        routes["/cross-back"] = (302, {"Location": f"{b}/back"})
+        routes["/back"] = (302, {"Location": f"{a}/landing"})
+        yield a, b, hits
+
+
+CREDENTIALS = {"Authorization": f"Bearer {SECRET}", "Cookie": f"sid={SECRET}",
+               "Proxy-Authorization": f"Basic {SECRET}", "X-Api-Key": SECRET}
+
+
+def test_credentials_are_dropped_on_a_redirect_to_another_port(
+        two_origins: tuple[str, str, list[Hit]]) -> None:
+    a, _, hits = two_origins
+    resp = fetch(f"{a}/cross", headers={**CREDENTIALS, "Accept": "application/json"},
+                 allow_private=True)
+    assert resp.ok and [(n, p) for n, p, _ in hits] == [("A", "/cross"), ("B", "/landing")]
+    assert all(hits[0][2][k.lower()] == v for k, v in CREDENTIALS.items())
+    landing = hits[1][2]
+    assert not any(SECRET in value for value in landing.values()), landing
+    assert landing["accept"] == "application/json" and landing["user-agent"].startswith("newsflow")
+
+
+def test_credentials_stay_dropped_when_redirected_back(
+        two_origins: tuple[str, str, list[Hit]]) -> None:
+    a, _, hits = two_origins
+    fetch(f"{a}/cross-back", headers=CREDENTIALS, allow_private=True)
+    assert [(n, p) for n, p, _ in hits] == [("A", "/cross-back"), ("B", "/back"),
+                                            ("A", "/landing")]
+    assert not any(SECRET in value for _, _, h in hits[1:] for value in h.values())
+
+
+def test_credentials_follow_a_same_origin_redirect(
+        two_origins: tuple[str, str, list[Hit]]) -> None:
+    a, _, hits = two_origins
+    fetch(f"{a}/same", headers=CREDENTIALS, allow_private=True)
+    assert [(n, p) for n, p, _ in hits] == [("A", "/same"), ("A", "/landing")]
+    assert hits[1][2]["authorization"] == f"Bearer {SECRET}"
+
+
+def test_jsonapi_authorization_does_not_reach_the_redirect_target(
+        two_origins: tuple[str, str, list[Hit]], monkeypatch: pytest.MonkeyPatch) -> None:
+    a, _, hits = two_origins
+    monkeypatch.setenv("NEWSFLOW_TEST_TOKEN", f"Bearer {SECRET}")
+    config = JSONAPIConnector.Config(url=f"{a}/cross", auth_header="Authorization",
+                                     auth_env="NEWSFLOW_TEST_TOKEN", allow_private=True)
+    conn = JSONAPIConnector(config, Context(source="api", fetcher=Fetcher()))
+
+    async def drain() -> None:
+        async for _ in conn.fetch():
+            pass
+
+    with pytest.raises(ConnectorError):  # B answers "ok", which is not JSON
+        asyncio.run(drain())
+    asked = {(n, p): h for n, p, h in hits}
+    assert asked[("A", "/cross")]["authorization"] == f"Bearer {SECRET}"
+    assert "authorization" not in asked[("B", "/landing")]
