@@ -18,6 +18,7 @@ from spacy.tokens import Doc
 
 from pipeline.core.contracts import EnrichedArticle, Entity, EntitySummary, RawArticle
 from pipeline.core.errors import EnrichmentError
+from pipeline.core.text import clean_text
 from pipeline.enrich.attribution import find_raw
 from pipeline.enrich.entities import EntityIndex, canonicalise, entity_key
 from pipeline.enrich.found import doc_text
@@ -104,6 +105,9 @@ class Enricher:
 
     def _prepare(self, item: RawArticle | dict[str, Any]) -> dict[str, Any]:
         fields = _as_fields(item)
+        for key in ("title", "text", "summary"):  # stored text == enriched text
+            if fields.get(key):
+                fields[key] = clean_text(fields[key])
         text = fields["text"]
         if len(text) > MAX_TEXT_CHARS:
             raise EnrichmentError(f"article {fields['id']}: text has {len(text):,} characters, "

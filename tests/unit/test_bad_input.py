@@ -1,0 +1,77 @@
+"""Bad input to the offline commands and renderers: a clear error or a correct result.
+
+A bad line is reported with its number and the rest is processed; article text is
+printed as text, never read as rich markup.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner, Result
+
+import pipeline.cli.main  # noqa: F401 - registers the commands
+from pipeline.cli.app import app
+from pipeline.core.contracts import EnrichedArticle, Provenance, RawArticle
+from pipeline.enrich.article import Enricher
+
+SAID = "The minister said the talks had failed."
+PUTIN = "Vladimir Putin met officials in Moscow on Monday. Putin said the talks had failed."
+
+
+@pytest.fixture(scope="module")
+def enricher() -> Enricher:
+    return Enricher()
+
+
+def _invoke(args: list[str], input: bytes | None = None) -> Result:
+    return CliRunner().invoke(app, args, input=input)
+
+
+def _flat(text: str) -> str:
+    """Console output with its line wrapping undone."""
+    return " ".join(text.split())
+
+
+def _ids(stdout: str) -> list[str]:
+    return [json.loads(line)["id"] for line in stdout.splitlines() if line.strip()]
+
+
+def _line(**fields: Any) -> bytes:
+    return json.dumps(fields).encode() + b"\n"
+
+
+# 4. Zero-width and bidi characters leave the text before enrichment; offsets stay valid.
+
+def _offsets_hold(art: EnrichedArticle) -> None:
+    for e in art.entities:
+        assert art.text[e.start:e.end] == e.text
+
+
+@pytest.mark.parametrize("text", [
+    PUTIN.replace("Vladimir ", "Vladimir\u200b "),
+    PUTIN.replace("Vladimir ", "Vla\u00addimir\u200d "),
+    "\u202a" + PUTIN.replace("Putin met", "Putin\u202c\u2066 met\u2069"),
+    "\ufeff" + PUTIN.replace("Putin", "Pu\u200ctin"),
+])
+def test_invisible_characters_do_not_split_names(enricher: Enricher, text: str) -> None:
+    [art] = enricher.enrich([{"id": "1", "text": text}])
+    assert isinstance(art, EnrichedArticle)
+    assert art.text == PUTIN
+    first = art.entities[0]
+    assert (first.text, first.label, first.canonical) == ("Vladimir Putin", "PERSON",
+                                                          "Vladimir Putin")
+    _offsets_hold(art)
+
+
+def test_a_raw_article_is_cleaned_and_composed_too(enricher: Enricher) -> None:
+    raw = RawArticle.new(url="https://example.org/a", title="Cafe\u0301\u200b news",
+                         text="Cafe\u0301 owner " + PUTIN.replace(" Putin", "\u200b Putin"),
+                         provenance=Provenance(connector="rss.v1", source="ex"))
+    [art] = enricher.enrich([raw])
+    assert isinstance(art, EnrichedArticle)
+    assert art.title == "Café news" and art.text == "Café owner " + PUTIN
+    assert "Vladimir Putin" in {e.canonical for e in art.entities if e.label == "PERSON"}
+    _offsets_hold(art)
