@@ -15,6 +15,7 @@ from typer.testing import CliRunner, Result
 import pipeline.cli.main  # noqa: F401 - registers the commands
 from pipeline.cli.app import app
 from pipeline.core.contracts import EnrichedArticle, Provenance, RawArticle
+from pipeline.core.errors import EnrichmentError
 from pipeline.enrich.article import Enricher
 
 SAID = "The minister said the talks had failed."
@@ -41,6 +42,19 @@ def _ids(stdout: str) -> list[str]:
 
 def _line(**fields: Any) -> bytes:
     return json.dumps(fields).encode() + b"\n"
+
+
+# 2. Fields of the wrong type are reported by line and by field.
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("tags", 5), ("authors", "x"), ("title", 7), ("published_at", "yesterday"), ("id", ""),
+])
+def test_enricher_reports_a_field_of_the_wrong_type(enricher: Enricher, field: str,
+                                                    value: object) -> None:
+    item = {"id": "1", "text": SAID, "source": "wire", field: value}
+    [result] = enricher.enrich([item])
+    assert isinstance(result, EnrichmentError)
+    assert f"invalid input: {field}:" in str(result)
 
 
 # 4. Zero-width and bidi characters leave the text before enrichment; offsets stay valid.
@@ -75,3 +89,34 @@ def test_a_raw_article_is_cleaned_and_composed_too(enricher: Enricher) -> None:
     assert art.title == "Café news" and art.text == "Café owner " + PUTIN
     assert "Vladimir Putin" in {e.canonical for e in art.entities if e.label == "PERSON"}
     _offsets_hold(art)
+
+
+# 6. enrich carries publisher, published_at, url and provenance to its output.
+
+def test_enricher_carries_publisher_date_and_url(enricher: Enricher) -> None:
+    [art] = enricher.enrich([{"id": "1", "text": SAID, "publisher": "The Wire",
+                              "published_at": "2024-05-01T10:00:00Z",
+                              "url": "https://example.org/a"}])
+    assert isinstance(art, EnrichedArticle)
+    assert art.url == "https://example.org/a"
+    assert art.published_at is not None and art.published_at.isoformat().startswith("2024-05")
+    assert art.provenance is not None
+    assert (art.provenance.connector, art.provenance.source, art.provenance.publisher) == (
+        "offline", "newsflow enrich", "The Wire")
+
+
+def test_enricher_keeps_a_given_provenance(enricher: Enricher) -> None:
+    given = {"connector": "rss.v1", "source": "wire-feed", "publisher": "The Wire",
+             "feed_url": "https://example.org/feed"}
+    [art] = enricher.enrich([{"id": "1", "text": SAID, "provenance": given}])
+    assert isinstance(art, EnrichedArticle) and art.provenance is not None
+    assert art.provenance.model_dump(include=set(given)) == given
+
+
+def test_cli_enrich_writes_the_publisher() -> None:
+    result = _invoke(["enrich"], _line(id="1", text=SAID, publisher="The Wire",
+                                       url="https://example.org/a"))
+    assert result.exit_code == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert out["provenance"]["publisher"] == "The Wire"
+    assert out["url"] == "https://example.org/a"
