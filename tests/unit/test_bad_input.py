@@ -44,6 +44,22 @@ def _line(**fields: Any) -> bytes:
     return json.dumps(fields).encode() + b"\n"
 
 
+# 1. A non-UTF-8 line is reported by number; the valid lines are all enriched.
+
+def test_enrich_reports_a_non_utf8_line_and_enriches_the_rest() -> None:
+    data = _line(id="1", text=SAID) + b'{"id": "2", "text": "caf\xe9"}\n' + _line(id="3", text=SAID)
+    result = _invoke(["enrich"], data)
+    assert result.exit_code == 2
+    assert _ids(result.stdout) == ["1", "3"]
+    assert "line 2: not valid UTF-8" in _flat(result.stderr)
+
+
+def test_enrich_reads_a_utf8_bom_before_the_first_line() -> None:
+    result = _invoke(["enrich"], b"\xef\xbb\xbf" + _line(id="1", text=SAID))
+    assert result.exit_code == 0, result.stderr
+    assert _ids(result.stdout) == ["1"]
+
+
 # 2. Fields of the wrong type are reported by line and by field.
 
 @pytest.mark.parametrize(("field", "value"), [
@@ -55,6 +71,19 @@ def test_enricher_reports_a_field_of_the_wrong_type(enricher: Enricher, field: s
     [result] = enricher.enrich([item])
     assert isinstance(result, EnrichmentError)
     assert f"invalid input: {field}:" in str(result)
+
+
+def test_enrich_reports_wrong_field_types_by_line() -> None:
+    data = (_line(id="1", text=SAID, source="wire", tags=5) + _line(id="2", text=SAID)
+            + _line(id="3", text=SAID, authors="x") + _line(id="4", text=SAID, title=7)
+            + b"[1, 2]\n" + b'{"id": "6", "text": "a \\ud800 b"}\n')
+    result = _invoke(["enrich"], data)
+    assert result.exit_code == 2
+    assert _ids(result.stdout) == ["2"]
+    err = _flat(result.stderr)
+    for n, problem in [(1, "tags"), (3, "authors"), (4, "title"), (5, "object"), (6, "JSON")]:
+        assert f"line {n}: invalid input:" in err and problem in err
+    assert "Traceback" not in result.stderr
 
 
 # 4. Zero-width and bidi characters leave the text before enrichment; offsets stay valid.
