@@ -89,6 +89,11 @@ def enrich(
         raise typer.Exit(2)
 
 
+def _show(text: str, style: str | None = None) -> None:
+    """Print page text as it is ("[/bold]", ":fire:"): no markup, emoji codes or wrapping."""
+    out.print(text, style=style, markup=False, emoji=False, soft_wrap=True)
+
+
 @app.command()
 def extract(
     file: str = typer.Argument(..., help="An HTML file ('-' for stdin)."),
@@ -102,17 +107,17 @@ def extract(
     try:
         data = sys.stdin.buffer.read() if file == "-" else open(file, "rb").read()  # noqa: SIM115
     except OSError as exc:
-        err.print(f"[red]error:[/red] cannot read {file}: {exc}")
+        err.print(f"[red]error:[/red] cannot read {escape(file)}: {escape(str(exc))}")
         raise typer.Exit(2) from None
     try:
         art = extract_article(data, url=url)
     except ParseError as exc:
-        err.print(f"[red]error:[/red] {exc.reason}")
+        err.print(f"[red]error:[/red] {escape(exc.reason)}")
         raise typer.Exit(1) from None
     if as_json:
         print(json.dumps(art.as_dict(), indent=2, ensure_ascii=False))
         return
-    out.print(f"[bold]{art.title or '(no title)'}[/bold]")
-    out.print(f"[dim]authors: {', '.join(art.authors) or '-'}   published: "
-              f"{art.published_at.isoformat() if art.published_at else '-'}[/dim]\n")
-    out.print(art.text)
+    published = art.published_at.isoformat() if art.published_at else "-"
+    _show(art.title or "(no title)", "bold")
+    _show(f"authors: {', '.join(art.authors) or '-'}   published: {published}\n", "dim")
+    _show(art.text)

@@ -6,10 +6,13 @@ printed as text, never read as rich markup.
 
 from __future__ import annotations
 
+import io
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.console import Console
 from typer.testing import CliRunner, Result
 
 import pipeline.cli.main  # noqa: F401 - registers the commands
@@ -84,6 +87,73 @@ def test_enrich_reports_wrong_field_types_by_line() -> None:
     for n, problem in [(1, "tags"), (3, "authors"), (4, "title"), (5, "object"), (6, "JSON")]:
         assert f"line {n}: invalid input:" in err and problem in err
     assert "Traceback" not in result.stderr
+
+
+# 3. Article text is printed as text: "[/bold]" and "[citation needed]" as written.
+
+PAGE = """<html><head><title>[/bold]</title></head><body><article><h1>[/bold]</h1>
+<p>The council approved the budget on Tuesday after a long debate [citation needed].</p>
+<p>{filler}</p></article></body></html>""".format(
+    filler="Members of the council discussed the new tram line and the schools. " * 8)
+
+
+def test_extract_prints_markup_like_text_as_written(tmp_path: Path) -> None:
+    page = tmp_path / "page.html"
+    page.write_text(PAGE, encoding="utf-8")
+    result = _invoke(["extract", str(page)])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines()[0] == "[/bold]"
+    assert "[citation needed]" in result.stdout
+
+
+def _result(title: str = "[/bold]") -> dict[str, Any]:
+    hit = {"title": title, "publisher": "[red]Wire", "published_at": "2024-01-01",
+           "url": "https://example.org/[x]",
+           "highlights": ["a debate [citation needed] on the <em>budget</em>\\"],
+           "who_said_what": [{"source": "[b]Minister", "cue": "said",
+                              "content": "the talks [/i] had failed"}]}
+    return {"total": 1, "hits": [hit], "facets": {"publishers": [("[/dim]Wire", 1)]}}
+
+
+def test_render_prints_article_text_as_written() -> None:
+    console = Console(file=io.StringIO(), width=200, color_system=None)
+    from pipeline.search.render import render
+
+    render(_result(), console)
+    text = console.file.getvalue()  # type: ignore[attr-defined]
+    for shown in ["1. [/bold]", "[red]Wire", "https://example.org/[x]",
+                  "a debate [citation needed] on the budget\\", "[b]Minister said: the talks "
+                  "[/i] had failed", "[/dim]Wire (1)"]:
+        assert shown in text
+
+
+def test_search_prints_a_title_that_looks_like_markup(monkeypatch: pytest.MonkeyPatch) -> None:
+    import pipeline.search.query
+
+    monkeypatch.setattr(pipeline.search.query, "search", lambda settings, req: _result())
+    result = _invoke(["search", "budget"])
+    assert result.exit_code == 0, result.output
+    assert "1. [/bold]" in result.stdout
+
+
+def test_status_prints_names_and_errors_as_written(monkeypatch: pytest.MonkeyPatch) -> None:
+    import pipeline.ops.status
+
+    monkeypatch.setenv("COLUMNS", "200")  # the tables' cells unwrapped
+
+    report = {"healthy": True, "services": [{"name": "kafka", "address": "h:9092",
+                                             "healthy": True}],
+              "topics": {"raw": {"exists": True, "partitions": 1, "messages": 2,
+                                 "consumer_lag": None}, "[/x]dead": "[citation needed]"},
+              "index": {"alias": "news", "indices": ["news-1"], "documents": 2},
+              "sources": [{"source": "[/bold]feed", "disabled": True, "last_success": None,
+                           "consecutive_failures": 3, "items_seen": 1, "items_new": 0,
+                           "last_error": "HTTP 500 [/red]"}]}
+    monkeypatch.setattr(pipeline.ops.status, "collect", lambda settings, state_path: report)
+    result = _invoke(["status"])
+    assert result.exit_code == 0, result.output
+    for shown in ["[/bold]feed (disabled)", "HTTP 500 [/red]", "[/x]dead", "[citation needed]"]:
+        assert shown in result.stdout
 
 
 # 4. Zero-width and bidi characters leave the text before enrichment; offsets stay valid.
