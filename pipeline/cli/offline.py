@@ -89,6 +89,28 @@ def enrich(
         raise typer.Exit(2)
 
 
+EXTRACT_MAX_BYTES = 10 * 1024 * 1024  # the connectors' fetch limit (connectors.http.Limits)
+
+
+def _read_page(file: str, max_bytes: int) -> bytes:
+    """The page's bytes, or exit 2 saying why (unreadable, over ``max_bytes``)."""
+    try:
+        if file == "-":
+            data = sys.stdin.buffer.read(max_bytes + 1)
+        else:
+            with open(file, "rb") as f:
+                data = f.read(max_bytes + 1)
+    except OSError as exc:
+        err.print(f"[red]error:[/red] cannot read {escape(file)}: {escape(str(exc))}")
+        raise typer.Exit(2) from None
+    if len(data) > max_bytes:
+        name = "stdin" if file == "-" else file
+        err.print(f"[red]error:[/red] {escape(name)} is over the limit of {max_bytes:,} bytes; "
+                  "raise it with --max-bytes N")
+        raise typer.Exit(2)
+    return data
+
+
 def _show(text: str, style: str | None = None) -> None:
     """Print page text as it is ("[/bold]", ":fire:"): no markup, emoji codes or wrapping."""
     out.print(text, style=style, markup=False, emoji=False, soft_wrap=True)
@@ -99,16 +121,18 @@ def extract(
     file: str = typer.Argument(..., help="An HTML file ('-' for stdin)."),
     url: str | None = typer.Option(None, "--url", help="The page's URL (helps metadata)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    max_bytes: int = typer.Option(EXTRACT_MAX_BYTES, "--max-bytes", min=1,
+                                  help="Refuse larger pages (exit 2)."),
 ) -> None:
-    """Extract article text and metadata from a saved page, offline (trafilatura)."""
+    """Extract article text and metadata from a saved page, offline (trafilatura).
+
+    A page over --max-bytes (default 10 MiB, the connectors' fetch limit) is
+    refused with exit 2 before any work; exit 1 when it has no article text.
+    """
     from connectors.errors import ParseError
     from connectors.extract import extract_article
 
-    try:
-        data = sys.stdin.buffer.read() if file == "-" else open(file, "rb").read()  # noqa: SIM115
-    except OSError as exc:
-        err.print(f"[red]error:[/red] cannot read {escape(file)}: {escape(str(exc))}")
-        raise typer.Exit(2) from None
+    data = _read_page(file, max_bytes)
     try:
         art = extract_article(data, url=url)
     except ParseError as exc:

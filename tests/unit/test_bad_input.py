@@ -190,6 +190,29 @@ def test_a_raw_article_is_cleaned_and_composed_too(enricher: Enricher) -> None:
     _offsets_hold(art)
 
 
+# 5. extract refuses a page over --max-bytes (default 10 MiB) at once, saying how to raise it.
+
+def test_extract_refuses_a_page_over_max_bytes(tmp_path: Path) -> None:
+    page = tmp_path / "page.html"
+    page.write_text(PAGE, encoding="utf-8")
+    result = _invoke(["extract", str(page), "--max-bytes", "100"])
+    assert result.exit_code == 2
+    assert "over the limit of 100 bytes" in _flat(result.stderr)
+    assert "--max-bytes" in result.stderr
+    assert _invoke(["extract", str(page), "--max-bytes", "100000"]).exit_code == 0
+
+
+@pytest.mark.timeout(60)
+def test_extract_default_limit_is_10_mib(tmp_path: Path) -> None:
+    big = b"<html><body><p>" + b"word " * (2 * 1024 * 1024 + 1) + b"</p></body></html>"
+    page = tmp_path / "big.html"
+    page.write_bytes(big)
+    for args, data in [([str(page)], None), (["-"], big)]:
+        result = _invoke(["extract", *args], data)
+        assert result.exit_code == 2
+        assert "over the limit of 10,485,760 bytes" in _flat(result.stderr)
+
+
 # 6. enrich carries publisher, published_at, url and provenance to its output.
 
 def test_enricher_carries_publisher_date_and_url(enricher: Enricher) -> None:
