@@ -68,11 +68,12 @@ def enrich(
 ) -> None:
     """Enrich articles offline (no Kafka, no Elasticsearch): the agent's own code.
 
-    Input lines (UTF-8): {"id", "text", optional "title", "url", "summary", "authors",
-    "published_at", "tags", "source", "publisher", "provenance"}. Output lines: the
-    enriched article with "entities" and "attributions" (character offsets) and its
-    provenance. Bad lines are reported on stderr with their line number and skipped;
-    the others are all enriched; exit 2 at the end if any line failed.
+    Input lines (UTF-8): {"id", "text", optional "title", "url", "summary",
+    "authors", "published_at", "tags", "source", "publisher", "provenance"}.
+    Output lines: the enriched article with "entities" and "attributions"
+    (character offsets) and its provenance. Bad lines are reported on stderr
+    with their line number and skipped; the others are all enriched; exit 2
+    at the end if any line failed.
     """
     from pipeline.enrich.article import Enricher, enrich_lines
 
