@@ -3,12 +3,59 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from pipeline.cli.app import app, err, fail, load_settings, out
 from pipeline.core.errors import NewsflowError
+
+
+def _cell(value: object, limit: int | None = None) -> str:
+    """A report value as a markup-safe table cell (names and errors are data)."""
+    return escape(str(value)[:limit])
+
+
+def _services_table(report: dict[str, Any]) -> Table:
+    table = Table("service", "address", "healthy")
+    for s in report["services"]:
+        table.add_row(_cell(s["name"]), _cell(s["address"]),
+                      "[green]yes[/green]" if s["healthy"] else "[red]no[/red]")
+    return table
+
+
+def _topics_table(report: dict[str, Any]) -> Table:
+    topics = Table("topic", "partitions", "messages", "consumer lag")
+    for name, t in report.get("topics", {}).items():
+        if isinstance(t, dict) and t.get("exists"):
+            lag = "-" if t["consumer_lag"] is None else str(t["consumer_lag"])
+            topics.add_row(_cell(name), str(t["partitions"]), str(t["messages"]), lag)
+        else:
+            topics.add_row(_cell(name), "-", "-", _cell(t))
+    return topics
+
+
+def _sources_table(report: dict[str, Any]) -> Table:
+    src = Table("source", "last success", "failures", "seen", "new", "last error")
+    for h in report["sources"]:
+        src.add_row(_cell(h["source"]) + (" [red](disabled)[/red]" if h["disabled"] else ""),
+                    _cell(h["last_success"] or "-"), str(h["consecutive_failures"]),
+                    str(h["items_seen"]), str(h["items_new"]), _cell(h["last_error"] or "", 60))
+    return src
+
+
+def _print_status(report: dict[str, Any]) -> None:
+    """The status report as tables; every name and error in it is escaped (not markup)."""
+    out.print(_services_table(report))
+    out.print(_topics_table(report))
+    idx = report.get("index", {})
+    indices = ", ".join(idx.get("indices", [])) or "-"
+    out.print(f"index: {idx.get('alias')} -> {indices}, {idx.get('documents', '-')} documents",
+              markup=False)
+    if report["sources"]:
+        out.print(_sources_table(report))
 
 
 @app.command()
@@ -29,30 +76,7 @@ def status(
     if as_json:
         print(json.dumps(report, indent=2, default=str))
     else:
-        table = Table("service", "address", "healthy")
-        for s in report["services"]:
-            table.add_row(s["name"], s["address"],
-                          "[green]yes[/green]" if s["healthy"] else "[red]no[/red]")
-        out.print(table)
-        topics = Table("topic", "partitions", "messages", "consumer lag")
-        for name, t in report.get("topics", {}).items():
-            if isinstance(t, dict) and t.get("exists"):
-                lag = "-" if t["consumer_lag"] is None else str(t["consumer_lag"])
-                topics.add_row(name, str(t["partitions"]), str(t["messages"]), lag)
-            else:
-                topics.add_row(str(name), "-", "-", str(t))
-        out.print(topics)
-        idx = report.get("index", {})
-        out.print(f"index: {idx.get('alias')} -> {', '.join(idx.get('indices', [])) or '-'}, "
-                  f"{idx.get('documents', '-')} documents")
-        if report["sources"]:
-            src = Table("source", "last success", "failures", "seen", "new", "last error")
-            for h in report["sources"]:
-                src.add_row(h["source"] + (" [red](disabled)[/red]" if h["disabled"] else ""),
-                            str(h["last_success"] or "-"), str(h["consecutive_failures"]),
-                            str(h["items_seen"]), str(h["items_new"]),
-                            (h["last_error"] or "")[:60])
-            out.print(src)
+        _print_status(report)
     if not report["healthy"]:
         raise typer.Exit(1)
 

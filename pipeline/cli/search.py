@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import typer
+from rich.markup import escape
 
 from pipeline.cli.app import app, err, load_settings, out
 
@@ -35,7 +36,7 @@ def search(
     try:
         result = run_search(load_settings(), req)
     except Exception as exc:  # noqa: BLE001 - say what went wrong and how to fix it
-        err.print(f"[red]error:[/red] search failed: {exc}\n"
+        err.print(f"[red]error:[/red] search failed: {escape(str(exc))}\n"
                   "Is Elasticsearch up (`newsflow stack up`) and the index created "
                   "(`newsflow setup`)?")
         raise typer.Exit(1) from None

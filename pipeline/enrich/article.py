@@ -11,13 +11,22 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from typing import Any
+from datetime import datetime
+from typing import Annotated, Any
 
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from pipeline.core.contracts import EnrichedArticle, Entity, EntitySummary, RawArticle
+from pipeline.core.contracts import (
+    EnrichedArticle,
+    Entity,
+    EntitySummary,
+    Provenance,
+    RawArticle,
+)
 from pipeline.core.errors import EnrichmentError
+from pipeline.core.text import clean_text
 from pipeline.enrich.attribution import find_raw
 from pipeline.enrich.entities import EntityIndex, canonicalise, entity_key
 from pipeline.enrich.found import doc_text
@@ -50,21 +59,76 @@ def _summary(entities: list[Entity], length: int) -> list[EntitySummary]:
     return sorted(out, key=lambda s: -s.salience)
 
 
-def _as_fields(item: RawArticle | dict[str, Any]) -> dict[str, Any]:
+def _id_text(value: object) -> object:
+    """An integer id as text (a bool is no id); anything else is left to validation."""
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+class ArticleInput(BaseModel):
+    """An article to enrich given as a mapping, e.g. a line of ``newsflow enrich``.
+
+    Unknown keys are ignored; a known key of the wrong type is an error. Without a
+    ``provenance``, one is made (connector "offline", ``source`` or "newsflow enrich",
+    ``publisher``); a given one without a publisher takes ``publisher``. ``source`` is
+    also kept as the tag ``source:<source>``::
+
+        >>> ArticleInput(id=7, text="Hi.", publisher="X").fields()["provenance"]["publisher"]
+        'X'
+    """
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: Annotated[str, BeforeValidator(_id_text), Field(min_length=1)]
+    text: str
+    title: str | None = None
+    url: str | None = None
+    canonical_url: str | None = None
+    summary: str | None = None
+    authors: list[str] = Field(default_factory=list)
+    published_at: datetime | None = None
+    tags: list[str] = Field(default_factory=list)
+    source: str | None = None
+    publisher: str | None = None
+    provenance: Provenance | None = None
+
+    def fields(self) -> dict[str, Any]:
+        """The fields an :class:`EnrichedArticle` takes from this input."""
+        data = self.model_dump(exclude={"source", "publisher", "provenance"})
+        if self.source:
+            data["tags"] = [*self.tags, f"source:{self.source}"]
+        data["provenance"] = self._provenance().model_dump()
+        return data
+
+    def _provenance(self) -> Provenance:
+        if self.provenance is None:
+            return Provenance(connector="offline", source=self.source or "newsflow enrich",
+                              publisher=self.publisher)
+        if self.publisher and not self.provenance.publisher:
+            return self.provenance.model_copy(update={"publisher": self.publisher})
+        return self.provenance
+
+
+def input_problems(exc: ValidationError) -> str:
+    """A validation error in one line: ``field: problem; ...`` (at most three)."""
+    parts = [": ".join(filter(None, (".".join(str(x) for x in e["loc"]), e["msg"])))
+             for e in exc.errors()[:3]]
+    more = exc.error_count() - len(parts)
+    return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
+
+
+def _as_fields(item: RawArticle | ArticleInput | dict[str, Any]) -> dict[str, Any]:
     if isinstance(item, RawArticle):
         data = item.model_dump()
         data.pop("schema_version", None)
         data.pop("content_hash", None)
         data.pop("language", None)
         return data
-    if not isinstance(item.get("text"), str) or not item.get("id"):
-        raise EnrichmentError("an input needs a string 'id' and a string 'text'")
-    keep = {"id", "text", "title", "url", "summary", "authors", "published_at", "tags"}
-    data = {k: v for k, v in item.items() if k in keep}
-    data["id"] = str(data["id"])
-    if isinstance(item.get("source"), str):
-        data["tags"] = [*data.get("tags", []), f"source:{item['source']}"]
-    return data
+    if isinstance(item, dict):
+        try:
+            item = ArticleInput.model_validate(item)
+        except ValidationError as exc:
+            raise EnrichmentError(f"invalid input: {input_problems(exc)}") from None
+    return item.fields()
 
 
 class Enricher:
@@ -75,7 +139,7 @@ class Enricher:
         self.nlp = nlp or load_model(model)
         self.batch_size = batch_size
 
-    def enrich(self, items: Sequence[RawArticle | dict[str, Any]]
+    def enrich(self, items: Sequence[RawArticle | ArticleInput | dict[str, Any]]
                ) -> list[EnrichedArticle | EnrichmentError]:
         """Enrich a batch; a failing article yields its error, the others go on."""
         prepared: list[dict[str, Any] | EnrichmentError] = []
@@ -102,8 +166,11 @@ class Enricher:
         except Exception as exc:  # noqa: BLE001 - one article must not sink the batch
             return EnrichmentError(f"article {p.get('id')}: {type(exc).__name__}: {exc}")
 
-    def _prepare(self, item: RawArticle | dict[str, Any]) -> dict[str, Any]:
+    def _prepare(self, item: RawArticle | ArticleInput | dict[str, Any]) -> dict[str, Any]:
         fields = _as_fields(item)
+        for key in ("title", "text", "summary"):  # stored text == enriched text
+            if fields.get(key):
+                fields[key] = clean_text(fields[key])
         text = fields["text"]
         if len(text) > MAX_TEXT_CHARS:
             raise EnrichmentError(f"article {fields['id']}: text has {len(text):,} characters, "
@@ -132,10 +199,10 @@ class Enricher:
                                attributions=attributions, attributed_sources=sources)
 
 
-def enrich_lines(enricher: Enricher, lines: Iterable[dict[str, Any]],
+def enrich_lines(enricher: Enricher, lines: Iterable[ArticleInput | dict[str, Any]],
                  *, batch: int = 32) -> Iterable[EnrichedArticle | EnrichmentError]:
-    """Stream helper for the CLI: enrich dicts in batches, preserving order."""
-    buf: list[dict[str, Any]] = []
+    """Stream helper for the CLI: enrich inputs in batches, preserving order."""
+    buf: list[ArticleInput | dict[str, Any]] = []
     for line in lines:
         buf.append(line)
         if len(buf) >= batch:

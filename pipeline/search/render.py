@@ -1,31 +1,55 @@
-"""Rendering of ``newsflow search`` results for people (tables) and programs (--json)."""
+"""Rendering of ``newsflow search`` results for people (tables) and programs (--json).
+
+Article text is data, not markup: every piece of it is escaped, so a title such as
+``[/bold]`` or ``[citation needed]`` prints as written.
+"""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+
+_EM = re.compile(r"(</?em>)")
+
+
+def _text(value: Any, limit: int | None = None) -> str:
+    """``value`` as markup-safe text, cut to ``limit`` characters before escaping."""
+    return escape(str(value or "")[:limit])
+
+
+def _highlight(fragment: str) -> str:
+    """An Elasticsearch highlight fragment, its ``<em>`` hits in bold yellow."""
+    tags = {"<em>": "[bold yellow]", "</em>": "[/bold yellow]"}
+    return "".join(tags.get(part) or escape(part) for part in _EM.split(fragment))
+
+
+def _hit(console: Console, i: int, hit: dict[str, Any]) -> None:
+    console.print(f"\n[bold cyan]{i}. {_text(hit.get('title') or '(untitled)')}[/bold cyan]"
+                  f"  [dim]{_text(hit.get('publisher'))} {_text(hit.get('published_at'))}"
+                  f"[/dim]", emoji=False)
+    console.print(f"   [dim]{_text(hit.get('url'))}[/dim]", emoji=False)
+    for frag in hit["highlights"][:2]:
+        console.print(f"   … {_highlight(frag)} …", emoji=False)
+    for w in hit["who_said_what"][:3]:
+        console.print(f"   [green]{_text(w['source'] or 'unnamed')}[/green] "
+                      f"{_text(w['cue'])}: [italic]{_text(w['content'], 120)}[/italic]",
+                      emoji=False)
 
 
 def render(result: dict[str, Any], console: Console) -> None:
+    """Print the hits (title, highlights, who said what) and a table of facets."""
     console.print(f"[bold]{result['total']}[/bold] matching article(s)")
     for i, hit in enumerate(result["hits"], 1):
-        console.print(f"\n[bold cyan]{i}. {hit.get('title') or '(untitled)'}[/bold cyan]"
-                      f"  [dim]{hit.get('publisher') or ''} {hit.get('published_at') or ''}"
-                      f"[/dim]")
-        console.print(f"   [dim]{hit.get('url') or ''}[/dim]")
-        for frag in hit["highlights"][:2]:
-            console.print("   … " + frag.replace("<em>", "[bold yellow]")
-                          .replace("</em>", "[/bold yellow]") + " …")
-        for w in hit["who_said_what"][:3]:
-            console.print(f"   [green]{w['source'] or 'unnamed'}[/green] "
-                          f"{w['cue'] or ''}: [italic]{w['content'][:120]}[/italic]")
+        _hit(console, i, hit)
     facets = {k: v for k, v in result["facets"].items() if v}
     if facets:
         table = Table(title="facets", show_lines=False)
         table.add_column("facet")
         table.add_column("top values")
         for name, buckets in facets.items():
-            table.add_row(name, ", ".join(f"{k} ({n})" for k, n in buckets[:6]))
+            table.add_row(_text(name), ", ".join(f"{_text(k)} ({n})" for k, n in buckets[:6]))
         console.print(table)
