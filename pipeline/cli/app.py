@@ -8,8 +8,9 @@ from typing import NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
-from pipeline.core.errors import NewsflowError
+from pipeline.core.errors import ConfigError, NewsflowError
 from pipeline.core.settings import Settings
 
 app = typer.Typer(help="newsflow: streaming news ingestion, enrichment and search.",
@@ -22,11 +23,14 @@ out = Console()
 
 
 def load_settings() -> Settings:
-    """The settings of this run, read from the environment."""
-    return Settings.from_env()
+    """The settings of this run, read from the environment; a bad value exits 2."""
+    try:
+        return Settings.from_env()
+    except ConfigError as exc:
+        fail(exc, 2)
 
 
 def fail(exc: NewsflowError, code: int = 1) -> NoReturn:
     """Print ``error: ...`` on stderr and exit with ``code``."""
-    err.print(f"[red]error:[/red] {exc}")
+    err.print(f"[red]error:[/red] {escape(str(exc))}")
     raise typer.Exit(code)

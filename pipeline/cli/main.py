@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 
+from rich.markup import escape
+
 from pipeline.cli import admin, offline, run, search, stack  # noqa: F401 - they register
 from pipeline.cli.app import app, err
 from pipeline.core.errors import NewsflowError
@@ -13,7 +15,7 @@ def main() -> None:
     try:
         app()
     except NewsflowError as exc:
-        err.print(f"[red]error:[/red] {exc}")
+        err.print(f"[red]error:[/red] {escape(str(exc))}")
         sys.exit(1)
 
 

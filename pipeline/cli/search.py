@@ -33,8 +33,9 @@ def search(
     req = SearchRequest(text=query or None, entity=entity, type=type_, source=source,
                         said_by=said_by, publisher=publisher, since=since, until=until,
                         lang=lang, limit=limit)
+    settings = load_settings()
     try:
-        result = run_search(load_settings(), req)
+        result = run_search(settings, req)
     except Exception as exc:  # noqa: BLE001 - say what went wrong and how to fix it
         err.print(f"[red]error:[/red] search failed: {escape(str(exc))}\n"
                   "Is Elasticsearch up (`newsflow stack up`) and the index created "

@@ -242,3 +242,15 @@ def test_cli_enrich_writes_the_publisher() -> None:
     out = json.loads(result.stdout)
     assert out["provenance"]["publisher"] == "The Wire"
     assert out["url"] == "https://example.org/a"
+
+
+def test_a_bad_setting_exits_2_and_names_the_variable() -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "NEWSFLOW_PARTITIONS": "four"}
+    proc = subprocess.run([sys.executable, "-m", "pipeline.cli", "search", "x"], env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 2, proc.stderr
+    assert "NEWSFLOW_PARTITIONS='four' is not a valid int" in proc.stderr
