@@ -1,0 +1,1 @@
+"""Grouping across articles: wire copies into stories, quotes into quote groups."""

@@ -1,0 +1,64 @@
+"""Text normalisation for matching across articles: typography, case, punctuation.
+
+Two renderings of the same words must give the same tokens, whatever the outlet's
+quote marks, dashes, ellipses or case::
+
+    >>> words("“It’s over” — he said…")
+    ['it’s', 'over', 'he', 'said']
+    >>> words('"It\\'s OVER" - he said...') == words("“It’s over” — he said…")
+    True
+    >>> shingles(["a", "b", "c", "d"], size=3)
+    {'a b c', 'b c d'}
+    >>> shingles(["a", "b"], size=3)
+    {'a b'}
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+
+from datasketch import MinHash
+
+# Typographic variants folded to one form before tokenising.
+FOLD = str.maketrans({"‘": "’", "'": "’", "`": "’", "´": "’", "ʼ": "’",
+                      "“": '"', "”": '"', "„": '"', "«": '"', "»": '"', "‹": '"', "›": '"',
+                      "—": " ", "–": " ", "―": " ", "‐": "-", "‑": "-", "−": "-",
+                      "…": " ", "\u00a0": " "})
+WORD = re.compile(r"[^\W_]+(?:[’.\-][^\W_]+)*", re.UNICODE)
+NUM_PERM = 64
+SEED = 1  # fixed: signatures are stable across processes and restarts
+
+
+def fold(text: str) -> str:
+    """NFKC, typographic quotes/dashes/ellipses folded, lower case."""
+    return unicodedata.normalize("NFKC", text).translate(FOLD).lower()
+
+
+def words(text: str) -> list[str]:
+    """The words of ``text`` after :func:`fold`; punctuation is dropped."""
+    return WORD.findall(fold(text))
+
+
+def shingles(tokens: list[str], *, size: int) -> set[str]:
+    """Word n-grams of ``size`` (the whole text when it is shorter)."""
+    if len(tokens) <= size:
+        return {" ".join(tokens)} if tokens else set()
+    return {" ".join(tokens[i:i + size]) for i in range(len(tokens) - size + 1)}
+
+
+def minhash(items: Iterable[str], *, num_perm: int = NUM_PERM) -> MinHash:
+    """A MinHash of ``items`` with a fixed seed (the same everywhere, every time)."""
+    m = MinHash(num_perm=num_perm, seed=SEED)
+    m.update_batch([s.encode("utf-8") for s in items])
+    return m
+
+
+def containment(small: set[str], large: set[str]) -> float:
+    """Share of ``small`` found in ``large`` (1.0: a fragment or truncation of it)."""
+    return len(small & large) / len(small) if small else 0.0
+
+
+def jaccard(a: set[str], b: set[str]) -> float:
+    return len(a & b) / len(a | b) if a or b else 0.0
