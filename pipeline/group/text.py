@@ -7,10 +7,19 @@ quote marks, dashes, ellipses or case::
     ['it’s', 'over', 'he', 'said']
     >>> words('"It\\'s OVER" - he said...') == words("“It’s over” — he said…")
     True
-    >>> shingles(["a", "b", "c", "d"], size=3)
-    {'a b c', 'b c d'}
+    >>> sorted(shingles(["a", "b", "c", "d"], size=3))
+    ['a b c', 'b c d']
     >>> shingles(["a", "b"], size=3)
     {'a b'}
+
+An ellipsis marks words left out and square brackets words put in by the writer, so a
+quotation is cut there into segments (the bracketed words dropped) and no shingle spans
+the gap::
+
+    >>> segments("We will not [...] back down… ever")
+    [['we', 'will', 'not'], ['back', 'down'], ['ever']]
+    >>> segments("[The river has] risen faster than at any time")
+    [['risen', 'faster', 'than', 'at', 'any', 'time']]
 """
 
 from __future__ import annotations
@@ -39,6 +48,15 @@ def fold(text: str) -> str:
 def words(text: str) -> list[str]:
     """The words of ``text`` after :func:`fold`; punctuation is dropped."""
     return WORD.findall(fold(text))
+
+
+ELLIPSIS = re.compile(r"\[[^\[\]]{0,120}\]|\(\s*(?:…|\.\s?\.\s?\.)\s*\)|…|\.\s?\.\s?\.")
+
+
+def segments(text: str) -> list[list[str]]:
+    """The words of ``text`` in runs between ellipses (empty runs dropped)."""
+    parts = (words(part) for part in ELLIPSIS.split(text))
+    return [p for p in parts if p]
 
 
 def shingles(tokens: list[str], *, size: int) -> set[str]:
