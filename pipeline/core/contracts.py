@@ -169,6 +169,8 @@ class Attribution(BaseModel):
     cue: Span | None
     content: Span
     cited_via: list[str] = Field(default_factory=list)
+    rule: str | None = None  # the construction that found it (docs/attribution.md)
+    stance: Literal["neutral", "distancing", "endorsing"] | None = None  # of the cue
 
 
 class Entity(BaseModel):

@@ -112,7 +112,8 @@ def resolve_all(found: list[Found], doc: Doc, index: EntityIndex) -> list[Attrib
             parts = [list(f.content), *[list(r) for r in f.extra]]
             end = max(end, *(e for _, e in f.extra))
         content = Span(text=text[start:end], start=start, end=end, spans=parts)
-        att = Attribution(kind=f.kind, source=source, cue=cue, content=content)  # type: ignore[arg-type]
+        att = Attribution(kind=f.kind, source=source, cue=cue, content=content,  # type: ignore[arg-type]
+                          rule=f.rule, stance=f.stance)
         if f.cites_for in by_content and source and source.canonical:
             by_content[f.cites_for].cited_via.append(source.canonical)
         if f.kind != "citing":
