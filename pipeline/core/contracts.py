@@ -158,6 +158,10 @@ class Span(BaseModel):
 class Source(Span):
     canonical: str | None = None
     type: SourceType = "unnamed"
+    # Unnamed on purpose ("a senior official", "people familiar with the matter"), and the
+    # reason the article gives for it ("because he was not authorized to speak publicly").
+    anonymous: bool = False
+    anonymity_reason: str | None = None
 
 
 class Attribution(BaseModel):

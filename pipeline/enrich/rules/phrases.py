@@ -16,8 +16,10 @@ from pipeline.enrich.syntax import (
     kind_of,
     source_range,
     span_chars,
+    subject,
     subtree,
     trim,
+    verb_cue,
     words,
 )
 
@@ -68,20 +70,25 @@ def _noun_clause(m: Match, sent: Span, doc: Doc) -> Found | None:
     """'his claim that the vote was rigged': a speech noun with a that-clause."""
     noun, clause = m["cue"], m["clause"]
     content = content_range(doc, subtree(clause))
+    cue = (noun.idx, noun.idx + len(noun))
     owner = next((c for c in noun.children if c.dep_ == "poss"), None)
     if owner is None:
         prep = next((c for c in noun.children if c.dep_ == "prep" and c.lower_ in {"by", "from",
                                                                                  "of"}), None)
         owner = next((g for g in prep.children if g.dep_ == "pobj"), None) if prep else None
-    return Found(kind_of(doc, content), content, (noun.idx, noun.idx + len(noun)),
-                 source_range(owner))
+    verb = noun.head.head if noun.dep_ == "pobj" and noun.head.dep_ == "prep" else None
+    if owner is None and verb is not None and verb.lemma_.lower() in cues.CUE_VERBS:
+        owner, cue = subject(verb), verb_cue(verb)  # "X said in a statement that …"
+    return Found(kind_of(doc, content), content, cue, source_range(owner))
 
 
 NOUN_CLAUSE = Construction(
     name="noun_clause", type="nominal",
     description="A noun of saying with a that-clause: 'the governor's claim that …'; the "
                 "possessor or the 'by/from/of' object is the source.",
-    examples=("The governor's claim that the budget was balanced drew laughter in the hall.",),
+    examples=("The governor's claim that the budget was balanced drew laughter in the hall.",
+              "The ministry said in a statement that the border crossing would reopen on "
+              "Monday."),
     patterns=([{"RIGHT_ID": "cue", "RIGHT_ATTRS": {"LEMMA": {"IN": sorted(cues.SPEECH_NOUNS)},
                                                    "POS": "NOUN"}},
                {"LEFT_ID": "cue", "REL_OP": ">", "RIGHT_ID": "clause",
