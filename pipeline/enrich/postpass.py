@@ -3,7 +3,7 @@
 ``SENTENCE_PASSES`` run on what the constructions found in one sentence;
 ``POST_PASSES`` on the whole document's attributions, in this order:
 
-1. ``hedge_in_quote`` drops "I think" / "you know" inside someone else's quote;
+1. ``inside_quotes`` drops attributions nested in someone's quote ("I think", "they said");
 2. ``whole_quotes`` grows a content cut inside a quote to the whole quote;
 3. ``continuation`` adds the next quote of a split quote (“One,” she said. “Two.”);
 4. ``orphan_quotes`` adds quotes no attribution covers, credited to a nearby speaker;
@@ -11,7 +11,7 @@
 6. ``in_text_order`` sorts by position.
 
     >>> [p.name for p in POST_PASSES]
-    ['hedge_in_quote', 'whole_quotes', 'continuation', 'orphan_quotes', 'stance', 'in_text_order']
+    ['inside_quotes', 'whole_quotes', 'continuation', 'orphan_quotes', 'stance', 'in_text_order']
 """
 
 from __future__ import annotations
@@ -47,18 +47,22 @@ SENTENCE_PASSES: tuple[PostPass, ...] = (
 )
 
 
-def _hedge_in_quote(doc: Doc, found: list[Found]) -> list[Found]:
-    """'I think' / 'you know' inside someone's quote is a hedge, not an attribution."""
-    text, spans = doc_text(doc), quotes(doc)
+LAYOUT_RULES = {"speaker_label", "dash_credit"}
 
-    def hedge(f: Found) -> bool:
-        if f.source is None or f.cue is None:
-            return False
-        if text[f.source[0]:f.source[1]].lower() not in cues.HEDGE_SOURCES:
-            return False
-        return any(qs < f.cue[0] < qe for qs, qe in spans)
 
-    return [f for f in found if not hedge(f)]
+def _inside_quotes(doc: Doc, found: list[Found]) -> list[Found]:
+    """An attribution wholly inside someone's quote ("“I think they said it was over,” X
+    said") is the quoted speaker's hedge or second-hand report, not the article's: the
+    quote itself is the attribution. (On PolNeAR dev, 87% of these were not in the gold.)"""
+    spans = quotes(doc)
+
+    def nested(f: Found) -> bool:
+        if f.cue is None or f.rule in LAYOUT_RULES:
+            return False
+        return any(qs < f.cue[0] < qe and qs <= f.content[0] and f.content[1] <= qe
+                   for qs, qe in spans)
+
+    return [f for f in found if not nested(f)]
 
 
 def _whole_quotes(doc: Doc, found: list[Found]) -> list[Found]:
@@ -80,7 +84,7 @@ def _continuation(doc: Doc, found: list[Found]) -> list[Found]:
     """'“Part one,” she said. “Part two.”': the second quote continues the first."""
     text = doc_text(doc)
     for f in found:
-        if f.cue is None or f.content[1] > f.cue[0] or \
+        if f.cue is None or f.extra or f.content[1] > f.cue[0] or \
                 text[f.content[1] - 1] not in QUOTE_CLOSE + ",'":
             continue
         for qs, qe in quotes(doc):
@@ -140,7 +144,7 @@ def _in_text_order(doc: Doc, found: list[Found]) -> list[Found]:
 
 
 POST_PASSES: tuple[PostPass, ...] = (
-    PostPass("hedge_in_quote", _hedge_in_quote.__doc__ or "", _hedge_in_quote),
+    PostPass("inside_quotes", _inside_quotes.__doc__ or "", _inside_quotes),
     PostPass("whole_quotes", _whole_quotes.__doc__ or "", _whole_quotes),
     PostPass("continuation", _continuation.__doc__ or "", _continuation),
     PostPass("orphan_quotes", _orphan_quotes.__doc__ or "", _orphan_quotes,

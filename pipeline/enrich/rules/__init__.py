@@ -13,6 +13,7 @@ last in each sentence, given what the others found there.
 from __future__ import annotations
 
 from pipeline.enrich.registry import Construction
+from pipeline.enrich.rules.agentless import AGENTLESS_PASSIVE, HEDGED
 from pipeline.enrich.rules.layout import DASH_CREDIT, SPEAKER_LABEL
 from pipeline.enrich.rules.phrases import ACCORDING_TO, CITING, NOUN_CLAUSE
 from pipeline.enrich.rules.verbs import (
@@ -30,6 +31,7 @@ CONSTRUCTIONS: tuple[Construction, ...] = (
     DASH_CREDIT,
     SPEECH_CLAUSE,
     BELIEF_CLAUSE,
+    AGENTLESS_PASSIVE,
     QUOTE_FRAME,
     COLON_CUE,
     QUOTE_BEFORE,
@@ -37,5 +39,6 @@ CONSTRUCTIONS: tuple[Construction, ...] = (
     NOMINAL_OBJECT,
     NOUN_CLAUSE,
     ACCORDING_TO,
+    HEDGED,
     CITING,
 )

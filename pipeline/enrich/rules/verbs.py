@@ -88,15 +88,30 @@ BELIEF_CLAUSE = Construction(
     patterns=([_cue(cues.COGNITION - cues.SPEECH), COMPLEMENT],), build=_clause)
 
 
+def _frame_like(verb: Token) -> bool:
+    """An adverbial clause that is really a speech frame: after its head, finite, with its
+    own subject and no subordinator ("…, he said", not "after he said", "while showing")."""
+    return verb.i > verb.head.i and verb.tag_ not in {"VBG", "VBN"} and \
+        not any(c.dep_ == "mark" for c in verb.children) and \
+        any(c.dep_ == "nsubj" for c in verb.children)
+
+
 def _frame(m: Match, sent: Span, doc: Doc) -> Found | None:
     """'“…,” he said, …': the verb hangs off the quote; the rest of the sentence is said."""
     verb = m["cue"]
-    if not _free(verb) or (verb.dep_ == "advcl" and verb.i < verb.head.i):
+    if not _free(verb) or (verb.dep_ == "advcl" and not _frame_like(verb)):
         return None
     exclude = {t.i for t in verb.subtree}
     toks = [t for t in sent if t.i not in exclude]
     if words(toks) < 2:
         return None
+    before = [t for t in toks if t.i < min(exclude)]
+    after = [t for t in toks if t.i > max(exclude)]
+    if words(before) and words(after):  # "The harvest, the farmers said, was poor": 2 parts
+        f = _found(doc, content_range(doc, before), verb_cue(verb), subject(verb))
+        f.extra.append(content_range(doc, after))
+        f.kind = kind_of(doc, (f.content[0], f.extra[0][1]))
+        return f
     return _found(doc, content_range(doc, toks), verb_cue(verb), subject(verb))
 
 
