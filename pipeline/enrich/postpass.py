@@ -97,6 +97,9 @@ def _continuation(doc: Doc, found: list[Found]) -> list[Found]:
     return found
 
 
+MAX_CONTINUATION = 600  # characters from the last attribution to a quote that continues it
+
+
 def _orphan_quotes(doc: Doc, found: list[Found]) -> list[Found]:
     """Quotes of six words or more covered by no attribution: the nearby speaker's."""
     text = doc_text(doc)
@@ -113,17 +116,18 @@ def _orphan_quotes(doc: Doc, found: list[Found]) -> list[Found]:
 
 
 def _nearby_speaker(text: str, pos: int, found: list[Found]) -> Range | None:
-    """The speaker of a quote with no cue: one named in its paragraph, else just before it."""
+    """The speaker of a quote with no cue: one named in its paragraph, else the speaker
+    of the last attribution before it (a quote paragraph continues its speaker)."""
     p0, p1 = paragraph(text, pos)
     sources = [f.source for f in found if f.source is not None]
     same = [s for s in sources if p0 <= s[0] < p1]
     if same:
         return min(same, key=lambda s: abs(s[0] - pos))
-    before = [s for s in sources if s[1] <= pos]
+    before = [f for f in found if f.source is not None and f.content[1] <= pos]
     if before:
-        last = max(before, key=lambda s: s[1])
-        if pos - last[1] < 400:
-            return last
+        last = max(before, key=lambda f: f.content[1])
+        if pos - last.content[1] < MAX_CONTINUATION:
+            return last.source
     return None
 
 

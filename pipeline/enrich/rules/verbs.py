@@ -8,6 +8,7 @@ once one has used a verb, the later ones leave it alone.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from spacy.tokens import Doc, Span, Token
@@ -29,6 +30,7 @@ from pipeline.enrich.syntax import (
 )
 
 VERB = {"IN": ["VERB", "AUX"]}
+ABBREVIATION = re.compile(r"\b(?:[A-Z][a-z]{0,3}|[A-Z](?:\.[A-Z])+)\.")
 
 
 def _cue(lemmas: frozenset[str] | set[str], pos: dict[str, Any] | None = None
@@ -174,7 +176,7 @@ def _quote_before(verb: Token, doc: Doc) -> Range | None:
     for qs, qe in reversed(quotes(doc)):
         if qe > verb.idx:
             continue
-        between = text[qe:verb.idx]
+        between = ABBREVIATION.sub("", text[qe:verb.idx])  # "Ms. Berg said" is one sentence
         close = len(between) <= 60 and "\n" not in between and not any(c in between
                                                                          for c in ".?!")
         if close and (text[qe - 2:qe - 1] in {",", "?", "!", "—"} or text[qe - 1] in ","):
