@@ -28,6 +28,7 @@ def _passive(m: Match, sent: Span, doc: Doc) -> Found | None:
         content = content_range(doc, toks)
         return Found(kind_of(doc, content), content, verb_cue(verb), None)
     if subj is not None and infinitive is not None and \
+            verb.lemma_.lower() in cues.AGENTLESS_INFINITIVE and \
             any(c.lower_ == "to" for c in infinitive.children):
         first = content_range(doc, subtree(subj))  # "the plant is said to have closed"
         rest = content_range(doc, subtree(infinitive))
