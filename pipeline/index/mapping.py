@@ -58,9 +58,11 @@ def mappings() -> dict[str, Any]:
             "attributions": {"type": "nested", "properties": {
                 "kind": KW,
                 "source": {"properties": {"text": {**text, "fields": {"raw": KW}}, "start": INT,
-                                          "end": INT, "canonical": KW, "type": KW}},
+                                          "end": INT, "canonical": KW, "type": KW,
+                                          "anonymous": {"type": "boolean"},
+                                          "anonymity_reason": text}},
                 "cue": {"properties": {"text": KW, "start": INT, "end": INT}},
-                "content": SPAN, "cited_via": KW}},
+                "content": SPAN, "cited_via": KW, "rule": KW, "stance": KW}},
             "attributed_sources": KW, "attribution_kinds": KW,
             "enrichment_version": KW, "enriched_at": DATE, "indexed_at": DATE,
         },
