@@ -117,7 +117,23 @@ def ensure_index(settings: Settings, es: Elasticsearch | None = None,
         if not es.indices.exists(index=name):
             es.indices.create(index=name)
         es.indices.put_alias(index=name, name=settings.index_alias, is_write_index=True)
+        return name
+    _add_new_fields(settings, es)
     return name
+
+
+def _add_new_fields(settings: Settings, es: Elasticsearch) -> None:
+    """Give the indices behind the alias the fields this version added (an upgrade must
+    not turn every new document into a strict-mapping rejection). A changed field type
+    cannot be applied in place: that needs ``newsflow reindex``."""
+    from elasticsearch import BadRequestError
+
+    try:
+        es.indices.put_mapping(index=settings.index_alias, **mappings())
+    except BadRequestError as exc:
+        raise ConfigError(f"the index behind {settings.index_alias} has a mapping this "
+                          f"version cannot extend ({exc.message}); run `newsflow reindex`"
+                          ) from exc
 
 
 def document(article: EnrichedArticle) -> dict[str, Any]:
