@@ -34,6 +34,8 @@ class SearchRequest:
     until: str | None = None
     lang: str | None = None
     limit: int = 10
+    anonymous: bool = False  # only articles with an attribution to an anonymous source
+    stance: str | None = None  # only articles with an attribution of that stance
 
 
 def _entity_filter(name: str, label: str | None) -> dict[str, Any]:
@@ -77,6 +79,13 @@ def build_query(req: SearchRequest) -> dict[str, Any]:
         filters.append({"range": {"published_at": rng}})
     if req.lang:
         filters.append({"term": {"language": req.lang}})
+    if req.anonymous or req.stance:  # both on one attribution: an anonymous source's claim
+        said: list[dict[str, Any]] = []
+        if req.anonymous:
+            said.append({"term": {"attributions.source.anonymous": True}})
+        if req.stance:
+            said.append({"term": {"attributions.stance": req.stance}})
+        filters.append({"nested": {"path": "attributions", "query": {"bool": {"filter": said}}}})
     return {
         "query": {"bool": {"must": must or [{"match_all": {}}], "filter": filters}},
         "size": max(0, min(req.limit, 1000)),

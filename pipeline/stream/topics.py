@@ -9,7 +9,7 @@ from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
-from pipeline.core.settings import Settings
+from pipeline.core.settings import MAX_MESSAGE_BYTES, Settings
 
 
 def ensure_topics(settings: Settings, *, replication: int = 1) -> list[str]:
@@ -19,7 +19,7 @@ def ensure_topics(settings: Settings, *, replication: int = 1) -> list[str]:
     try:
         existing = set(admin.list_topics())
         wanted = [NewTopic(name, settings.topic_partitions(name), replication,
-                           topic_configs={"max.message.bytes": "16777216"})
+                           topic_configs={"max.message.bytes": str(MAX_MESSAGE_BYTES)})
                   for name in settings.topics]
         missing = [t for t in wanted if t.name not in existing]
         created = []
