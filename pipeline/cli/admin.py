@@ -105,6 +105,10 @@ def setup(
         created = topics.ensure_topics(settings)
         err.print(f"topics: {', '.join(settings.topics)} (created: {', '.join(created) or 'none'})")
         err.print(f"index: {ensure_index(settings)} behind alias {settings.index_alias}")
+        from pipeline.index.quotes_mapping import ensure_quotes_index
+
+        err.print(f"quotes index: {ensure_quotes_index(settings)} behind alias "
+                  f"{settings.quotes_index_alias}")
         if kibana and settings.kibana_url:
             from pipeline.ops.kibana import import_saved_objects
 

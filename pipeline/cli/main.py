@@ -6,7 +6,7 @@ import sys
 
 from rich.markup import escape
 
-from pipeline.cli import admin, group, offline, run, search, stack  # noqa: F401 - they register
+from pipeline.cli import admin, group, offline, quotes, run, search, stack  # noqa: F401
 from pipeline.cli.app import app, err
 from pipeline.core.errors import NewsflowError
 

@@ -264,13 +264,15 @@ class QuoteArticle(BaseModel):
 
 
 class QuoteSpeaker(BaseModel):
-    """Who the article credits: its words (``text``), the canonical name, the entity key."""
+    """Who the article credits: its words (``text``), the canonical name, the entity key;
+    ``anonymous`` when the article withholds the name on purpose."""
 
     model_config = ConfigDict(extra="forbid")
     text: str | None = None
     canonical: str | None = None
     key: str | None = None
     type: SourceType = "unnamed"
+    anonymous: bool = False
 
 
 class Quote(BaseModel):

@@ -19,7 +19,8 @@ How it works, and why:
 
 * **Normalisation** (:mod:`pipeline.group.text`): typography, case and punctuation are
   folded away; ellipses cut a quotation into segments that no shingle spans.
-* **Candidates** come from a MinHash LSH index (datasketch ``MinHashLSH``, in memory) over
+* **Candidates** come from a MinHash LSH index (datasketch ``MinHashLSH``, in memory, with
+  the lighter tables of :mod:`pipeline.group.lsh`) over
   word-trigram shingles of *windows* of each variant (``window`` words every ``stride``).
   Windows rather than whole quotations because a fragment's Jaccard similarity to a long
   quotation is small (a 6-word fragment of a 40-word quote: ~0.1) while its similarity to
@@ -44,9 +45,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Protocol
 
-from datasketch import MinHashLSH
-
 from pipeline.core.contracts import Quote
+from pipeline.group.lsh import CompactLSH
 from pipeline.group.speakers import NO_CHAINS, Chains, Speaker, chain, fits
 from pipeline.group.state import Member, QuoteGroup
 from pipeline.group.text import jaccard, minhash, segments, shingles
@@ -58,9 +58,9 @@ class Params:
 
     shingle: int = 3  # words per shingle
     window: int = 8  # words per LSH window
-    stride: int = 4  # a stored variant has a window every `stride` words
+    stride: int = 8  # a stored variant has a window every `stride` words (and one at its end)
     query_stride: int = 1  # a new quote is looked up with a window every `query_stride`
-    bands: int = 12  # LSH bands x rows: P(candidate) = 1 - (1 - J**rows)**bands
+    bands: int = 10  # LSH bands x rows: P(candidate) = 1 - (1 - J**rows)**bands
     rows: int = 2
     jaccard: float = 0.5  # near-duplicates
     coverage: float = 0.8  # share of the shorter text inside shared shingles
@@ -68,6 +68,7 @@ class Params:
     run: int = 10  # a shared run of this many words joins, whatever the lengths
     contested_min: int = 8  # words the same text needs to join across incompatible speakers
     contested_jaccard: float = 0.6  # or near-identical texts
+    max_candidates: int = 64  # groups verified per quote, those with most window hits first
 
 
 PARAMS = Params()
@@ -87,7 +88,7 @@ class Text:
         return tuple(w for seg in self.segments for w in seg)
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=16384)
 def prepare(content: str, size: int = PARAMS.shingle) -> Text:
     segs = tuple(tuple(s) for s in segments(content))
     sh: set[str] = set()
@@ -227,8 +228,7 @@ class QuoteGroups:
     def __init__(self, store: GroupStore | None = None, params: Params = PARAMS) -> None:
         self.store: GroupStore = store if store is not None else MemoryStore()
         self.p = params
-        self.lsh = MinHashLSH(num_perm=params.bands * params.rows,
-                              params=(params.bands, params.rows))
+        self.lsh = CompactLSH(params.bands * params.rows, (params.bands, params.rows))
         self.seq = 0
         for group in self.store.groups():
             self.seq = max(self.seq, group.seq)
@@ -266,17 +266,20 @@ class QuoteGroups:
             if key in self.lsh.keys:
                 self.lsh.remove(key)
 
-    def candidates(self, text: Text) -> set[str]:
-        """Groups with a window near one of ``text``'s windows."""
-        found: set[str] = set()
+    def candidates(self, text: Text) -> dict[str, int]:
+        """Groups with a window near one of ``text``'s windows, and how many such windows."""
+        found: dict[str, int] = {}
         for window in dict.fromkeys(windows(text, self.p.window, self.p.query_stride)):
-            found.update(key[0] for key in self.lsh.query(self._minhash(window)))
+            for gid in {key[0] for key in self.lsh.query(self._minhash(window))}:
+                found[gid] = found.get(gid, 0) + 1
         return found
 
     def matches(self, text: Text, speaker: Speaker, chains: Chains = NO_CHAINS) -> list[Match]:
         """The groups ``text`` matches, best first (ties: the oldest)."""
         out = []
-        for gid in self.candidates(text):
+        hits = self.candidates(text)
+        ranked = sorted(((-n, self.get(gid).founded, gid) for gid, n in hits.items()))
+        for _, _, gid in ranked[:self.p.max_candidates]:
             group = self.get(gid)
             clash = not fits(speaker, group.credited, chains | group.chains)
             best, contains = 0.0, False

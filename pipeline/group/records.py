@@ -67,7 +67,8 @@ def quote_of(article: EnrichedArticle, index: int, att: Attribution) -> Quote:
     speaker = QuoteSpeaker()
     if src is not None:
         speaker = QuoteSpeaker(text=src.text, canonical=src.canonical,
-                               key=_key(article, src.canonical), type=src.type)
+                               key=_key(article, src.canonical), type=src.type,
+                               anonymous=src.anonymous)
     return Quote(
         id=quote_id(article.id, index), index=index,
         article=QuoteArticle(id=article.id, url=article.url, title=article.title,

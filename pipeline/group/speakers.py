@@ -44,19 +44,19 @@ class Speaker:
     canonical: str | None = None
     key: str | None = None
     type: str = "unnamed"
+    anonymous: bool = False
 
     @classmethod
     def of(cls, speaker: QuoteSpeaker) -> Speaker:
         return cls(text=speaker.text, canonical=speaker.canonical, key=speaker.key,
-                   type=speaker.type)
+                   type=speaker.type, anonymous=speaker.anonymous)
 
     @classmethod
     def from_list(cls, data: list[Any]) -> Speaker:
-        text, canonical, key, type_ = data
-        return cls(text=text, canonical=canonical, key=key, type=type_)
+        return cls(*data)
 
     def as_list(self) -> list[Any]:
-        return [self.text, self.canonical, self.key, self.type]
+        return [self.text, self.canonical, self.key, self.type, self.anonymous]
 
     def as_dict(self) -> dict[str, Any]:
         return {"text": self.text, "canonical": self.canonical, "key": self.key,
@@ -65,7 +65,8 @@ class Speaker:
     @property
     def named(self) -> bool:
         """A named person, organisation, outlet or document (not a role noun or a crowd)."""
-        return self.type in NAMED_TYPES and bool(self.canonical) and bool(self.name)
+        return self.type in NAMED_TYPES and not self.anonymous and bool(self.canonical) \
+            and bool(self.name)
 
     @property
     def name(self) -> frozenset[str]:

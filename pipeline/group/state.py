@@ -22,7 +22,7 @@ document (:meth:`QuoteGroup.from_doc`) is the group that was written::
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -43,7 +43,7 @@ def _when(value: str | None) -> datetime:
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
-@dataclass
+@dataclass(slots=True)
 class Member:
     """One report of the group's words: a quote record, where it came from, who it credits."""
 
@@ -106,8 +106,7 @@ class QuoteGroup:
     def absorb(self, other: QuoteGroup, seq: int) -> None:
         """Merge a younger group into this one (a fuller report proved them one quote)."""
         for m in other.members:
-            self.members.append(Member(**{**m.__dict__,
-                                          "variant": self._variant(other.variants[m.variant])}))
+            self.members.append(replace(m, variant=self._variant(other.variants[m.variant])))
         self.merged += [other.id, *other.merged]
         self.seq = max(self.seq, seq)
 

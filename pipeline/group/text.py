@@ -27,6 +27,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
+from functools import lru_cache
 
 from datasketch import MinHash
 
@@ -66,9 +67,18 @@ def shingles(tokens: list[str], *, size: int) -> set[str]:
     return {" ".join(tokens[i:i + size]) for i in range(len(tokens) - size + 1)}
 
 
+@lru_cache(maxsize=16)
+def _empty(num_perm: int) -> MinHash:
+    return MinHash(num_perm=num_perm, seed=SEED)
+
+
 def minhash(items: Iterable[str], *, num_perm: int = NUM_PERM) -> MinHash:
-    """A MinHash of ``items`` with a fixed seed (the same everywhere, every time)."""
-    m = MinHash(num_perm=num_perm, seed=SEED)
+    """A MinHash of ``items`` with a fixed seed (the same everywhere, every time).
+
+    Copies an empty MinHash made once per ``num_perm``: making the permutations is ten
+    times the cost of hashing a quotation's shingles.
+    """
+    m = _empty(num_perm).copy()
     m.update_batch([s.encode("utf-8") for s in items])
     return m
 

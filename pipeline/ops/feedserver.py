@@ -1,7 +1,17 @@
-"""Serve articles as an RSS 2.0 feed from a local HTTP server (demo and tests).
+"""Serve articles as RSS 2.0 feeds from a local HTTP server (demo and tests).
 
     >>> with serving_feed(load_samples()[:2]) as url:
     ...     url.startswith("http://127.0.0.1:") and url.endswith("/feed.xml")
+    True
+
+The demo serves one feed per publisher of the samples (their ``publisher`` field), so each
+article carries its own outlet's name::
+
+    >>> feeds = by_publisher(load_samples())
+    >>> "Newsflow Seed" in feeds and len(feeds["Northfield Wire"]) >= 2
+    True
+    >>> with serving_feeds(feeds) as urls:
+    ...     sorted(urls) == sorted(feeds) and urls["Northfield Wire"].endswith("/feeds/2.xml")
     True
 """
 
@@ -74,6 +84,35 @@ def serving(handler: type[BaseHTTPRequestHandler], *, host: str = "127.0.0.1"
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+def by_publisher(articles: list[dict[str, Any]], default: str = "Newsflow Samples"
+                 ) -> dict[str, list[dict[str, Any]]]:
+    """The articles by their ``publisher`` field, in order of first appearance."""
+    feeds: dict[str, list[dict[str, Any]]] = {}
+    for a in articles:
+        feeds.setdefault(a.get("publisher") or default, []).append(a)
+    return feeds
+
+
+@contextmanager
+def serving_feeds(feeds: dict[str, list[dict[str, Any]]], *, host: str = "127.0.0.1"
+                  ) -> Iterator[dict[str, str]]:
+    """Serve each list of articles as its own RSS feed (``/feeds/<n>.xml``); yield the
+    URL of each feed by name."""
+    bodies = {f"/feeds/{i}.xml": rss(arts, title=name)
+              for i, (name, arts) in enumerate(feeds.items())}
+
+    class Feeds(QuietHandler):
+        def do_GET(self) -> None:
+            body = bodies.get(self.path.split("?")[0])
+            if body is None:
+                self.send_error(404)
+                return
+            self.reply(200, body, "application/rss+xml; charset=utf-8")
+
+    with serving(Feeds, host=host) as base:
+        yield {name: f"{base}/feeds/{i}.xml" for i, name in enumerate(feeds)}
 
 
 @contextmanager
