@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from pipeline.cli import admin, offline, run, search, stack  # noqa: F401 - they register
+from pipeline.cli import admin, deadletters, offline, run, search, stack  # noqa: F401 - they register
 from pipeline.cli.app import app, err
 from pipeline.core.errors import NewsflowError
 
