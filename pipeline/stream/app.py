@@ -60,6 +60,7 @@ def _credentials(settings: Settings) -> faust.SASLCredentials | None:
 def faust_app(settings: Settings) -> faust.App:
     """The Faust app with newsflow's Kafka settings (bounded read-ahead, manual acks)."""
     datadir = settings.home / "faust" / str(settings.worker_index)
+    datadir.parent.mkdir(parents=True, exist_ok=True)  # Faust makes only the last level
     return faust.App(
         settings.app_id,
         broker_credentials=_credentials(settings),
