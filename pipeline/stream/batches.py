@@ -187,7 +187,7 @@ class Batches:
                     msg.offset, str(exc)[:500])
 
     async def until_ready(self, stage: str, step: Callable[[], Awaitable[None]]) -> None:
-        """Run an idempotent setup step (index template, alias) until it succeeds."""
+        """Run an idempotent step (index setup, a last-resort dead letter) until it succeeds."""
         attempt = 0
         while True:
             try:
@@ -238,7 +238,7 @@ class Batches:
             one = [event]
             error = await self.attempts(stage, lambda: handler(one), "message")  # noqa: B023
             if error is not None and key_of(event) not in self._done:
-                await self.attempts(stage, lambda: self.dead_letter(stage, error, event))  # noqa: B023
+                await self.until_ready(stage, lambda: self.dead_letter(stage, error, event))  # noqa: B023
 
     async def decode(self, events: list[EventT], parse: Callable[[bytes], M]
                      ) -> list[tuple[EventT, M]]:
