@@ -6,7 +6,16 @@ import sys
 
 from rich.markup import escape
 
-from pipeline.cli import admin, group, offline, quotes, run, search, stack  # noqa: F401
+from pipeline.cli import (  # noqa: F401 - importing a command module registers it
+    admin,
+    deadletters,
+    group,
+    offline,
+    quotes,
+    run,
+    search,
+    stack,
+)
 from pipeline.cli.app import app, err
 from pipeline.core.errors import NewsflowError
 
