@@ -6,7 +6,7 @@ per key (about 4.5 KB per key with 12 bands): with one bucket value inlined unti
 arrives, integer band hashes and the band hashes of a key packed in one array, a key costs
 about a quarter of that. The answers are the same::
 
-    >>> from datasketch import MinHashLSH
+    >>> from datasketch import MinHash, MinHashLSH
     >>> from pipeline.group.text import minhash
     >>> sets = [{"a b", "b c", "c d"}, {"a b", "b c", "c e"}, {"x y", "y z"}]
     >>> plain, compact = MinHashLSH(num_perm=24, params=(12, 2)), CompactLSH(24, (12, 2))
@@ -26,7 +26,7 @@ from array import array
 from collections.abc import Hashable, Iterator
 from typing import Any
 
-from datasketch import MinHashLSH
+from datasketch import MinHash, MinHashLSH
 
 
 def band_hash(data: bytes) -> int:
@@ -112,3 +112,14 @@ class CompactLSH(MinHashLSH):
         super().__init__(num_perm=num_perm, params=params, hashfunc=band_hash)
         self.hashtables = [_Buckets() for _ in range(self.b)]
         self.keys = _Keys()
+
+    def query_some(self, minhash: MinHash, max_bucket: int) -> set[Hashable]:
+        """:meth:`query`, leaving out buckets of more than ``max_bucket`` keys: a band
+        shared by that many different windows (stock phrases) tells nothing, and reading it
+        would make a lookup's cost grow with the number of stored quotes."""
+        found: set[Hashable] = set()
+        for (start, end), table in zip(self.hashranges, self.hashtables, strict=True):
+            bucket = table.get(self._H(minhash.hashvalues[start:end]))
+            if len(bucket) <= max_bucket:
+                found.update(bucket)
+        return found

@@ -45,6 +45,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Protocol
 
+from datasketch import MinHash
+
 from pipeline.core.contracts import Quote
 from pipeline.group.lsh import CompactLSH
 from pipeline.group.speakers import NO_CHAINS, Chains, Speaker, chain, fits
@@ -69,6 +71,7 @@ class Params:
     contested_min: int = 8  # words the same text needs to join across incompatible speakers
     contested_jaccard: float = 0.6  # or near-identical texts
     max_candidates: int = 64  # groups verified per quote, those with most window hits first
+    max_bucket: int = 256  # LSH buckets holding more windows than this are stock phrases
 
 
 PARAMS = Params()
@@ -229,6 +232,7 @@ class QuoteGroups:
         self.store: GroupStore = store if store is not None else MemoryStore()
         self.p = params
         self.lsh = CompactLSH(params.bands * params.rows, (params.bands, params.rows))
+        self._scratch = minhash((), num_perm=params.bands * params.rows)
         self.seq = 0
         for group in self.store.groups():
             self.seq = max(self.seq, group.seq)
@@ -240,9 +244,12 @@ class QuoteGroups:
             raise KeyError(group_id)
         return group
 
-    def _minhash(self, window: tuple[str, ...]):  # type: ignore[no-untyped-def]
-        return minhash(shingles(list(window), size=self.p.shingle),
-                       num_perm=self.p.bands * self.p.rows)
+    def _minhash(self, window: tuple[str, ...]) -> MinHash:
+        """The window's MinHash, in one reused object (the LSH reads it at once)."""
+        m = self._scratch
+        m.clear()
+        m.update_batch([s.encode("utf-8") for s in shingles(list(window), size=self.p.shingle)])
+        return m
 
     def _keys(self, group: QuoteGroup, variants: Iterable[int]
               ) -> Iterator[tuple[tuple[str, int, int], tuple[str, ...]]]:
@@ -270,7 +277,8 @@ class QuoteGroups:
         """Groups with a window near one of ``text``'s windows, and how many such windows."""
         found: dict[str, int] = {}
         for window in dict.fromkeys(windows(text, self.p.window, self.p.query_stride)):
-            for gid in {key[0] for key in self.lsh.query(self._minhash(window))}:
+            keys = self.lsh.query_some(self._minhash(window), self.p.max_bucket)
+            for gid in {key[0] for key in keys}:  # type: ignore[index]
                 found[gid] = found.get(gid, 0) + 1
         return found
 

@@ -10,6 +10,8 @@ Agents (concurrency 1 each; scale with partitions and worker processes):
 * ``enrich``: raw topic -> batches (``noack_take`` with a time bound) -> spaCy
   in a worker thread (the event loop keeps heart-beating) -> enriched topic.
 * ``index``: enriched topic -> batches -> Elasticsearch bulk.
+* ``quotes`` and ``group`` (:mod:`pipeline.stream.quotes`): enriched topic -> one Quote
+  per attribution -> quotes topic (one partition) -> quote groups -> the quotes index.
 
 A message that can never be handled (unparseable, too big, rejected) goes to the
 dead-letter topic once, with its stage, reason and original bytes (cut to a size
@@ -36,6 +38,7 @@ from pipeline.enrich.article import Enricher
 from pipeline.index.indexer import Indexer
 from pipeline.index.mapping import ensure_index
 from pipeline.stream.batches import Batches
+from pipeline.stream.quotes import add_quote_agents
 
 log = logging.getLogger("newsflow.worker")
 
@@ -111,8 +114,7 @@ def create_app(settings: Settings) -> Pipeline:
     """Build the Faust app with the ``enrich`` and ``index`` agents for ``settings``."""
     app = faust_app(settings)
     topic = {name: app.topic(name, value_type=bytes, key_type=bytes,
-                             partitions=1 if name == settings.dead_letter_topic
-                             else settings.partitions)
+                             partitions=settings.topic_partitions(name))
              for name in settings.topics}
     batches = Batches(settings=settings, enriched=topic[settings.enriched_topic],
                       dead_letters=topic[settings.dead_letter_topic])
@@ -133,6 +135,8 @@ def create_app(settings: Settings) -> Pipeline:
         await batches.until_ready("index", ready)
         await batches.consume("index", stream, 256,
                               lambda events: batches.index(events, pipe.indexer()))
+
+    add_quote_agents(app, settings, batches, topic)
 
     @app.task
     async def on_start() -> None:
