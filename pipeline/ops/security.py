@@ -5,12 +5,13 @@ credentials. It sets the password Kibana's built-in ``kibana_system`` user conne
 creates the roles below and the user ``newsflow`` that ``setup`` and ``worker`` run as.
 Connectors never talk to Elasticsearch and get no Elasticsearch user at all.
 
-``newsflow_writer`` may do what ``setup``, the indexer, ``search`` and ``reindex`` do, and only
-on the alias and its versioned indices::
+``newsflow_writer`` may do what ``setup``, the indexer, the quote grouping, ``search`` and
+``reindex`` do, and only on the two aliases (articles, quote groups) and their versioned
+indices::
 
     >>> from pipeline.core.settings import Settings
     >>> writer_role(Settings())["indices"][0]["names"]
-    ['news-articles', 'news-articles-v*']
+    ['news-articles', 'news-articles-v*', 'news-quotes', 'news-quotes-v*']
 
 ``newsflow_dashboards`` lets ``setup`` import the Kibana saved objects (data view, saved search,
 visualisations, dashboard) into the default space, and nothing else in Kibana.
@@ -35,13 +36,13 @@ KIBANA_SYSTEM_USER = "kibana_system"
 
 
 def writer_role(settings: Settings) -> dict[str, Any]:
-    alias = settings.index_alias
+    alias, quotes = settings.index_alias, settings.quotes_index_alias
     return {
-        "description": "newsflow setup, indexer and search: the index template, the "
-                       f"{alias} alias and its versioned indices",
+        "description": "newsflow setup, indexer and search: the index templates, the "
+                       f"{alias} and {quotes} aliases and their versioned indices",
         "cluster": ["monitor", "manage_index_templates"],
         "indices": [{
-            "names": [alias, f"{alias}-v*"],
+            "names": [alias, f"{alias}-v*", quotes, f"{quotes}-v*"],
             "privileges": ["create_index", "manage", "write", "read", "view_index_metadata"],
             "allow_restricted_indices": False,
         }],
