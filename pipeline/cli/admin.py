@@ -54,6 +54,10 @@ def _print_status(report: dict[str, Any]) -> None:
     indices = ", ".join(idx.get("indices", [])) or "-"
     out.print(f"index: {idx.get('alias')} -> {indices}, {idx.get('documents', '-')} documents",
               markup=False)
+    quotes = report.get("quotes_index", {})
+    if quotes.get("exists"):
+        out.print(f"quote groups: {quotes.get('alias')} -> {', '.join(quotes['indices'])}, "
+                  f"{quotes.get('documents', '-')} groups", markup=False)
     if report["sources"]:
         out.print(_sources_table(report))
 
