@@ -69,11 +69,6 @@ INLINE_PARSE_BYTES = 128 * 1024
 """Feeds up to this size are parsed on the event loop; bigger ones in a worker process."""
 
 
-def parse_feed(body: bytes) -> list[dict[str, Any]]:
-    """Entries of an RSS/Atom/JSON feed as plain dicts (url, title, text, ...)."""
-    return [e for e in parse_feed_full(body)[0] if "bad" not in e]
-
-
 def _min_interval(feed: Any) -> float | None:
     """The poll interval a feed asks for: RSS ``ttl`` (minutes) or ``sy:updatePeriod``."""
     ttl = str(feed.get("ttl") or "").strip()
@@ -86,7 +81,7 @@ def _min_interval(feed: Any) -> float | None:
     return None
 
 
-def parse_feed_full(body: bytes) -> tuple[list[dict[str, Any]], float | None]:
+def parse_feed(body: bytes) -> tuple[list[dict[str, Any]], float | None]:
     """Entries and the feed's requested minimum poll interval in seconds.
 
     An entry that cannot be read (a JSON Feed item that is not an object, say) is
@@ -253,8 +248,8 @@ class RSSConnector(Connector[RSSConfig]):
     async def _parse(self, body: bytes) -> tuple[list[dict[str, Any]], float | None]:
         try:
             if len(body) <= INLINE_PARSE_BYTES:
-                return parse_feed_full(body)
-            return await run_cpu(partial(parse_feed_full, body), what="feed parsing",
+                return parse_feed(body)
+            return await run_cpu(partial(parse_feed, body), what="feed parsing",
                                  timeout=self.config.extract_timeout, url=self.config.url)
         except ParseError as exc:
             raise self.error(ParseError, exc.reason, self.config.url) from exc

@@ -64,6 +64,20 @@ fit in one Kafka message with its JSON envelope and a 2,000-character error."""
 COMMIT_EVERY = 0.5  # seconds between state commits while a pass is running
 
 
+def next_interval(interval: float, *, failures: int, asked: float | None) -> float:
+    """Seconds until a source's next pass: its interval, doubled per consecutive failure
+    (capped at an hour), or the longer poll interval its feed asks for (ttl, sy:updatePeriod).
+
+    >>> next_interval(300, failures=0, asked=None), next_interval(300, failures=0, asked=1800)
+    (300.0, 1800.0)
+    >>> next_interval(300, failures=2, asked=1800), next_interval(300, failures=9, asked=None)
+    (1200.0, 3600.0)
+    """
+    if failures:
+        return float(min(3600, interval * 2 ** failures))
+    return max(float(interval), float(asked or 0))
+
+
 class Runner:
     def __init__(self, sources: list[Source], *, settings: Settings, state: StateStore,
                  producer: KafkaProducer | None = None, fetcher: Fetcher | None = None,
@@ -115,11 +129,10 @@ class Runner:
             await asyncio.sleep(1.0)
 
     def _interval(self, source: Source) -> float:
-        h = self.state.health(source.spec.name)
-        if h.consecutive_failures:  # exponential backoff on failures, capped at 1 hour
-            return float(min(3600, source.spec.interval * 2 ** h.consecutive_failures))
-        asked = self.state.conn_state(source.spec.name).get("min_interval") or 0
-        return max(source.spec.interval, float(asked))  # a feed's ttl / sy:updatePeriod
+        name = source.spec.name
+        return next_interval(source.spec.interval,
+                             failures=self.state.health(name).consecutive_failures,
+                             asked=self.state.conn_state(name).get("min_interval"))
 
     # ---------------------------------------------------------------- one pass
 
