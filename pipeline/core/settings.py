@@ -82,6 +82,8 @@ class Settings:
     kafka_sasl_password: str | None = field(default=None, repr=False)
     batch_size: int = 32
     batch_within: float = 0.2
+    commit_interval: float = 1.0  # seconds between offset commits of acknowledged messages
+    commit_every: int = 0  # ... or after this many acknowledged messages (0: the batch size)
     worker_index: int = 0
     metrics_port: int = 0
     log_format: str = "text"
@@ -127,6 +129,8 @@ class Settings:
             kafka_sasl_password=e.get("NEWSFLOW_KAFKA_SASL_PASSWORD") or None,
             batch_size=_number(e, "NEWSFLOW_BATCH_SIZE", d.batch_size, int),
             batch_within=_number(e, "NEWSFLOW_BATCH_WITHIN", d.batch_within, float),
+            commit_interval=_number(e, "NEWSFLOW_COMMIT_INTERVAL", d.commit_interval, float),
+            commit_every=_number(e, "NEWSFLOW_COMMIT_EVERY", d.commit_every, int),
             worker_index=_number(e, "NEWSFLOW_WORKER_INDEX", d.worker_index, int),
             metrics_port=_number(e, "NEWSFLOW_METRICS_PORT", d.metrics_port, int),
             log_format=e.get("NEWSFLOW_LOG_FORMAT", d.log_format).lower(),

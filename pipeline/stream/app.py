@@ -78,8 +78,8 @@ def faust_app(settings: Settings) -> faust.App:
         producer_acks=-1,
         producer_max_request_size=MAX_MESSAGE_BYTES,
         consumer_max_fetch_size=MAX_MESSAGE_BYTES,
-        broker_commit_every=settings.batch_size,
-        broker_commit_interval=1.0,
+        broker_commit_every=settings.commit_every or settings.batch_size,
+        broker_commit_interval=settings.commit_interval,
         broker_max_poll_interval=600.0,
         stream_buffer_maxsize=512,  # bounded read-ahead per partition: memory stays flat
         broker_session_timeout=15.0,  # a killed worker's partitions move on after 15 s, not 60
