@@ -282,14 +282,16 @@ class QuoteGroups:
                 found[gid] = found.get(gid, 0) + 1
         return found
 
-    def matches(self, text: Text, speaker: Speaker, chains: Chains = NO_CHAINS) -> list[Match]:
-        """The groups ``text`` matches, best first (ties: the oldest)."""
+    def matches(self, text: Text, speaker: Speaker, chains: Chains = NO_CHAINS,
+                article: str = "") -> list[Match]:
+        """The groups ``text`` matches, best first (ties: the oldest). Credits from the
+        quote's own ``article`` do not clash with it (an article nests its sources)."""
         out = []
         hits = self.candidates(text)
         ranked = sorted(((-n, self.get(gid).founded, gid) for gid, n in hits.items()))
         for _, _, gid in ranked[:self.p.max_candidates]:
             group = self.get(gid)
-            clash = not fits(speaker, group.credited, chains | group.chains)
+            clash = not fits(speaker, group.credited_elsewhere(article), chains | group.chains)
             best, contains = 0.0, False
             for v in group.variants:
                 vt = prepare(v, self.p.shingle)
@@ -302,11 +304,6 @@ class QuoteGroups:
                 out.append(Match(group, best, contains))
         return sorted(out, key=lambda m: (-m.score, m.group.founded))
 
-    def best(self, text: Text, speaker: Speaker, chains: Chains = NO_CHAINS) -> str | None:
-        """The matching group with the best score (ties: the oldest), if any."""
-        found = self.matches(text, speaker, chains)
-        return found[0].group.id if found else None
-
     def add(self, quote: Quote, *, seq: int | None = None) -> str:
         """Group ``quote`` (arrival number ``seq``, default: the next one); return its group
         id. A quote already seen returns its group unchanged."""
@@ -317,7 +314,7 @@ class QuoteGroups:
         text = prepare(quote.content, self.p.shingle)
         speaker = Speaker.of(quote.speaker)
         links = chain(speaker, quote.cited_via)
-        found = self.matches(text, speaker, links) if text.length else []
+        found = self.matches(text, speaker, links, quote.article.id) if text.length else []
         group = self._join(found, speaker, links) if found else \
             QuoteGroup(id=quote.id, founded=self.seq)
         before = len(group.variants)

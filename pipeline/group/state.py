@@ -139,10 +139,27 @@ class QuoteGroup:
         """Citing chains of the credits ("X, citing Y"): linked speakers do not contest."""
         return frozenset().union(*(chain(m.speaker, m.cited_via) for m in self.members))
 
+    def credited_elsewhere(self, article: str) -> list[Speaker]:
+        """The credits of the group from articles other than ``article``."""
+        return list(dict.fromkeys(m.speaker for m in self.members if m.article != article))
+
     @property
     def contested(self) -> bool:
-        """Two incompatible named speakers are credited with these words."""
-        return contested(self.credited, self.chains)
+        """Two incompatible named speakers are credited with these words by different
+        articles (one article crediting two sources for the same words nests them:
+        "Reuters reported that officials said ...")."""
+        articles: dict[Speaker, set[str]] = {}
+        for m in self.members:
+            if m.speaker.named:
+                articles.setdefault(m.speaker, set()).add(m.article)
+        credited = list(articles)
+        chains = self.chains
+        for i, a in enumerate(credited):
+            for b in credited[i + 1:]:
+                apart = articles[a] != articles[b] or len(articles[a]) > 1
+                if apart and contested([a, b], chains):
+                    return True
+        return False
 
     @property
     def speaker(self) -> Speaker:

@@ -126,6 +126,19 @@ def test_hard_negatives_stay_apart() -> None:
     assert len({a, b, c, d, e, f}) == 6
 
 
+def test_one_article_crediting_two_sources_does_not_contest() -> None:
+    words = "that most Americans want Congress to investigate the president's dealings abroad"
+    same = Quote(id="n1", index=1, kind="mixed", content=words,
+                 article=QuoteArticle(id="a1"), speaker=QuoteSpeaker(
+                     canonical="Reuters", type="outlet"))
+    groups = QuoteGroups()
+    g = groups.add(quote(1, words, "Ipsos", "organization"))
+    assert groups.add(same.model_copy(update={"article": QuoteArticle(id="a001")})) == g
+    assert not groups.get(g).contested  # "Reuters reported that ... , an Ipsos poll found"
+    other = same.model_copy(update={"id": "n2"})  # another article credits Reuters
+    assert groups.add(other) == g and groups.get(g).contested
+
+
 def test_chain_credits_do_not_contest() -> None:
     groups = QuoteGroups()
     words = "that the two presidents would discuss trade, energy and the reconstruction of Aleppo"
