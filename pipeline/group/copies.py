@@ -1,0 +1,396 @@
+"""Copies and stories: which earlier article an article copies, and the story they share.
+
+A wire story is carried by many outlets, each with its own headline, dateline, credit
+line, cuts and copy-edits. :class:`StoryIndex` gives every article, in the order it sees
+them, a ``story`` (the id of the story's first article), ``copy_of`` (the earliest
+article it copies, None for a story's first) and the ``similarity`` of the two::
+
+    >>> index = StoryIndex()
+    >>> wire = ("PARIS (AFP) — French rail workers will strike for three days from Tuesday, "
+    ...         "unions said, in protest at a pension reform the government wants passed "
+    ...         "before the summer.\\n\\nThe strike is expected to halt most high-speed "
+    ...         "trains and half of regional services, the national operator SNCF said.")
+    >>> index.assign(Body(id="a", text=wire))
+    ('a', None, None)
+    >>> copy = wire.replace("PARIS (AFP) — ", "") + "\\n\\n© 2026 AFP"
+    >>> index.assign(Body(id="b", text=copy))
+    ('a', 'a', 1.0)
+    >>> index.assign(Body(id="c", text="The city council approved the budget on Monday "
+    ...                   "after a debate that lasted eleven hours."))
+    ('c', None, None)
+
+How: the body is compared without what copies change around it (dateline, credit and
+copyright lines, editor's notes, related-links blocks; :func:`comparable`). Candidates
+come from a datasketch MinHashLSH over word 3-shingles, with two signatures per article
+(the whole body and its lede, so a copy cut to its first paragraphs still meets its
+original), and are verified on a fixed sample of the shingles: the share of the smaller
+text found in the larger (containment, robust to truncation and to added blocks) must
+reach ``threshold``. A follow-up that reuses one background paragraph, or another story
+on the same topic, shares a small part of its shingles and stays its own story.
+
+Deterministic: the same articles in the same order give the same stories in any
+process (seeded hashes); an article seen before gets its stored assignment back, so
+replays are idempotent. :meth:`StoryIndex.record` and :meth:`StoryIndex.restore`
+persist an entry and rebuild the index (LSH included) from the records.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+from datasketch import LeanMinHash, MinHash, MinHashLSH
+
+from pipeline.group.text import (
+    NUM_PERM,
+    SEED,
+    minhash_of_hashes,
+    shingle_hashes,
+    shingles,
+    words,
+)
+from pipeline.group.wire import PARAGRAPH, WireDetector
+
+SHINGLE = 3  # words per shingle
+LEDE_WORDS = 60  # the lede signature covers the first words of the comparable body
+THRESHOLD = 0.5  # containment of the smaller text in the larger, to be a copy
+MIN_SHARED = 12  # shingles two texts must share at least (unless one is smaller)
+SAMPLE_CAP = 128  # about this many shingle hashes are kept per article for verification
+LARGE_SHARE = 0.4  # ... and this share of the larger one, or
+LEDE_JACCARD = 0.4  # this similarity of their ledes (a copy cut to its first paragraphs)
+BANDS, ROWS = 21, 3  # LSH: 21 bands of 3 rows of the 64 permutations
+
+NOTE = re.compile(r"^\W{0,3}(?:editor['’]?s['’]? notes?|editorial note|note to (?:readers|editors)"
+                  r"|this (?:story|article) (?:has been|was) (?:updated|corrected|amended)"
+                  r"|correction\s*[:—–-]|clarification\s*[:—–-]|update\s*[:—–-])",
+                  re.IGNORECASE)
+RELATED = re.compile(r"^\W{0,3}(?:related(?: (?:coverage|stories|articles|links|content))?"
+                     r"|read (?:more|also|next)|also read|see also|more (?:on this|from \w+)"
+                     r"|recommended(?: reading)?|further reading|you may also like"
+                     r"|more stories)\b\s*[:|—–-]?",
+                     re.IGNORECASE)
+PERCENT = re.compile(r"(\d)\s*(?:%|per\s?cent\b|pct\b)", re.IGNORECASE)
+CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_WIRES = WireDetector()
+
+
+class Article(Protocol):
+    """What the index reads of an article: a RawArticle or an EnrichedArticle will do."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def authors(self) -> list[str]: ...
+
+
+@dataclass
+class Body:
+    """A bare article for the index (tests, benchmarks): id, text, optional authors."""
+
+    id: str
+    text: str
+    authors: list[str] = field(default_factory=list)
+
+
+def _linky(para: str) -> bool:
+    """A line of a related-links block: short, no sentence end."""
+    return len(para.split()) <= 16 and not para.rstrip().endswith((".", "!", "?", "”", '"'))
+
+
+def comparable(text: str) -> str:
+    """The story's own text: no dateline, credits, editor's notes or related links.
+
+        >>> comparable("WASHINGTON (AP) — The Senate voted.\\n\\nRelated:\\n\\nHouse delays "
+        ...            "vote\\n\\nEditor's note: updated.\\n\\nIt was close.")
+        'The Senate voted.\\n\\nIt was close.'
+    """
+    paras = [p.strip() for p in PARAGRAPH.split(text) if p.strip()]
+    keep: list[str] = []
+    links = 0  # headlines of a related-links block still expected
+    for para in paras:
+        if NOTE.match(para):
+            links = 0
+            continue
+        if RELATED.match(para):
+            rest = RELATED.sub("", para, count=1).strip()
+            if not rest or _linky(rest):
+                links = 0 if rest else 3
+                continue
+        if links and "\n" not in para and _linky(para):
+            links -= 1
+            continue
+        links = 0
+        keep.append(para)
+    return _WIRES.strip("\n\n".join(keep))
+
+
+def tokens(text: str) -> list[str]:
+    """The words compared: :func:`comparable` text, folded, percentages spelt one way;
+    scripts written without spaces (Chinese, Japanese) count each character as a word.
+
+        >>> tokens("Inflation rose 5 per cent.") == tokens("Inflation rose 5%.")
+        True
+        >>> tokens("東京で会議")
+        ['東', '京', 'で', '会', '議']
+    """
+    out: list[str] = []
+    for word in words(PERCENT.sub(r"\1 percent", comparable(text))):
+        if CJK.search(word):
+            out.extend(word)
+        else:
+            out.append(word)
+    return out
+
+
+def _mod(n: int) -> int:
+    """The sampling modulus (a power of two) that keeps about SAMPLE_CAP of n hashes."""
+    m = 1
+    while n // m > SAMPLE_CAP:
+        m *= 2
+    return m
+
+
+@dataclass(frozen=True)
+class Signature:
+    """What the index needs of a text: MinHashes (whole, lede) and the shingle hashes."""
+
+    hashes: np.ndarray  # unique uint32 hashes of all shingles, sorted
+    whole: MinHash | None
+    lede: MinHash | None
+
+    @classmethod
+    def of(cls, text: str) -> Signature:
+        toks = tokens(text)
+        if not toks:
+            return cls(np.empty(0, dtype=np.uint32), None, None)
+        hashes = np.unique(np.array(shingle_hashes(shingles(toks, size=SHINGLE)),
+                                    dtype=np.uint32))
+        whole = minhash_of_hashes(hashes.tolist())
+        lede = None
+        if len(toks) > LEDE_WORDS * 3 // 2:
+            lede = minhash_of_hashes(shingle_hashes(shingles(toks[:LEDE_WORDS], size=SHINGLE)))
+        return cls(hashes, whole, lede)
+
+    def sample(self, mod: int) -> np.ndarray:
+        return self.hashes[self.hashes % mod == 0] if mod > 1 else self.hashes
+
+
+@dataclass(slots=True)
+class Entry:
+    """One article seen: its assignment, and the sample of its shingles kept to verify."""
+
+    seq: int
+    id: str
+    story: str
+    copy_of: str | None
+    similarity: float | None
+    wire: str | None
+    size: int  # shingles of the whole comparable body
+    mod: int
+    sample: np.ndarray
+    whole: np.ndarray | None = None  # MinHash hash values, kept for records
+    lede: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """An article's place: its story, what it copies, how similar, and its wire."""
+
+    id: str
+    story: str
+    copy_of: str | None = None
+    similarity: float | None = None
+    wire: str | None = None
+
+    def triple(self) -> tuple[str, str | None, float | None]:
+        return self.story, self.copy_of, self.similarity
+
+
+@dataclass(frozen=True)
+class Overlap:
+    """How two texts overlap, estimated on the stored sample of their shingles."""
+
+    small: float  # share of the smaller text found in the larger (the similarity)
+    large: float  # share of the larger text found in the smaller
+    shared: int  # shingles in common (estimated)
+    lede: float  # Jaccard of the two ledes (MinHash estimate)
+
+
+def overlap(new: Signature, entry: Entry) -> Overlap:
+    """The overlap of a new text with an entry's."""
+    mine = new.sample(entry.mod)
+    if not len(mine) or not len(entry.sample):
+        return Overlap(0.0, 0.0, 0, 0.0)
+    shared = len(np.intersect1d(mine, entry.sample, assume_unique=True))
+    lede = 0.0
+    theirs = entry.lede if entry.lede is not None else entry.whole
+    ours = new.lede if new.lede is not None else new.whole
+    if theirs is not None and ours is not None:
+        lede = float(np.mean(theirs == ours.hashvalues))
+    return Overlap(shared / min(len(mine), len(entry.sample)),
+                   shared / max(len(mine), len(entry.sample)), shared * entry.mod, lede)
+
+
+def is_copy(o: Overlap, *, threshold: float, sizes: tuple[int, int]) -> bool:
+    """A copy: most of the smaller text is in the larger, and either most of the larger is
+    in the smaller too (edits, cuts, added blocks) or the two start alike (a truncation).
+    A follow-up reusing a background paragraph fails both: it starts with its own news."""
+    if o.small < threshold or o.shared < min(MIN_SHARED, *sizes):
+        return False
+    return o.large >= LARGE_SHARE or o.lede >= LEDE_JACCARD
+
+
+def _lean(values: np.ndarray) -> LeanMinHash:
+    return LeanMinHash(seed=SEED, hashvalues=values, scheme="affine32")
+
+
+class StoryIndex:
+    """Assigns stories to articles in arrival order (in memory; see :meth:`restore`)."""
+
+    def __init__(self, *, threshold: float = THRESHOLD, wires: WireDetector | None = None,
+                 bands: int = BANDS, rows: int = ROWS) -> None:
+        self.threshold = threshold
+        self.wires = wires or _WIRES
+        self.lsh = MinHashLSH(num_perm=NUM_PERM, params=(bands, rows), hashfunc=_band_key)
+        self.entries: dict[str, Entry] = {}
+        self.by_seq: dict[int, Entry] = {}
+        self.next_seq = 0
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __contains__(self, article_id: object) -> bool:
+        return article_id in self.entries
+
+    # --- the interface of pipeline.group.grouper.Grouper -------------------------------
+    def assign(self, article: Article) -> tuple[str, str | None, float | None]:
+        """(story, copy_of, similarity) of ``article``; stored, so asking again is free."""
+        return self.place(article).triple()
+
+    # -----------------------------------------------------------------------------------
+    def get(self, article_id: str) -> Assignment | None:
+        entry = self.entries.get(article_id)
+        return _assignment(entry) if entry else None
+
+    def place(self, article: Article) -> Assignment:
+        """The article's assignment: the stored one if seen before, else decided now."""
+        known = self.get(article.id)
+        if known is not None:
+            return known
+        sig = Signature.of(article.text)
+        best = self.best_match(sig)
+        own = self.wires.detect(article.text, article.authors)
+        if best is None:
+            entry = self._add(article.id, article.id, None, None, own.name if own else None,
+                              sig)
+        else:
+            original, similarity = best
+            entry = self._add(article.id, original.story, original.id, similarity,
+                              own.name if own else original.wire, sig)
+        return _assignment(entry)
+
+    def candidates(self, sig: Signature) -> list[Entry]:
+        """Entries the LSH finds near either signature, earliest first."""
+        seqs: set[int] = set()
+        for mh in (sig.whole, sig.lede):
+            if mh is not None:
+                seqs.update(key >> 1 for key in self.lsh.query(mh))
+        return sorted((self.by_seq[s] for s in seqs if s in self.by_seq),
+                      key=lambda e: e.seq)
+
+    def best_match(self, sig: Signature) -> tuple[Entry, float] | None:
+        """The earliest verified candidate and its similarity, or None."""
+        for entry in self.candidates(sig):
+            o = overlap(sig, entry)
+            if is_copy(o, threshold=self.threshold, sizes=(len(sig.hashes), entry.size)):
+                return entry, round(o.small, 4)
+        return None
+
+    def overlaps(self, sig: Signature) -> list[tuple[Entry, Overlap]]:
+        """Every candidate with its overlap: for benchmarks and tuning."""
+        return [(e, overlap(sig, e)) for e in self.candidates(sig)]
+
+    def _add(self, article_id: str, story: str, copy_of: str | None,
+             similarity: float | None, wire: str | None, sig: Signature) -> Entry:
+        mod = _mod(len(sig.hashes))
+        entry = Entry(seq=self.next_seq, id=article_id, story=story, copy_of=copy_of,
+                      similarity=similarity, wire=wire, size=len(sig.hashes), mod=mod,
+                      sample=sig.sample(mod).copy(),
+                      whole=None if sig.whole is None else sig.whole.hashvalues,
+                      lede=None if sig.lede is None else sig.lede.hashvalues)
+        self._insert(entry)
+        return entry
+
+    def _insert(self, entry: Entry) -> None:
+        self.next_seq = max(self.next_seq, entry.seq + 1)
+        self.entries[entry.id] = entry
+        self.by_seq[entry.seq] = entry
+        for kind, values in enumerate((entry.whole, entry.lede)):
+            if values is not None:
+                self.lsh.insert(entry.seq << 1 | kind, _lean(values), check_duplication=False)
+
+    # --- persistence --------------------------------------------------------------------
+    def record(self, article_id: str) -> dict[str, Any]:
+        """A JSON-able record of an entry: :meth:`restore` rebuilds it exactly."""
+        e = self.entries[article_id]
+        return {"id": e.id, "seq": e.seq, "story": e.story, "copy_of": e.copy_of,
+                "similarity": e.similarity, "wire": e.wire, "size": e.size, "mod": e.mod,
+                "sample": _b64(e.sample), "whole": _b64(e.whole), "lede": _b64(e.lede)}
+
+    def restore(self, records: Iterable[dict[str, Any]]) -> int:
+        """Add entries from records (any order; already known ids are skipped)."""
+        n = 0
+        for r in records:
+            if r["id"] in self.entries:
+                continue
+            self._insert(Entry(seq=int(r["seq"]), id=r["id"], story=r["story"],
+                               copy_of=r.get("copy_of"), similarity=r.get("similarity"),
+                               wire=r.get("wire"), size=int(r["size"]), mod=int(r["mod"]),
+                               sample=_sample(r.get("sample")),
+                               whole=_unb64(r.get("whole")),
+                               lede=_unb64(r.get("lede"))))
+            n += 1
+        return n
+
+
+def _assignment(e: Entry) -> Assignment:
+    return Assignment(id=e.id, story=e.story, copy_of=e.copy_of, similarity=e.similarity,
+                      wire=e.wire)
+
+
+def _band_key(band: bytes) -> int:
+    """A band's bytes as one int: smaller LSH buckets than the bytes themselves."""
+    value = int.from_bytes(band, "little")
+    return (value ^ value >> 64) & 0xFFFF_FFFF_FFFF_FFFF
+
+
+_EMPTY = np.empty(0, dtype=np.uint32)
+
+
+def _sample(data: str | None) -> np.ndarray:
+    values = _unb64(data)
+    return _EMPTY if values is None else values
+
+
+def _b64(values: np.ndarray | None) -> str | None:
+    return None if values is None else base64.b64encode(
+        np.ascontiguousarray(values, dtype="<u4").tobytes()).decode("ascii")
+
+
+def _unb64(data: str | None) -> np.ndarray | None:
+    if data is None:
+        return None
+    return np.frombuffer(base64.b64decode(data), dtype="<u4").astype(np.uint32)
+
+
+def assign_all(articles: Sequence[Article], index: StoryIndex | None = None
+               ) -> list[Assignment]:
+    """Assignments of ``articles`` in the order given (a new index unless one is given)."""
+    index = index or StoryIndex()
+    return [index.place(a) for a in articles]
