@@ -63,6 +63,7 @@ def mappings() -> dict[str, Any]:
                 "content": SPAN, "cited_via": KW}},
             "attributed_sources": KW, "attribution_kinds": KW,
             "enrichment_version": KW, "enriched_at": DATE, "indexed_at": DATE,
+            "story": KW, "copy_of": KW, "similarity": {"type": "float"}, "wire": KW,
         },
     }
 
