@@ -23,6 +23,12 @@ def search(
     until: str | None = typer.Option(None, "--until", help="Published on or before."),
     lang: str | None = typer.Option(None, "--lang", help="ISO 639-1 language code."),
     limit: int = typer.Option(10, "--limit", min=0, max=1000),
+    all_copies: bool = typer.Option(False, "--all-copies", help="Every copy of a story as "
+                                    "its own hit (default: each story once, with its copies "
+                                    "counted)."),
+    wire: str | None = typer.Option(None, "--wire", help="Only copies of this agency's "
+                                    "stories: AFP, AP, Reuters, DPA, EFE, ANSA, Xinhua, PA, "
+                                    "UPI..."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Search articles; exit 0 with hits, 3 with none, 1 on error."""
@@ -32,7 +38,7 @@ def search(
 
     req = SearchRequest(text=query or None, entity=entity, type=type_, source=source,
                         said_by=said_by, publisher=publisher, since=since, until=until,
-                        lang=lang, limit=limit)
+                        lang=lang, limit=limit, all_copies=all_copies, wire=wire)
     settings = load_settings()
     try:
         result = run_search(settings, req)

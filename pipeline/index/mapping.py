@@ -122,6 +122,7 @@ def ensure_index(settings: Settings, es: Elasticsearch | None = None,
 def document(article: EnrichedArticle) -> dict[str, Any]:
     """The indexed document: the article plus flattened arrays for aggregations."""
     doc = article.model_dump(mode="json")
+    doc["story"] = article.story or article.id  # an article no one grouped is its own story
     flat: dict[str, set[str]] = {v: set() for v in INDEX_FIELDS.values()}
     for ent in article.entity_summary:
         field = INDEX_FIELDS.get(ent.label)
