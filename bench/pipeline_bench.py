@@ -29,7 +29,7 @@ from kafka import KafkaProducer
 
 from bench.common import RESULTS, ROOT, corpus, write
 from pipeline.core.contracts import Provenance, RawArticle
-from pipeline.core.settings import Settings
+from pipeline.core.settings import MAX_MESSAGE_BYTES, Settings
 from pipeline.index.mapping import ensure_index, index_name
 from pipeline.stream.topics import ensure_topics
 from pipeline.stream.workers import worker_command
@@ -73,7 +73,7 @@ def articles(texts: list[str], tag: str) -> list[RawArticle]:
 
 def produce(s: Settings, arts: list[RawArticle]) -> None:
     producer = KafkaProducer(bootstrap_servers=s.kafka_bootstrap, acks="all", linger_ms=20,
-                             max_request_size=16 * 1024 * 1024)
+                             max_request_size=MAX_MESSAGE_BYTES)
     for a in arts:
         producer.send(s.raw_topic, key=a.id.encode(), value=a.to_bytes())
     producer.flush()

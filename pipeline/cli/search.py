@@ -9,6 +9,8 @@ from rich.markup import escape
 
 from pipeline.cli.app import app, err, load_settings, out
 
+STANCES = ("neutral", "distancing", "endorsing")
+
 
 @app.command()
 def search(
@@ -29,6 +31,10 @@ def search(
     wire: str | None = typer.Option(None, "--wire", help="Only copies of this agency's "
                                     "stories: AFP, AP, Reuters, DPA, EFE, ANSA, Xinhua, PA, "
                                     "UPI..."),
+    anonymous: bool = typer.Option(False, "--anonymous",
+                                   help="Only articles quoting an anonymous source."),
+    stance: str | None = typer.Option(None, "--stance", help="Only articles with a cue of "
+                                      "this stance: neutral, distancing or endorsing."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Search articles; exit 0 with hits, 3 with none, 1 on error."""
@@ -36,9 +42,13 @@ def search(
     from pipeline.search.query import search as run_search
     from pipeline.search.render import render
 
+    if stance is not None and stance not in STANCES:
+        err.print(f"[red]error:[/red] --stance must be one of {', '.join(STANCES)}")
+        raise typer.Exit(2)
     req = SearchRequest(text=query or None, entity=entity, type=type_, source=source,
                         said_by=said_by, publisher=publisher, since=since, until=until,
-                        lang=lang, limit=limit, all_copies=all_copies, wire=wire)
+                        lang=lang, limit=limit, anonymous=anonymous, stance=stance,
+                        all_copies=all_copies, wire=wire)
     settings = load_settings()
     try:
         result = run_search(settings, req)

@@ -158,6 +158,10 @@ class Span(BaseModel):
 class Source(Span):
     canonical: str | None = None
     type: SourceType = "unnamed"
+    # Unnamed on purpose ("a senior official", "people familiar with the matter"), and the
+    # reason the article gives for it ("because he was not authorized to speak publicly").
+    anonymous: bool = False
+    anonymity_reason: str | None = None
 
 
 class Attribution(BaseModel):
@@ -169,6 +173,8 @@ class Attribution(BaseModel):
     cue: Span | None
     content: Span
     cited_via: list[str] = Field(default_factory=list)
+    rule: str | None = None  # the construction that found it (docs/attribution.md)
+    stance: Literal["neutral", "distancing", "endorsing"] | None = None  # of the cue
 
 
 class Entity(BaseModel):

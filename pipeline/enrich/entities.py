@@ -78,24 +78,9 @@ class EntityIndex:
     """The article's mentions and their canonical names."""
 
     mentions: list[Mention] = field(default_factory=list)
-    outlets: set[str] = field(default_factory=set)
 
     def at(self, start: int, end: int) -> list[Mention]:
         return [m for m in self.mentions if m.start < end and m.end > start]
-
-    def label_of(self, canonical: str) -> str:
-        for m in self.mentions:
-            if m.canonical == canonical:
-                return m.label
-        return "ORG"
-
-    def resolve_name(self, text: str) -> str | None:
-        """The canonical entity a bare name would join, if any."""
-        name = normalize_name(text).lower()
-        for m in self.mentions:
-            if name in (m.canonical.lower(), normalize_name(m.text).lower()):
-                return m.canonical
-        return None
 
 
 def _is_outlet(span: Span, doc: Doc, publishers: set[str]) -> bool:
@@ -184,7 +169,6 @@ def _resolve(index: EntityIndex) -> None:
         labels = by_name[name.lower()]
         if "OUTLET" in labels:
             m.label = "OUTLET"
-            index.outlets.add(name)
         if m.label == "PERSON" or (len(name.split()) == 1 and name.lower() in full_by_surname):
             full = full_by_surname.get(name.split()[-1].lower()) if name else None
             if full and m.label in {"PERSON", "ORG", "NORP"}:

@@ -7,10 +7,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 from spacy.tokens import Doc
 
 Range = tuple[int, int]
+Stance = Literal["neutral", "distancing", "endorsing"]
 
 
 def doc_text(doc: Doc) -> str:
@@ -29,3 +31,5 @@ class Found:
     source: Range | None
     extra: list[Range] = field(default_factory=list)  # further parts of a split quote
     cites_for: Range | None = None  # a "citing" link: the content of the report it serves
+    rule: str | None = None  # the construction (or post-pass) that found it
+    stance: Stance | None = None  # neutral, distancing or endorsing: the cue's (post-pass)

@@ -1,4 +1,5 @@
-"""Resolve attribution sources to canonical entities and source types.
+"""Resolve attribution sources to canonical entities and source types, and say which
+sources are anonymous (``pipeline.enrich.sourcing``).
 
 "he" -> the last person named before; "the newspaper" -> the last outlet;
 "the same source" -> the source of the previous attribution; "a press release
@@ -15,6 +16,7 @@ from pipeline.core.vocabulary import SOURCE_TYPES
 from pipeline.enrich import cues
 from pipeline.enrich.entities import EntityIndex, Mention, normalize_name
 from pipeline.enrich.found import Found, doc_text
+from pipeline.enrich.sourcing import anonymity
 
 ARTICLES = ("the ", "a ", "an ", "some ", "many ", "several ", "other ", "two ", "three ")
 
@@ -63,7 +65,10 @@ class SourceResolver:
         phrase = self.text[start:end]
         low = phrase.lower().strip()
         canonical, typ = self._classify(low, phrase, start, end)
-        src = Source(text=phrase, start=start, end=end, canonical=canonical, type=typ)  # type: ignore[arg-type]
+        named = canonical is not None and typ in {"person", "outlet", "document"}
+        anonymous, reason = anonymity(self.doc, start, end, named=named)
+        src = Source(text=phrase, start=start, end=end, canonical=canonical, type=typ,  # type: ignore[arg-type]
+                     anonymous=anonymous, anonymity_reason=reason)
         self.previous = src
         return src
 
@@ -83,10 +88,15 @@ class SourceResolver:
             return None, "unnamed"
         head = _head_word(phrase)
         inside = self.index.at(start, end)
-        if not inside and low.startswith("the ") and head in {
-                "newspaper", "daily", "agency", "paper", "broadcaster", "outlet", "magazine"}:
+        if not inside and low.startswith("the ") and head in cues.OUTLET_NOUNS:
             m = _last(self.index, start, {"OUTLET"})
             return (m.canonical, "outlet") if m else (None, "outlet")
+        if not inside and low.startswith("the ") and head in cues.INSTITUTION_NOUNS:
+            # "the ministry" -> the last organisation with that word in its name
+            prior = [m for m in self.index.mentions if m.end <= start and m.label == "ORG"
+                     and head in m.text.lower().split()]
+            if prior:
+                return prior[-1].canonical, "organization"
         ents = [m for m in inside if m.label != "NORP" or head == m.text.lower()]
         best = _best_entity(ents, self.text, start, end)
         if head in cues.DOCUMENT_NOUNS:
@@ -112,7 +122,8 @@ def resolve_all(found: list[Found], doc: Doc, index: EntityIndex) -> list[Attrib
             parts = [list(f.content), *[list(r) for r in f.extra]]
             end = max(end, *(e for _, e in f.extra))
         content = Span(text=text[start:end], start=start, end=end, spans=parts)
-        att = Attribution(kind=f.kind, source=source, cue=cue, content=content)  # type: ignore[arg-type]
+        att = Attribution(kind=f.kind, source=source, cue=cue, content=content,  # type: ignore[arg-type]
+                          rule=f.rule, stance=f.stance)
         if f.cites_for in by_content and source and source.canonical:
             by_content[f.cites_for].cited_via.append(source.canonical)
         if f.kind != "citing":

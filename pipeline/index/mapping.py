@@ -58,9 +58,11 @@ def mappings() -> dict[str, Any]:
             "attributions": {"type": "nested", "properties": {
                 "kind": KW,
                 "source": {"properties": {"text": {**text, "fields": {"raw": KW}}, "start": INT,
-                                          "end": INT, "canonical": KW, "type": KW}},
+                                          "end": INT, "canonical": KW, "type": KW,
+                                          "anonymous": {"type": "boolean"},
+                                          "anonymity_reason": text}},
                 "cue": {"properties": {"text": KW, "start": INT, "end": INT}},
-                "content": SPAN, "cited_via": KW}},
+                "content": SPAN, "cited_via": KW, "rule": KW, "stance": KW}},
             "attributed_sources": KW, "attribution_kinds": KW,
             "enrichment_version": KW, "enriched_at": DATE, "indexed_at": DATE,
             "story": KW, "copy_of": KW, "similarity": {"type": "float"}, "wire": KW,
@@ -116,7 +118,23 @@ def ensure_index(settings: Settings, es: Elasticsearch | None = None,
         if not es.indices.exists(index=name):
             es.indices.create(index=name)
         es.indices.put_alias(index=name, name=settings.index_alias, is_write_index=True)
+        return name
+    _add_new_fields(settings, es)
     return name
+
+
+def _add_new_fields(settings: Settings, es: Elasticsearch) -> None:
+    """Give the indices behind the alias the fields this version added (an upgrade must
+    not turn every new document into a strict-mapping rejection). A changed field type
+    cannot be applied in place: that needs ``newsflow reindex``."""
+    from elasticsearch import BadRequestError
+
+    try:
+        es.indices.put_mapping(index=settings.index_alias, **mappings())
+    except BadRequestError as exc:
+        raise ConfigError(f"the index behind {settings.index_alias} has a mapping this "
+                          f"version cannot extend ({exc.message}); run `newsflow reindex`"
+                          ) from exc
 
 
 def document(article: EnrichedArticle) -> dict[str, Any]:

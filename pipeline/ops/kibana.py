@@ -80,6 +80,42 @@ def story_panels() -> list[dict[str, Any]]:
             {"data": {"id": "1", "label": "articles"}, "mode": "percentage",
              "type": "histogram", "show": True, "valueAxis": "ValueAxis-1"}]})
     return [stories, wires]
+ANONYMOUS_FIELDS = ("provenance.publisher", "attributions.source.anonymous",
+                    "attributions.source.start")
+
+
+def _anonymous_share() -> dict[str, Any]:
+    """Share of anonymous sourcing per publisher: of the attributions with a source, those
+    whose source is anonymous. Attributions are nested, which the aggregation-based panels
+    cannot count; a Vega-Lite panel runs the nested aggregation itself (and follows the
+    dashboard's time range and filters through %context%)."""
+    publisher, anonymous, sourced = ANONYMOUS_FIELDS
+    body = {"size": 0, "aggs": {"publishers": {
+        "terms": {"field": publisher, "size": 20},
+        "aggs": {"atts": {"nested": {"path": "attributions"}, "aggs": {
+            "sourced": {"filter": {"exists": {"field": sourced}}},
+            "anonymous": {"filter": {"term": {anonymous: True}}}}}}}}}
+    spec = {
+        "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
+        "title": "Share of anonymous sourcing per publisher",
+        "data": {"url": {"index": "news-articles", "%context%": True,
+                         "%timefield%": "published_at", "body": body},
+                 "format": {"property": "aggregations.publishers.buckets"}},
+        "transform": [{"calculate": "datum.atts.sourced.doc_count > 0 ? "
+                       "datum.atts.anonymous.doc_count / datum.atts.sourced.doc_count : 0",
+                       "as": "share"}],
+        "mark": "bar",
+        "encoding": {
+            "y": {"field": "key", "type": "nominal", "sort": "-x", "title": "publisher"},
+            "x": {"field": "share", "type": "quantitative", "title": "anonymous sources",
+                  "axis": {"format": "%"}},
+            "tooltip": [{"field": "key", "type": "nominal", "title": "publisher"},
+                        {"field": "share", "type": "quantitative", "format": ".1%"},
+                        {"field": "atts.sourced.doc_count", "type": "quantitative",
+                         "title": "attributions with a source"}]},
+    }
+    return _vis("newsflow-anonymous-sourcing", "Share of anonymous sourcing per publisher",
+                "vega", [], {"spec": json.dumps(spec, indent=2)})
 
 
 def saved_objects() -> list[dict[str, Any]]:
@@ -106,7 +142,8 @@ def saved_objects() -> list[dict[str, Any]]:
         {"id": "3", "enabled": True, "type": "terms", "schema": "bucket",
          "params": {"field": "title.raw", "size": 5, "order": "desc", "orderBy": "1"}}],
         {"perPage": 20})
-    visuals = [over_time, *(_terms(f, t) for f, t in TERMS_PANELS), table, *story_panels()]
+    visuals = [over_time, *(_terms(f, t) for f, t in TERMS_PANELS), table, _anonymous_share(),
+               *story_panels()]
     panels, refs = [], []
     for i, vis in enumerate(visuals):
         ref = f"panel_{i}"

@@ -36,6 +36,8 @@ class SearchRequest:
     limit: int = 10
     all_copies: bool = False  # every copy of a story as its own hit (default: one per story)
     wire: str | None = None  # only articles carrying this agency's story (AFP, AP, ...)
+    anonymous: bool = False  # only articles with an attribution to an anonymous source
+    stance: str | None = None  # only articles with an attribution of that stance
 
 
 def _entity_filter(name: str, label: str | None) -> dict[str, Any]:
@@ -81,6 +83,13 @@ def build_query(req: SearchRequest) -> dict[str, Any]:
         filters.append({"term": {"language": req.lang}})
     if req.wire:
         filters.append({"term": {"wire": req.wire}})
+    if req.anonymous or req.stance:  # both on one attribution: an anonymous source's claim
+        said: list[dict[str, Any]] = []
+        if req.anonymous:
+            said.append({"term": {"attributions.source.anonymous": True}})
+        if req.stance:
+            said.append({"term": {"attributions.stance": req.stance}})
+        filters.append({"nested": {"path": "attributions", "query": {"bool": {"filter": said}}}})
     query = {
         "query": {"bool": {"must": must or [{"match_all": {}}], "filter": filters}},
         "size": max(0, min(req.limit, 1000)),

@@ -9,7 +9,7 @@ from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
-from pipeline.core.settings import Settings
+from pipeline.core.settings import MAX_MESSAGE_BYTES, Settings
 
 
 def ensure_topics(settings: Settings, *, replication: int = 1) -> list[str]:
@@ -20,11 +20,11 @@ def ensure_topics(settings: Settings, *, replication: int = 1) -> list[str]:
         existing = set(admin.list_topics())
         wanted = [
             NewTopic(settings.raw_topic, settings.partitions, replication,
-                     topic_configs={"max.message.bytes": "16777216"}),
+                     topic_configs={"max.message.bytes": str(MAX_MESSAGE_BYTES)}),
             NewTopic(settings.enriched_topic, settings.partitions, replication,
-                     topic_configs={"max.message.bytes": "16777216"}),
+                     topic_configs={"max.message.bytes": str(MAX_MESSAGE_BYTES)}),
             NewTopic(settings.dead_letter_topic, 1, replication,
-                     topic_configs={"max.message.bytes": "16777216"}),
+                     topic_configs={"max.message.bytes": str(MAX_MESSAGE_BYTES)}),
         ]
         missing = [t for t in wanted if t.name not in existing]
         created = []

@@ -25,7 +25,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from pipeline.core.errors import StackError
-from pipeline.core.settings import Settings
+from pipeline.core.settings import MAX_MESSAGE_BYTES, Settings
 from pipeline.ops.stack.fetch import es_dir, kafka_dir
 from pipeline.ops.stack.resources import materialize
 
@@ -161,7 +161,7 @@ def _kafka_properties(settings: Settings, data: Path) -> str:
         "share.coordinator.state.topic.min.isr=1",
         "group.initial.rebalance.delay.ms=0",
         "auto.create.topics.enable=true",
-        "message.max.bytes=16777216",
+        f"message.max.bytes={MAX_MESSAGE_BYTES}",
         "log.retention.hours=168",
         "",
     ])
