@@ -43,8 +43,9 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
-from datasketch import LeanMinHash, MinHash, MinHashLSH
+from datasketch import LeanMinHash, MinHash
 
+from pipeline.group.lsh import CompactLSH
 from pipeline.group.text import (
     NUM_PERM,
     SEED,
@@ -183,7 +184,10 @@ class Signature:
 
 @dataclass(slots=True)
 class Entry:
-    """One article seen: its assignment, and the sample of its shingles kept to verify."""
+    """One article seen: its assignment, and the sample of its shingles kept to verify.
+
+    Hash values are kept as bytes (little-endian uint32): a third of a numpy array's size.
+    """
 
     seq: int
     id: str
@@ -193,9 +197,19 @@ class Entry:
     wire: str | None
     size: int  # shingles of the whole comparable body
     mod: int
-    sample: np.ndarray
-    whole: np.ndarray | None = None  # MinHash hash values, kept for records
-    lede: np.ndarray | None = None
+    sample_bytes: bytes
+    whole_bytes: bytes | None = None  # MinHash hash values, kept for records
+    lede_bytes: bytes | None = None
+
+    @property
+    def sample(self) -> np.ndarray:
+        return np.frombuffer(self.sample_bytes, dtype="<u4")
+
+    @property
+    def ledeish(self) -> np.ndarray | None:
+        """The lede's MinHash values, or the whole's when the text is short."""
+        data = self.lede_bytes if self.lede_bytes is not None else self.whole_bytes
+        return None if data is None else np.frombuffer(data, dtype="<u4")
 
 
 @dataclass(frozen=True)
@@ -225,16 +239,17 @@ class Overlap:
 def overlap(new: Signature, entry: Entry) -> Overlap:
     """The overlap of a new text with an entry's."""
     mine = new.sample(entry.mod)
-    if not len(mine) or not len(entry.sample):
+    if not len(mine) or not entry.sample_bytes:
         return Overlap(0.0, 0.0, 0, 0.0)
-    shared = len(np.intersect1d(mine, entry.sample, assume_unique=True))
+    theirs_sample = entry.sample
+    shared = len(np.intersect1d(mine, theirs_sample, assume_unique=True))
     lede = 0.0
-    theirs = entry.lede if entry.lede is not None else entry.whole
+    theirs = entry.ledeish
     ours = new.lede if new.lede is not None else new.whole
     if theirs is not None and ours is not None:
         lede = float(np.mean(theirs == ours.hashvalues))
-    return Overlap(shared / min(len(mine), len(entry.sample)),
-                   shared / max(len(mine), len(entry.sample)), shared * entry.mod, lede)
+    return Overlap(shared / min(len(mine), len(theirs_sample)),
+                   shared / max(len(mine), len(theirs_sample)), shared * entry.mod, lede)
 
 
 def is_copy(o: Overlap, *, threshold: float, sizes: tuple[int, int]) -> bool:
@@ -257,9 +272,9 @@ class StoryIndex:
                  bands: int = BANDS, rows: int = ROWS) -> None:
         self.threshold = threshold
         self.wires = wires or _WIRES
-        self.lsh = MinHashLSH(num_perm=NUM_PERM, params=(bands, rows), hashfunc=_band_key)
+        self.lsh = CompactLSH(params=(bands, rows), num_perm=NUM_PERM)
         self.entries: dict[str, Entry] = {}
-        self.by_seq: dict[int, Entry] = {}
+        self.by_seq: list[Entry | None] = []
         self.next_seq = 0
 
     def __len__(self) -> int:
@@ -301,8 +316,8 @@ class StoryIndex:
         for mh in (sig.whole, sig.lede):
             if mh is not None:
                 seqs.update(key >> 1 for key in self.lsh.query(mh))
-        return sorted((self.by_seq[s] for s in seqs if s in self.by_seq),
-                      key=lambda e: e.seq)
+        found = (self.by_seq[s] for s in sorted(seqs) if s < len(self.by_seq))
+        return [e for e in found if e is not None]
 
     def best_match(self, sig: Signature) -> tuple[Entry, float] | None:
         """The earliest verified candidate and its similarity, or None."""
@@ -321,19 +336,22 @@ class StoryIndex:
         mod = _mod(len(sig.hashes))
         entry = Entry(seq=self.next_seq, id=article_id, story=story, copy_of=copy_of,
                       similarity=similarity, wire=wire, size=len(sig.hashes), mod=mod,
-                      sample=sig.sample(mod).copy(),
-                      whole=None if sig.whole is None else sig.whole.hashvalues,
-                      lede=None if sig.lede is None else sig.lede.hashvalues)
+                      sample_bytes=_bytes(sig.sample(mod)),
+                      whole_bytes=None if sig.whole is None else _bytes(sig.whole.hashvalues),
+                      lede_bytes=None if sig.lede is None else _bytes(sig.lede.hashvalues))
         self._insert(entry)
         return entry
 
     def _insert(self, entry: Entry) -> None:
         self.next_seq = max(self.next_seq, entry.seq + 1)
         self.entries[entry.id] = entry
+        if entry.seq >= len(self.by_seq):
+            self.by_seq.extend([None] * (entry.seq + 1 - len(self.by_seq)))
         self.by_seq[entry.seq] = entry
-        for kind, values in enumerate((entry.whole, entry.lede)):
-            if values is not None:
-                self.lsh.insert(entry.seq << 1 | kind, _lean(values), check_duplication=False)
+        for kind, data in enumerate((entry.whole_bytes, entry.lede_bytes)):
+            if data is not None:
+                values = np.frombuffer(data, dtype="<u4").astype(np.uint32)
+                self.lsh.insert(entry.seq << 1 | kind, _lean(values))
 
     # --- persistence --------------------------------------------------------------------
     def record(self, article_id: str) -> dict[str, Any]:
@@ -341,7 +359,8 @@ class StoryIndex:
         e = self.entries[article_id]
         return {"id": e.id, "seq": e.seq, "story": e.story, "copy_of": e.copy_of,
                 "similarity": e.similarity, "wire": e.wire, "size": e.size, "mod": e.mod,
-                "sample": _b64(e.sample), "whole": _b64(e.whole), "lede": _b64(e.lede)}
+                "sample": _b64(e.sample_bytes), "whole": _b64(e.whole_bytes),
+                "lede": _b64(e.lede_bytes)}
 
     def restore(self, records: Iterable[dict[str, Any]]) -> int:
         """Add entries from records (any order; already known ids are skipped)."""
@@ -352,11 +371,16 @@ class StoryIndex:
             self._insert(Entry(seq=int(r["seq"]), id=r["id"], story=r["story"],
                                copy_of=r.get("copy_of"), similarity=r.get("similarity"),
                                wire=r.get("wire"), size=int(r["size"]), mod=int(r["mod"]),
-                               sample=_sample(r.get("sample")),
-                               whole=_unb64(r.get("whole")),
-                               lede=_unb64(r.get("lede"))))
+                               sample_bytes=_unb64(r.get("sample")) or b"",
+                               whole_bytes=_unb64(r.get("whole")),
+                               lede_bytes=_unb64(r.get("lede"))))
             n += 1
         return n
+
+    def nbytes(self) -> int:
+        """Bytes of the LSH's bucket arrays and of the entries' hash values (no overheads)."""
+        return self.lsh.nbytes() + sum(len(e.sample_bytes) + len(e.whole_bytes or b"")
+                                       + len(e.lede_bytes or b"") for e in self.entries.values())
 
 
 def _assignment(e: Entry) -> Assignment:
@@ -364,29 +388,16 @@ def _assignment(e: Entry) -> Assignment:
                       wire=e.wire)
 
 
-def _band_key(band: bytes) -> int:
-    """A band's bytes as one int: smaller LSH buckets than the bytes themselves."""
-    value = int.from_bytes(band, "little")
-    return (value ^ value >> 64) & 0xFFFF_FFFF_FFFF_FFFF
+def _bytes(values: np.ndarray) -> bytes:
+    return np.ascontiguousarray(values, dtype="<u4").tobytes()
 
 
-_EMPTY = np.empty(0, dtype=np.uint32)
+def _b64(data: bytes | None) -> str | None:
+    return None if data is None else base64.b64encode(data).decode("ascii")
 
 
-def _sample(data: str | None) -> np.ndarray:
-    values = _unb64(data)
-    return _EMPTY if values is None else values
-
-
-def _b64(values: np.ndarray | None) -> str | None:
-    return None if values is None else base64.b64encode(
-        np.ascontiguousarray(values, dtype="<u4").tobytes()).decode("ascii")
-
-
-def _unb64(data: str | None) -> np.ndarray | None:
-    if data is None:
-        return None
-    return np.frombuffer(base64.b64decode(data), dtype="<u4").astype(np.uint32)
+def _unb64(data: str | None) -> bytes | None:
+    return None if data is None else base64.b64decode(data)
 
 
 def assign_all(articles: Sequence[Article], index: StoryIndex | None = None
