@@ -125,6 +125,21 @@ class Settings:
         return f"{self.topic_prefix}.deadletter.v1"
 
     @property
+    def stories_topic(self) -> str:
+        """One partition: every raw article in one order, for story assignment."""
+        return f"{self.topic_prefix}.stories.v1"
+
+    @property
+    def assigned_topic(self) -> str:
+        """Raw articles with their story (``AssignedArticle``), keyed by story."""
+        return f"{self.topic_prefix}.assigned.v1"
+
+    @property
+    def story_state_index(self) -> str:
+        """The Elasticsearch index holding the story assignment's durable state."""
+        return f"{self.index_alias}-stories"
+
+    @property
     def app_id(self) -> str:
         """Faust application id, which is also the Kafka consumer group.
 

@@ -9,11 +9,13 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import yaml
 from elasticsearch import Elasticsearch
@@ -23,7 +25,7 @@ from rich.progress import Progress
 from pipeline.core.contracts import article_id, canonicalize_url
 from pipeline.core.errors import NewsflowError, StackError
 from pipeline.core.settings import Settings
-from pipeline.ops.feedserver import load_samples, serving_feed
+from pipeline.ops.feedserver import load_samples, serving_feeds
 from pipeline.search.query import SearchRequest, search
 from pipeline.search.render import render
 from pipeline.stream.workers import worker_command
@@ -36,7 +38,32 @@ EXAMPLES = [
     (SearchRequest(text="strike", publisher="Newsflow Samples", limit=3),
      ["strike", "--publisher", "Newsflow Samples"], "full-text search with a publisher filter"),
     (SearchRequest(lang="fr", limit=3), ["--lang", "fr"], "articles detected as French"),
+    (SearchRequest(text="Danube cargo ship", limit=3), ["Danube cargo ship"],
+     "an AFP story carried by four outlets: shown once, with its copies (--all-copies lists "
+     "each); the follow-up two days later is another story"),
 ]
+DEFAULT_PUBLISHER = "Newsflow Samples"
+
+
+def by_publisher(samples: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """The samples grouped by outlet (one feed each, so each keeps its publisher)."""
+    feeds: dict[str, list[dict[str, Any]]] = {}
+    for sample in samples:
+        feeds.setdefault(sample.get("publisher") or DEFAULT_PUBLISHER, []).append(sample)
+    return feeds
+
+
+def sources_config(feeds: dict[str, str]) -> dict[str, Any]:
+    """The connector sources for the demo: one RSS source per outlet's feed.
+
+        >>> sources_config({"AFP": "http://127.0.0.1:1/feed/0.xml"})["sources"][0]["name"]
+        'samples-afp'
+    """
+    return {"sources": [{
+        "name": "samples-" + (re.sub(r"[^a-z0-9]+", "-", publisher.lower()).strip("-")
+                              or str(i)),
+        "type": "rss.v1", "url": url, "publisher": publisher, "allow_private": True,
+        "full_text": "never"} for i, (publisher, url) in enumerate(feeds.items())]}
 
 
 def _count(es: Elasticsearch, settings: Settings, ids: list[str], since: str) -> int:
@@ -85,19 +112,18 @@ def run_demo(settings: Settings, *, console: Console, keep_worker: bool = False,
     samples = load_samples()
     ids = [article_id(canonicalize_url(a["url"])) for a in samples]
     since = datetime.now(UTC).isoformat()
-    console.print(f"[bold]demo:[/bold] {len(samples)} sample articles, served as RSS")
+    console.print(f"[bold]demo:[/bold] {len(samples)} sample articles from "
+                  f"{len(by_publisher(samples))} outlets, served as RSS")
     log_path = settings.home / "logs" / "demo-worker.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("ab") as log:
         worker = subprocess.Popen(worker_command("warn"), stdout=subprocess.DEVNULL,
                                   stderr=log)
     try:
-        with serving_feed(samples) as feed_url, tempfile.TemporaryDirectory() as tmp:
+        with serving_feeds(by_publisher(samples)) as feeds, \
+                tempfile.TemporaryDirectory() as tmp:
             sources = Path(tmp) / "sources.yaml"
-            sources.write_text(yaml.safe_dump({"sources": [{
-                "name": "samples", "type": "rss.v1", "url": feed_url,
-                "publisher": "Newsflow Samples", "allow_private": True,
-                "full_text": "never"}]}))
+            sources.write_text(yaml.safe_dump(sources_config(feeds)))
             run_connect(settings, config=str(sources), once=True,
                         state_path=str(Path(tmp) / "state.sqlite"), enable=None,
                         as_json=False, console=console)

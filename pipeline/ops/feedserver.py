@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from email.utils import format_datetime
@@ -90,3 +90,22 @@ def serving_feed(articles: list[dict[str, Any]], *, host: str = "127.0.0.1") -> 
 
     with serving(Feed, host=host) as base:
         yield f"{base}/feed.xml"
+
+
+@contextmanager
+def serving_feeds(feeds: Mapping[str, list[dict[str, Any]]], *, host: str = "127.0.0.1"
+                  ) -> Iterator[dict[str, str]]:
+    """Serve several feeds (one per outlet, say) at ``/feed/<n>.xml``; yield name -> URL."""
+    names = list(feeds)
+    bodies = {f"/feed/{i}.xml": rss(feeds[name], title=name) for i, name in enumerate(names)}
+
+    class Feeds(QuietHandler):
+        def do_GET(self) -> None:
+            body = bodies.get(self.path.split("?")[0])
+            if body is None:
+                self.send_error(404)
+                return
+            self.reply(200, body, "application/rss+xml; charset=utf-8")
+
+    with serving(Feeds, host=host) as base:
+        yield {name: f"{base}/feed/{i}.xml" for i, name in enumerate(names)}

@@ -25,6 +25,12 @@ def ensure_topics(settings: Settings, *, replication: int = 1) -> list[str]:
                      topic_configs={"max.message.bytes": str(MAX_MESSAGE_BYTES)}),
             NewTopic(settings.dead_letter_topic, 1, replication,
                      topic_configs={"max.message.bytes": str(MAX_MESSAGE_BYTES)}),
+            # story assignment: one partition (one order for every article), then keyed by
+            # story over the usual partitions (pipeline.stream.stories)
+            NewTopic(settings.stories_topic, 1, replication,
+                     topic_configs={"max.message.bytes": str(MAX_MESSAGE_BYTES)}),
+            NewTopic(settings.assigned_topic, settings.partitions, replication,
+                     topic_configs={"max.message.bytes": str(MAX_MESSAGE_BYTES)}),
         ]
         missing = [t for t in wanted if t.name not in existing]
         created = []

@@ -117,14 +117,17 @@ def test_search_filters_facets_and_hostile_input(isolated: Settings, es: Elastic
 
 def test_topics_have_partitions(isolated: Settings) -> None:
     created = ensure_topics(isolated)
-    assert set(created) == set(isolated.topics)
+    story_topics = {isolated.stories_topic, isolated.assigned_topic}
+    assert set(created) == set(isolated.topics) | story_topics
     admin = KafkaAdminClient(bootstrap_servers=isolated.kafka_bootstrap)
     try:
         meta = {t["name"]: len(t["partitions"]) for t in admin.describe_topics(
-            list(isolated.topics))}
+            [*isolated.topics, *story_topics])}
     finally:
         admin.close()
     assert meta[isolated.raw_topic] == isolated.partitions
+    assert meta[isolated.stories_topic] == 1  # one order for story assignment
+    assert meta[isolated.assigned_topic] == isolated.partitions
     assert ensure_topics(isolated) == []
 
 

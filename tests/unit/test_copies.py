@@ -180,3 +180,25 @@ def test_empty_and_tiny_texts() -> None:
 def test_comparable_drops_what_copies_add() -> None:
     text = comparable(related_links(editors_note(other_credit(WIRE))))
     assert text == _join([re.sub(r"^BUDAPEST \(AFP\) — ", "", STORY[0]), *STORY[1:]])
+
+
+def test_the_demo_samples_make_one_wire_story_in_any_order() -> None:
+    from itertools import permutations
+
+    from pipeline.ops.feedserver import load_samples
+
+    samples = load_samples()
+    danube = [s for s in samples if s["slug"].startswith("danube-ship-")
+              and s["slug"] != "danube-ship-refloated"]
+    follow = next(s for s in samples if s["slug"] == "danube-ship-refloated")
+    others = [s for s in samples if not s["slug"].startswith("danube-ship-")]
+    assert len(danube) == 4 and len({s["publisher"] for s in danube}) == 4
+    for order in permutations(danube):
+        index = StoryIndex()
+        placed = [index.place(Body(s["slug"], s["text"], s["authors"]))
+                  for s in [*others, *order, follow]]
+        stories = {p.id: p.story for p in placed}
+        assert {stories[s["slug"]] for s in danube} == {order[0]["slug"]}
+        assert stories[follow["slug"]] == follow["slug"]
+        assert all(stories[s["slug"]] == s["slug"] for s in others)
+        assert {p.wire for p in placed if p.id.startswith("danube-ship-")} == {"AFP"}
