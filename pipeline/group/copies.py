@@ -62,7 +62,7 @@ THRESHOLD = 0.5  # containment of the smaller text in the larger, to be a copy
 MIN_SHARED = 12  # shingles two texts must share at least (unless one is smaller)
 SAMPLE_CAP = 128  # about this many shingle hashes are kept per article for verification
 LARGE_SHARE = 0.4  # ... and this share of the larger one, or
-LEDE_JACCARD = 0.4  # this similarity of their ledes (a copy cut to its first paragraphs)
+LEDE_JACCARD = 0.5  # this similarity of their ledes (a copy cut to its first paragraphs)
 BANDS, ROWS = 21, 3  # LSH: 21 bands of 3 rows of the 64 permutations
 
 NOTE = re.compile(r"^\W{0,3}(?:editor['’]?s['’]? notes?|editorial note|note to (?:readers|editors)"
@@ -342,12 +342,14 @@ class StoryIndex:
         self._insert(entry)
         return entry
 
-    def _insert(self, entry: Entry) -> None:
+    def _insert(self, entry: Entry, *, lsh: bool = True) -> None:
         self.next_seq = max(self.next_seq, entry.seq + 1)
         self.entries[entry.id] = entry
         if entry.seq >= len(self.by_seq):
             self.by_seq.extend([None] * (entry.seq + 1 - len(self.by_seq)))
         self.by_seq[entry.seq] = entry
+        if not lsh:
+            return
         for kind, data in enumerate((entry.whole_bytes, entry.lede_bytes)):
             if data is not None:
                 values = np.frombuffer(data, dtype="<u4").astype(np.uint32)
@@ -362,20 +364,36 @@ class StoryIndex:
                 "sample": _b64(e.sample_bytes), "whole": _b64(e.whole_bytes),
                 "lede": _b64(e.lede_bytes)}
 
-    def restore(self, records: Iterable[dict[str, Any]]) -> int:
-        """Add entries from records (any order; already known ids are skipped)."""
+    def restore(self, records: Iterable[dict[str, Any]], *, chunk: int = 50_000) -> int:
+        """Add entries from records (any order; already known ids are skipped). The LSH
+        gets them in bulk, ``chunk`` at a time (vectorised band hashes)."""
         n = 0
+        keys: list[int] = []
+        values: list[bytes] = []
         for r in records:
             if r["id"] in self.entries:
                 continue
-            self._insert(Entry(seq=int(r["seq"]), id=r["id"], story=r["story"],
-                               copy_of=r.get("copy_of"), similarity=r.get("similarity"),
-                               wire=r.get("wire"), size=int(r["size"]), mod=int(r["mod"]),
-                               sample_bytes=_unb64(r.get("sample")) or b"",
-                               whole_bytes=_unb64(r.get("whole")),
-                               lede_bytes=_unb64(r.get("lede"))))
+            entry = Entry(seq=int(r["seq"]), id=r["id"], story=r["story"],
+                          copy_of=r.get("copy_of"), similarity=r.get("similarity"),
+                          wire=r.get("wire"), size=int(r["size"]), mod=int(r["mod"]),
+                          sample_bytes=_unb64(r.get("sample")) or b"",
+                          whole_bytes=_unb64(r.get("whole")), lede_bytes=_unb64(r.get("lede")))
+            self._insert(entry, lsh=False)
+            for kind, data in enumerate((entry.whole_bytes, entry.lede_bytes)):
+                if data is not None:
+                    keys.append(entry.seq << 1 | kind)
+                    values.append(data)
             n += 1
+            if len(keys) >= chunk:
+                self._bulk(keys, values)
+                keys, values = [], []
+        self._bulk(keys, values)
         return n
+
+    def _bulk(self, keys: list[int], values: list[bytes]) -> None:
+        if keys:
+            rows = np.frombuffer(b"".join(values), dtype="<u4").reshape(len(keys), -1)
+            self.lsh.insert_many(np.array(keys, dtype=np.uint32), rows)
 
     def nbytes(self) -> int:
         """Bytes of the LSH's bucket arrays and of the entries' hash values (no overheads)."""

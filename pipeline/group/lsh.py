@@ -13,6 +13,15 @@ is append-only (no ``remove``)::
     >>> lsh.insert(2, minhash({"x y z"}))
     >>> lsh.query(minhash({"a b c", "b c d", "c d e"}))
     [1]
+
+A rebuild inserts many keys at once (:meth:`CompactLSH.insert_many`), with the same band
+hashes one by one would give::
+
+    >>> bulk = CompactLSH(params=(21, 3))
+    >>> bulk.insert_many(np.array([1, 2]), np.stack([minhash({"a b c", "b c d", "c d e"})
+    ...                  .hashvalues, minhash({"x y z"}).hashvalues]))
+    >>> bulk.query(minhash({"x y z"}))
+    [2]
 """
 
 from __future__ import annotations
@@ -38,6 +47,18 @@ def band_key(band: bytes) -> int:
     return folded
 
 
+def _fold(band: np.ndarray) -> np.ndarray:
+    """:func:`band_key` of each row of bytes (rows of any width), as uint64."""
+    rows, width = band.shape
+    padded = np.zeros((rows, -(-width // 8) * 8), dtype=np.uint8)
+    padded[:, :width] = band
+    words = padded.view("<u8")
+    out = np.zeros(rows, dtype=np.uint64)
+    for i in range(words.shape[1]):
+        out ^= words[:, i]
+    return out
+
+
 class ArrayBuckets:
     """One band's buckets: sorted ``uint64`` hashes with their ``uint32`` keys."""
 
@@ -52,6 +73,14 @@ class ArrayBuckets:
         self.pending += len(vals)
         if self.pending > max(4096, len(self.hashes) // 8):
             self.merge()
+
+    def extend(self, hashes: np.ndarray, values: np.ndarray) -> None:
+        """Add many (band hash, key) pairs at once (a rebuild), then merge."""
+        self.merge()
+        all_h = np.concatenate([self.hashes, hashes.astype(np.uint64)])
+        all_v = np.concatenate([self.values, values.astype(np.uint32)])
+        order = np.argsort(all_h, kind="stable")
+        self.hashes, self.values = all_h[order], all_v[order]
 
     def merge(self) -> None:
         """Fold the recent inserts into the sorted arrays."""
@@ -86,6 +115,7 @@ class ArrayBuckets:
         return {int(k): int(c) for k, c in zip(keys, counts, strict=True)}
 
     def nbytes(self) -> int:
+        self.merge()
         return int(self.hashes.nbytes + self.values.nbytes)
 
     def has_key(self, key: int) -> bool:
@@ -127,6 +157,16 @@ class CompactLSH(MinHashLSH):
 
     def insert(self, key: Any, minhash: Any, check_duplication: bool = False) -> None:
         self._insert(key, minhash, check_duplication=False, buffer=False)
+
+    def insert_many(self, keys: np.ndarray, hashvalues: np.ndarray) -> None:
+        """Insert ``keys[i]`` with the MinHash values ``hashvalues[i]`` (uint32, one row per
+        key) in one go: the band hashes :meth:`insert` would compute, vectorised."""
+        if not len(keys):
+            return
+        swapped = np.ascontiguousarray(hashvalues, dtype="<u4").byteswap()
+        for (start, end), table in zip(self.hashranges, self.hashtables, strict=True):
+            band = np.ascontiguousarray(swapped[:, start:end]).view(np.uint8)
+            table.extend(_fold(band), keys)
 
     def remove(self, key: Any) -> None:  # pragma: no cover - append-only
         raise NotImplementedError("CompactLSH is append-only")

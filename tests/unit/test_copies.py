@@ -202,3 +202,18 @@ def test_the_demo_samples_make_one_wire_story_in_any_order() -> None:
         assert stories[follow["slug"]] == follow["slug"]
         assert all(stories[s["slug"]] == s["slug"] for s in others)
         assert {p.wire for p in placed if p.id.startswith("danube-ship-")} == {"AFP"}
+
+
+def test_a_bulk_restore_finds_the_same_candidates_as_inserts() -> None:
+    from pipeline.group.copies import Signature
+
+    texts = [t(WIRE) for t in TRANSFORMS] + [FOLLOW_UP, SAME_TOPIC, WIRE]
+    online = StoryIndex()
+    for i, t in enumerate(texts):
+        online.assign(Body(f"d{i}", t))
+    bulk = StoryIndex()
+    bulk.restore([online.record(f"d{i}") for i in range(len(texts))], chunk=4)
+    for t in texts:
+        sig = Signature.of(t)
+        assert [e.id for e in bulk.candidates(sig)] == [e.id for e in online.candidates(sig)]
+        assert bulk.candidates(sig)
