@@ -118,7 +118,11 @@ def reindex(
     delete_old: bool = typer.Option(False, "--delete-old", help="Delete the previous index "
                                     "after the alias moved."),
 ) -> None:
-    """Build the next index version from the current mapping and swap the alias atomically."""
+    """Build the next index version from the current mapping and swap the alias atomically.
+
+    Writes to the old index are blocked while it is copied (the worker waits and retries
+    into the new one), so ``--delete-old`` loses nothing.
+    """
     from pipeline.index.mapping import client
     from pipeline.index.mapping import reindex as run_reindex
 

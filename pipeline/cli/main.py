@@ -6,7 +6,14 @@ import sys
 
 from rich.markup import escape
 
-from pipeline.cli import admin, offline, run, search, stack  # noqa: F401 - they register
+from pipeline.cli import (  # noqa: F401 - importing a command module registers it
+    admin,
+    deadletters,
+    offline,
+    run,
+    search,
+    stack,
+)
 from pipeline.cli.app import app, err
 from pipeline.core.errors import NewsflowError
 

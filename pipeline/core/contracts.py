@@ -267,8 +267,22 @@ class AssignedArticle(BaseModel):
         return parse_message(cls, data, "AssignedArticle v1")
 
 
+DEAD_LETTER_MAX_PAYLOAD = 8 * 1024 * 1024
+"""Default cap on the original bytes a dead letter keeps (base64 makes them 4/3 larger)."""
+
+
 class DeadLetter(BaseModel):
-    """A message a stage could not handle, with the reason and the original bytes."""
+    """A message a stage could not handle: the reason, where it came from, its bytes.
+
+    At most ``max_payload`` bytes of the original are kept (``truncated`` says when it was
+    cut), so a letter always fits in a Kafka message; ``payload_size`` and ``payload_sha256``
+    describe the whole original, and ``topic``/``partition``/``offset`` say where it was::
+
+        >>> letter = DeadLetter.of(stage="decode", exc=ValueError("bad"), payload=b"abcdef",
+        ...                        max_payload=4)
+        >>> letter.payload(), letter.payload_size, letter.truncated, letter.replayable
+        (b'abcd', 6, True, False)
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -281,21 +295,35 @@ class DeadLetter(BaseModel):
     offset: int | None = None
     payload_b64: str
     payload_size: int
+    payload_sha256: str | None = None  # absent from letters written before it existed
+    truncated: bool = False
     at: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
     @classmethod
     def of(cls, *, stage: DeadLetterStage, exc: BaseException,
            payload: bytes, article_id: str | None = None, topic: str | None = None,
            partition: int | None = None, offset: int | None = None,
-           max_payload: int = 12 * 1024 * 1024) -> DeadLetter:
-        kept = payload[:max_payload]
+           max_payload: int = DEAD_LETTER_MAX_PAYLOAD) -> DeadLetter:
+        kept = payload[:max(0, max_payload)]
         return cls(stage=stage, error_type=type(exc).__name__, error=str(exc)[:2000],
-                   article_id=article_id, topic=topic, partition=partition, offset=offset,
+                   article_id=article_id[:200] if article_id else article_id, topic=topic,
+                   partition=partition, offset=offset,
                    payload_b64=base64.b64encode(kept).decode("ascii"),
-                   payload_size=len(payload))
+                   payload_size=len(payload), payload_sha256=hashlib.sha256(payload).hexdigest(),
+                   truncated=len(kept) < len(payload))
 
     def payload(self) -> bytes:
         return base64.b64decode(self.payload_b64)
+
+    @property
+    def replayable(self) -> bool:
+        """True when the letter holds the whole original message (it can be re-produced)."""
+        if self.truncated:
+            return False
+        data = self.payload()
+        if self.payload_sha256 is not None:
+            return hashlib.sha256(data).hexdigest() == self.payload_sha256
+        return len(data) == self.payload_size
 
     def to_bytes(self) -> bytes:
         return self.model_dump_json().encode("utf-8")

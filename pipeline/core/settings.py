@@ -76,6 +76,15 @@ class Settings:
     log_format: str = "text"
     spacy_model: str | None = None
     es_java_opts: str = "-Xms512m -Xmx1g"
+    # What one message may cost; over a bound it is cut (and logged) or dead-lettered.
+    max_article_chars: int = 200_000  # longer articles are dead-lettered, not enriched
+    max_enrich_batch_chars: int = 400_000  # characters per spaCy call (bounds its memory)
+    max_entities: int = 10_000  # entity mentions kept per article (and summary entries)
+    max_attributions: int = 2_000  # attributions kept per article
+    max_output_bytes: int = 8 * 1024 * 1024  # an enriched message over it loses mentions
+    max_bulk_bytes: int = 20 * 1024 * 1024  # one Elasticsearch bulk request
+    dead_letter_max_payload: int = 8 * 1024 * 1024  # original bytes a dead letter keeps
+    batch_retries: int = 4  # retries of an unexplained failure before isolating the message
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -110,6 +119,16 @@ class Settings:
             log_format=e.get("NEWSFLOW_LOG_FORMAT", d.log_format).lower(),
             spacy_model=e.get("NEWSFLOW_SPACY_MODEL") or None,
             es_java_opts=e.get("NEWSFLOW_ES_JAVA_OPTS") or d.es_java_opts,
+            max_article_chars=_number(e, "NEWSFLOW_MAX_ARTICLE_CHARS", d.max_article_chars, int),
+            max_enrich_batch_chars=_number(e, "NEWSFLOW_MAX_ENRICH_BATCH_CHARS",
+                                           d.max_enrich_batch_chars, int),
+            max_entities=_number(e, "NEWSFLOW_MAX_ENTITIES", d.max_entities, int),
+            max_attributions=_number(e, "NEWSFLOW_MAX_ATTRIBUTIONS", d.max_attributions, int),
+            max_output_bytes=_number(e, "NEWSFLOW_MAX_OUTPUT_BYTES", d.max_output_bytes, int),
+            max_bulk_bytes=_number(e, "NEWSFLOW_MAX_BULK_BYTES", d.max_bulk_bytes, int),
+            dead_letter_max_payload=_number(e, "NEWSFLOW_DEAD_LETTER_MAX_PAYLOAD",
+                                            d.dead_letter_max_payload, int),
+            batch_retries=_number(e, "NEWSFLOW_BATCH_RETRIES", d.batch_retries, int),
         )
 
     @property

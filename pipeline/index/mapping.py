@@ -170,6 +170,11 @@ def reindex(settings: Settings, es: Elasticsearch | None = None, *, copy: bool =
             ) -> tuple[str, str, int]:
     """Build ``<alias>-v(N+1)`` from the current template, copy the documents (client side:
     scan + bulk, so no reindex module is needed), then move the alias in one atomic call.
+
+    Writes to the old index are blocked (``index.blocks.write``) from before the copy until
+    the alias has moved, so none is lost: the indexer treats the block as transient and
+    retries into the new index. The copy keeps each article's ``version`` as its external
+    version. The block is lifted at the end, also when the copy fails.
     Returns (old index, new index, documents copied)."""
     from elasticsearch import helpers
 
@@ -181,12 +186,19 @@ def reindex(settings: Settings, es: Elasticsearch | None = None, *, copy: bool =
         es.indices.delete(index=new)
     es.indices.create(index=new)
     copied = 0
-    if copy:
-        actions = ({"_index": new, "_id": hit["_id"], "_source": hit["_source"]}
-                   for hit in helpers.scan(es, index=old, size=500))
-        copied, _ = helpers.bulk(es, actions, chunk_size=500)
-        es.indices.refresh(index=new)
-    es.indices.update_aliases(actions=[
-        {"remove": {"index": old, "alias": settings.index_alias}},
-        {"add": {"index": new, "alias": settings.index_alias, "is_write_index": True}}])
+    es.indices.add_block(index=old, block="write")  # waits for writes in flight
+    try:
+        if copy:
+            es.indices.refresh(index=old)  # the scan sees every write made before the block
+            actions = ({"_index": new, "_id": hit["_id"], "_source": hit["_source"],
+                        "version": max(int(hit["_source"].get("version") or 1), 0),
+                        "version_type": "external_gte"}
+                       for hit in helpers.scan(es, index=old, size=500))
+            copied, _ = helpers.bulk(es, actions, chunk_size=500)
+            es.indices.refresh(index=new)
+        es.indices.update_aliases(actions=[
+            {"remove": {"index": old, "alias": settings.index_alias}},
+            {"add": {"index": new, "alias": settings.index_alias, "is_write_index": True}}])
+    finally:
+        es.indices.put_settings(index=old, settings={"index.blocks.write": None})
     return old, new, copied

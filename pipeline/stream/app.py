@@ -11,12 +11,15 @@ Agents (concurrency 1 each; scale with partitions and worker processes):
   in a worker thread (the event loop keeps heart-beating) -> enriched topic.
 * ``index``: enriched topic -> batches -> Elasticsearch bulk.
 
-A message that cannot be handled goes to the dead-letter topic with its stage,
-reason and original bytes; the rest of its batch goes on. A batch whose writes
-fail (Kafka or Elasticsearch away) is retried with backoff until it succeeds.
-Offsets are acknowledged by hand only after a batch's outputs are written
-(``take()`` would acknowledge a batch that raised or was cancelled), so a crash
-or a kill replays at most the unfinished batches, and ids make replays idempotent.
+A message that can never be handled (unparseable, too big, rejected) goes to the
+dead-letter topic once, with its stage, reason and original bytes (cut to a size
+that fits); the rest of its batch goes on. A batch whose writes fail because Kafka
+or Elasticsearch is away is retried with backoff until it succeeds; one that fails
+for no known reason is retried a few times, then message by message
+(:mod:`pipeline.stream.batches`). Offsets are acknowledged by hand only after a
+batch's outputs are written (``take()`` would acknowledge a batch that raised or
+was cancelled), so a crash or a kill replays at most the unfinished batches, and
+ids with external versions make replays idempotent.
 """
 
 from __future__ import annotations
@@ -127,7 +130,7 @@ def create_app(settings: Settings) -> Pipeline:
         async def ready() -> None:  # template, index and alias before the first write
             await loop.run_in_executor(None, ensure_index, settings)
 
-        await batches.until_done("index", ready)
+        await batches.until_ready("index", ready)
         await batches.consume("index", stream, 256,
                               lambda events: batches.index(events, pipe.indexer()))
 

@@ -1,8 +1,23 @@
 """Batch handling shared by the agents: decode, enrich, index, dead-letter, retry, ack.
 
-Offsets are acknowledged by hand (``noack_take``) after a batch's writes; a batch
-whose writes fail is retried with capped backoff; a message that cannot be handled
-goes to the dead-letter topic with its stage and reason, and the batch goes on.
+Offsets are acknowledged by hand (``noack_take``) after a batch's writes. Failures are
+told apart by cause, as Kafka Connect's ``errors.tolerance``/``errors.retry.timeout`` do:
+
+* transient (:func:`transient`: Kafka or Elasticsearch away, overloaded or blocking
+  writes): the batch waits with capped backoff and is retried, offsets kept, for as long
+  as it takes;
+* permanent for one message (unparseable, too big to enrich, output too large, rejected
+  by Elasticsearch): the message is dead-lettered once, with a payload that always fits,
+  and the batch goes on;
+* anything else (an unexplained error): the batch is retried ``Settings.batch_retries``
+  times, then each unfinished message alone as often, and a message that still fails is
+  dead-lettered with that error.
+
+A batch remembers which of its messages are finished (output delivered or dead-lettered),
+so a retry redoes only the others and poison is dead-lettered once, not once per retry.
+What one article may cost is bounded by :class:`~pipeline.core.settings.Settings`
+(``max_article_chars``, ``max_enrich_batch_chars``, ``max_entities``, ``max_attributions``,
+``max_output_bytes``).
 """
 
 from __future__ import annotations
@@ -10,23 +25,125 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import TypeVar
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import faust
+from aiokafka.errors import (
+    KafkaConnectionError,
+    KafkaError,
+    KafkaTimeoutError,
+    MessageSizeTooLargeError,
+    RecordListTooLargeError,
+    RecordTooLargeError,
+)
 from faust.types import EventT
+from prometheus_client import Counter
 
 from pipeline.core import metrics
 from pipeline.core.contracts import DeadLetter, DeadLetterStage, EnrichedArticle, RawArticle
-from pipeline.core.errors import ContractError, EnrichmentError
-from pipeline.core.settings import Settings
+from pipeline.core.errors import Backpressure, ContractError, EnrichmentError, NewsflowError
+from pipeline.core.settings import MAX_MESSAGE_BYTES, Settings
 from pipeline.enrich.article import Enricher
 from pipeline.index.indexer import Indexer
 
 log = logging.getLogger("newsflow.worker")
 M = TypeVar("M")
 Handler = Callable[[list[EventT]], Awaitable[None]]
+Key = tuple[str, int, int]
+HEADROOM = 64 * 1024  # record overhead, key and metadata beside a message's value
+SAFE_PAYLOAD = (MAX_MESSAGE_BYTES - HEADROOM) * 3 // 4  # base64 of it still fits a message
+CUT = Counter("newsflow_cut_total", "Articles whose enrichment output was cut to the bounds",
+              ["what"])
+
+
+class TooLarge(NewsflowError):
+    """A message or its output is over a size bound (permanent for that message)."""
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    seen: BaseException | None = exc
+    while seen is not None:
+        yield seen
+        seen = seen.__cause__
+
+
+def too_large(exc: BaseException) -> bool:
+    """Kafka refused a message for its size (client-side check or broker answer)."""
+    return any(isinstance(e, MessageSizeTooLargeError | RecordTooLargeError
+                          | RecordListTooLargeError | TooLarge) for e in _causes(exc))
+
+
+def transient(exc: BaseException) -> bool:
+    """A failure of the services, not of the messages: wait and retry, keep the offsets.
+
+    >>> transient(Backpressure("Elasticsearch unreachable")), transient(ValueError("bug"))
+    (True, False)
+    """
+    if too_large(exc):
+        return False
+    for e in _causes(exc):
+        if isinstance(e, Backpressure | KafkaConnectionError | KafkaTimeoutError
+                      | ConnectionError | TimeoutError):
+            return True
+        if isinstance(e, KafkaError) and e.retriable:
+            return True
+    return False
+
+
+def key_of(event: EventT) -> Key:
+    msg = event.message
+    return (msg.topic, msg.partition, msg.offset)
+
+
+def by_chars(items: Sequence[tuple[EventT, RawArticle]], budget: int
+             ) -> Iterator[list[tuple[EventT, RawArticle]]]:
+    """Consecutive groups of at most ``budget`` characters of text (one article at least)."""
+    group: list[tuple[EventT, RawArticle]] = []
+    size = 0
+    for item in items:
+        n = len(item[1].text)
+        if group and size + n > budget:
+            yield group
+            group, size = [], 0
+        group.append(item)
+        size += n
+    if group:
+        yield group
+
+
+def bounded(article: EnrichedArticle, settings: Settings) -> tuple[bytes, list[str]]:
+    """The enriched message within the bounds, and what was cut to get there.
+
+    Entities and attributions are capped; a message still over ``max_output_bytes`` loses
+    entity mentions from the end (the summary keeps their counts) until it fits. Raises
+    :class:`TooLarge` when even that is not enough.
+    """
+    cut: list[str] = []
+    limit = min(settings.max_output_bytes, MAX_MESSAGE_BYTES - HEADROOM)
+    update: dict[str, Any] = {}
+    for name, cap in (("entities", settings.max_entities),
+                      ("entity_summary", settings.max_entities),
+                      ("attributions", settings.max_attributions)):
+        items = getattr(article, name)
+        if len(items) > cap:
+            update[name] = items[:cap]
+            cut.append(f"{name} {len(items)} -> {cap} (cap)")
+    if update:
+        article = article.model_copy(update=update)
+    data = article.to_bytes()
+    if len(data) > limit and article.entities:
+        before = len(article.entities)
+        keep = before
+        while len(data) > limit and keep:
+            keep //= 2
+            data = article.model_copy(update={"entities": article.entities[:keep]}).to_bytes()
+        cut.append(f"entities {before} -> {keep} (message over {limit:,} bytes)")
+    if len(data) > limit:
+        raise TooLarge(f"article {article.id}: enriched message is {len(data):,} bytes, over "
+                       f"NEWSFLOW_MAX_OUTPUT_BYTES ({limit:,}) without entity mentions")
+    return data, cut
 
 
 @dataclass
@@ -36,37 +153,92 @@ class Batches:
     settings: Settings
     enriched: faust.TopicT
     dead_letters: faust.TopicT
+    backoff: float = 0.5  # first retry delay, doubled up to 30 s
+    _done: set[Key] = field(default_factory=set, repr=False)
+
+    def pending(self, events: Sequence[EventT]) -> list[EventT]:
+        """The events of a batch whose output is not yet delivered (nor dead-lettered)."""
+        return [e for e in events if key_of(e) not in self._done]
+
+    def finish(self, event: EventT) -> None:
+        self._done.add(key_of(event))
 
     async def dead_letter(self, stage: DeadLetterStage, exc: BaseException,
                           event: EventT, article_id: str | None = None) -> None:
+        """Send the message to the dead-letter topic (once: it is then finished)."""
         msg = event.message
         payload = msg.value if isinstance(msg.value, bytes) else str(msg.value).encode()
+        max_payload = min(self.settings.dead_letter_max_payload, SAFE_PAYLOAD)
         letter = DeadLetter.of(stage=stage, exc=exc, payload=payload, article_id=article_id,
-                               topic=msg.topic, partition=msg.partition, offset=msg.offset)
-        fut = await self.dead_letters.send(key=(article_id or "").encode() or None,
-                                           value=letter.to_bytes())
-        await fut
+                               topic=msg.topic, partition=msg.partition, offset=msg.offset,
+                               max_payload=max_payload)
+        key = (article_id or "").encode()[:200] or None
+        try:
+            await (await self.dead_letters.send(key=key, value=letter.to_bytes()))
+        except Exception as send_exc:
+            if not too_large(send_exc):
+                raise
+            letter = letter.model_copy(update={"payload_b64": "", "truncated": True})
+            await (await self.dead_letters.send(key=key, value=letter.to_bytes()))
+        self.finish(event)
         metrics.DEAD_LETTERS.labels(stage).inc()
         metrics.ERRORS.labels(stage, type(exc).__name__).inc()
         log.warning("dead-lettered %s at %s[%s]@%s: %s", article_id, msg.topic, msg.partition,
-                    msg.offset, exc)
+                    msg.offset, str(exc)[:500])
 
-    async def until_done(self, stage: str, batch: Callable[[], Awaitable[None]]) -> None:
-        """Run a batch handler until it succeeds: Kafka or Elasticsearch being away is
-        waited out with backoff, never turned into acknowledged-but-lost messages."""
-        delay = 0.5
+    async def until_ready(self, stage: str, step: Callable[[], Awaitable[None]]) -> None:
+        """Run an idempotent step (index setup, a last-resort dead letter) until it succeeds."""
+        attempt = 0
         while True:
             try:
-                await batch()
-                metrics.BACKPRESSURE.labels(stage).set(0)
+                await step()
                 return
-            except Exception as exc:  # noqa: BLE001 - anything: wait, retry, keep the offsets
-                metrics.BACKPRESSURE.labels(stage).set(1)
-                metrics.ERRORS.labels(stage, type(exc).__name__).inc()
-                log.warning("%s batch failed (%s: %s); retrying in %.1fs", stage,
-                            type(exc).__name__, exc, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 30.0)
+            except Exception as exc:  # noqa: BLE001 - setup waits for the services
+                attempt += 1
+                await self._wait(stage, exc, attempt, "setup")
+
+    async def _wait(self, stage: str, exc: BaseException, attempt: int, what: str) -> None:
+        delay = min(self.backoff * 2 ** min(attempt - 1, 16), 30.0)
+        metrics.BACKPRESSURE.labels(stage).set(1)
+        metrics.ERRORS.labels(stage, type(exc).__name__).inc()
+        log.warning("%s %s failed (%s: %s); retrying in %.1fs", stage, what,
+                    type(exc).__name__, str(exc)[:500], delay)
+        await asyncio.sleep(delay)
+
+    async def attempts(self, stage: str, run: Callable[[], Awaitable[None]],
+                       what: str = "batch") -> BaseException | None:
+        """Run until it succeeds (None) or fails ``batch_retries + 1`` times for a reason
+        that is not transient (that error). Transient failures are waited out, uncounted."""
+        failures = waits = 0
+        while True:
+            try:
+                await run()
+                metrics.BACKPRESSURE.labels(stage).set(0)
+                return None
+            except Exception as exc:  # noqa: BLE001 - sorted below: transient or not
+                if transient(exc):
+                    waits += 1
+                    await self._wait(stage, exc, waits, what)
+                    continue
+                failures += 1
+                if failures > self.settings.batch_retries:
+                    return exc
+                await self._wait(stage, exc, failures, what)
+
+    async def settle(self, stage: DeadLetterStage, events: list[EventT],
+                     handler: Handler) -> None:
+        """Handle a batch until each of its messages is delivered or dead-lettered."""
+        exc = await self.attempts(stage, lambda: handler(events))
+        if exc is None:
+            return
+        rest = self.pending(events)
+        log.warning("%s batch keeps failing (%s: %s); trying its %d unfinished messages one "
+                    "by one", stage, type(exc).__name__, exc, len(rest))
+        for event in rest:
+            one = [event]
+            error = await self.attempts(stage, lambda: handler(one), "message")  # noqa: B023
+            if error is not None and key_of(event) not in self._done:
+                await self.until_ready(stage, lambda: self.dead_letter(stage, error, event))  # noqa: B023
 
     async def decode(self, events: list[EventT], parse: Callable[[bytes], M]
                      ) -> list[tuple[EventT, M]]:
@@ -80,35 +252,77 @@ class Batches:
         return good
 
     async def enrich(self, events: list[EventT], enricher: Enricher) -> None:
-        """Decode, enrich (in a thread: the event loop keeps heart-beating), produce."""
+        """Decode, enrich (in a thread: the event loop keeps heart-beating), produce.
+
+        Articles over ``max_article_chars`` are dead-lettered, not enriched; the others go
+        to spaCy in groups of at most ``max_enrich_batch_chars`` characters.
+        """
+        events = self.pending(events)
         metrics.MESSAGES_IN.labels("enrich").inc(len(events))
-        good = await self.decode(events, RawArticle.from_bytes)
-        if not good:
-            return
+        fit: list[tuple[EventT, RawArticle]] = []
+        limit = self.settings.max_article_chars
+        for event, raw in await self.decode(events, RawArticle.from_bytes):
+            if len(raw.text) > limit:
+                await self.dead_letter("enrich", TooLarge(
+                    f"article {raw.id}: text has {len(raw.text):,} characters, over "
+                    f"NEWSFLOW_MAX_ARTICLE_CHARS ({limit:,})"), event, raw.id)
+            else:
+                fit.append((event, raw))
         loop = asyncio.get_running_loop()
-        results = await loop.run_in_executor(None, enricher.enrich, [a for _, a in good])
-        futures = []
-        for (event, raw), result in zip(good, results, strict=True):
-            if isinstance(result, EnrichmentError):
-                await self.dead_letter("enrich", result, event, raw.id)
+        for group in by_chars(fit, self.settings.max_enrich_batch_chars):
+            results = await loop.run_in_executor(None, enricher.enrich, [a for _, a in group])
+            sent = []
+            for (event, raw), result in zip(group, results, strict=True):
+                if isinstance(result, EnrichmentError):
+                    await self.dead_letter("enrich", result, event, raw.id)
+                    continue
+                try:
+                    data, cut = bounded(result, self.settings)
+                    fut = await self.enriched.send(key=raw.id.encode(), value=data)
+                except Exception as exc:
+                    if not too_large(exc):
+                        raise
+                    await self.dead_letter("enrich", exc, event, raw.id)
+                    continue
+                for what in cut:
+                    CUT.labels(what.split()[0]).inc()
+                    log.warning("article %s: cut %s", raw.id, what)
+                sent.append((event, raw, fut))
+            await self._delivered("enrich", sent)
+
+    async def _delivered(self, stage: DeadLetterStage,
+                         sent: list[tuple[EventT, RawArticle, Awaitable[Any]]]) -> None:
+        """Wait for each send; a message the broker refuses for its size is dead-lettered,
+        any other failure is raised once all sends are settled (the batch is retried)."""
+        failed: BaseException | None = None
+        for event, raw, fut in sent:
+            try:
+                await fut  # delivered to Kafka before the raw offsets are acknowledged
+            except Exception as exc:  # noqa: BLE001 - sorted: too large, or raised below
+                if too_large(exc):
+                    await self.dead_letter(stage, exc, event, raw.id)
+                else:
+                    failed = failed or exc
                 continue
-            futures.append(await self.enriched.send(key=raw.id.encode(),
-                                                    value=result.to_bytes()))
-        for fut in futures:
-            await fut  # delivered to Kafka before the raw offsets are acknowledged
-        metrics.MESSAGES_OUT.labels("enrich").inc(len(futures))
+            self.finish(event)
+            metrics.MESSAGES_OUT.labels(stage).inc()
+        if failed is not None:
+            raise failed
 
     async def index(self, events: list[EventT], indexer: Indexer) -> None:
         """Decode and bulk-index; Elasticsearch rejections go to the dead-letter topic."""
+        events = self.pending(events)
         metrics.MESSAGES_IN.labels("index").inc(len(events))
         good = await self.decode(events, EnrichedArticle.from_bytes)
-        by_id = {art.id: ev for ev, art in good}
+        event_of = {id(art): ev for ev, art in good}
         rejected = await indexer.index([a for _, a in good])
         for art, rejection in rejected:
-            await self.dead_letter("index", rejection, by_id[art.id], art.id)
+            await self.dead_letter("index", rejection, event_of[id(art)], art.id)
+        for event, _ in good:
+            self.finish(event)
         metrics.MESSAGES_OUT.labels("index").inc(len(good) - len(rejected))
 
-    async def consume(self, stage: str, stream: faust.StreamT, size: int,
+    async def consume(self, stage: DeadLetterStage, stream: faust.StreamT, size: int,
                       handler: Handler) -> None:
         """Batches of ``size`` (or what came within ``batch_within`` s), acked after writes.
 
@@ -119,7 +333,8 @@ class Batches:
                 size, within=self.settings.batch_within):
             t0 = time.perf_counter()
             batch = list(events)
-            await self.until_done(stage, lambda: handler(batch))  # noqa: B023 - awaited here
-            for event in events:
+            await self.settle(stage, batch, handler)
+            for event in batch:
                 await stream.ack(event)
+            self._done.difference_update(key_of(e) for e in batch)
             metrics.BATCH_SECONDS.labels(stage).observe(time.perf_counter() - t0)

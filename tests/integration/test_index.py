@@ -97,7 +97,7 @@ def test_backpressure_when_elasticsearch_is_unreachable(isolated: Settings) -> N
 
     async def run() -> None:
         try:
-            await indexer._bulk([_article(1)])
+            await indexer._bulk([indexer.entry(_article(1))])
         finally:
             await indexer.close()
 
