@@ -25,8 +25,11 @@ come from a datasketch MinHashLSH over word 3-shingles, with two signatures per 
 (the whole body and its lede, so a copy cut to its first paragraphs still meets its
 original), and are verified on a fixed sample of the shingles: the share of the smaller
 text found in the larger (containment, robust to truncation and to added blocks) must
-reach ``threshold``. A follow-up that reuses one background paragraph, or another story
-on the same topic, shares a small part of its shingles and stays its own story.
+reach ``threshold``; the larger must share enough of itself too, or the two ledes agree (a
+truncation); and the names and numbers of the one with fewer must be in the other
+(:func:`~pipeline.group.body.keys`). A follow-up that reuses one background paragraph,
+another story on the same topic, or a templated story about other people or figures
+fails one of these and stays its own story.
 
 Deterministic: the same articles in the same order give the same stories in any
 process (seeded hashes); an article seen before gets its stored assignment back, so
@@ -37,7 +40,6 @@ persist an entry and rebuild the index (LSH included) from the records.
 from __future__ import annotations
 
 import base64
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -45,6 +47,7 @@ from typing import Any, Protocol
 import numpy as np
 from datasketch import LeanMinHash, MinHash
 
+from pipeline.group.body import WIRES, _tokens, comparable, keys
 from pipeline.group.lsh import CompactLSH
 from pipeline.group.text import (
     NUM_PERM,
@@ -52,9 +55,8 @@ from pipeline.group.text import (
     minhash_of_hashes,
     shingle_hashes,
     shingles,
-    words,
 )
-from pipeline.group.wire import PARAGRAPH, WireDetector
+from pipeline.group.wire import WireDetector
 
 SHINGLE = 3  # words per shingle
 LEDE_WORDS = 60  # the lede signature covers the first words of the comparable body
@@ -63,20 +65,13 @@ MIN_SHARED = 12  # shingles two texts must share at least (unless one is smaller
 SAMPLE_CAP = 128  # about this many shingle hashes are kept per article for verification
 LARGE_SHARE = 0.4  # ... and this share of the larger one, or
 LEDE_JACCARD = 0.5  # this similarity of their ledes (a copy cut to its first paragraphs)
+NAME_SHARE = 0.7  # names of the text with fewer found in the other (3 names or more), and
+NUMBER_SHARE = 0.75  # its numbers: a copy keeps the figures, a templated story does not
+MIN_NAMES = 3
+KEY_CAP = 48  # names (and numbers) kept per article
 BANDS, ROWS = 21, 3  # LSH: 21 bands of 3 rows of the 64 permutations
 
-NOTE = re.compile(r"^\W{0,3}(?:editor['’]?s['’]? notes?|editorial note|note to (?:readers|editors)"
-                  r"|this (?:story|article) (?:has been|was) (?:updated|corrected|amended)"
-                  r"|correction\s*[:—–-]|clarification\s*[:—–-]|update\s*[:—–-])",
-                  re.IGNORECASE)
-RELATED = re.compile(r"^\W{0,3}(?:related(?: (?:coverage|stories|articles|links|content))?"
-                     r"|read (?:more|also|next)|also read|see also|more (?:on this|from \w+)"
-                     r"|recommended(?: reading)?|further reading|you may also like"
-                     r"|more stories)\b\s*[:|—–-]?",
-                     re.IGNORECASE)
-PERCENT = re.compile(r"(\d)\s*(?:%|per\s?cent\b|pct\b)", re.IGNORECASE)
-CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_WIRES = WireDetector()
+_EMPTY = np.empty(0, dtype=np.uint32)
 
 
 class Article(Protocol):
@@ -99,84 +94,39 @@ class Body:
     authors: list[str] = field(default_factory=list)
 
 
-def _linky(para: str) -> bool:
-    """A line of a related-links block: short, no sentence end."""
-    return len(para.split()) <= 16 and not para.rstrip().endswith((".", "!", "?", "”", '"'))
-
-
-def comparable(text: str) -> str:
-    """The story's own text: no dateline, credits, editor's notes or related links.
-
-        >>> comparable("WASHINGTON (AP) — The Senate voted.\\n\\nRelated:\\n\\nHouse delays "
-        ...            "vote\\n\\nEditor's note: updated.\\n\\nIt was close.")
-        'The Senate voted.\\n\\nIt was close.'
-    """
-    paras = [p.strip() for p in PARAGRAPH.split(text) if p.strip()]
-    keep: list[str] = []
-    links = 0  # headlines of a related-links block still expected
-    for para in paras:
-        if NOTE.match(para):
-            links = 0
-            continue
-        if RELATED.match(para):
-            rest = RELATED.sub("", para, count=1).strip()
-            if not rest or _linky(rest):
-                links = 0 if rest else 3
-                continue
-        if links and "\n" not in para and _linky(para):
-            links -= 1
-            continue
-        links = 0
-        keep.append(para)
-    return _WIRES.strip("\n\n".join(keep))
-
-
-def tokens(text: str) -> list[str]:
-    """The words compared: :func:`comparable` text, folded, percentages spelt one way;
-    scripts written without spaces (Chinese, Japanese) count each character as a word.
-
-        >>> tokens("Inflation rose 5 per cent.") == tokens("Inflation rose 5%.")
-        True
-        >>> tokens("東京で会議")
-        ['東', '京', 'で', '会', '議']
-    """
-    out: list[str] = []
-    for word in words(PERCENT.sub(r"\1 percent", comparable(text))):
-        if CJK.search(word):
-            out.extend(word)
-        else:
-            out.append(word)
-    return out
-
-
-def _mod(n: int) -> int:
-    """The sampling modulus (a power of two) that keeps about SAMPLE_CAP of n hashes."""
+def _mod(n: int, cap: int = SAMPLE_CAP) -> int:
+    """The sampling modulus (a power of two) that keeps about ``cap`` of n hashes."""
     m = 1
-    while n // m > SAMPLE_CAP:
+    while n // m > cap:
         m *= 2
     return m
 
 
 @dataclass(frozen=True)
 class Signature:
-    """What the index needs of a text: MinHashes (whole, lede) and the shingle hashes."""
+    """What the index needs of a text: MinHashes (whole, lede), the shingle hashes and
+    the hashes of its names and numbers."""
 
     hashes: np.ndarray  # unique uint32 hashes of all shingles, sorted
     whole: MinHash | None
     lede: MinHash | None
+    names: np.ndarray = field(default_factory=lambda: _EMPTY)
+    numbers: np.ndarray = field(default_factory=lambda: _EMPTY)
 
     @classmethod
     def of(cls, text: str) -> Signature:
-        toks = tokens(text)
+        body = comparable(text)
+        toks = _tokens(body)
         if not toks:
-            return cls(np.empty(0, dtype=np.uint32), None, None)
+            return cls(_EMPTY, None, None)
         hashes = np.unique(np.array(shingle_hashes(shingles(toks, size=SHINGLE)),
                                     dtype=np.uint32))
         whole = minhash_of_hashes(hashes.tolist())
         lede = None
         if len(toks) > LEDE_WORDS * 3 // 2:
             lede = minhash_of_hashes(shingle_hashes(shingles(toks[:LEDE_WORDS], size=SHINGLE)))
-        return cls(hashes, whole, lede)
+        names, numbers = keys(body)
+        return cls(hashes, whole, lede, _hashed(names), _hashed(numbers))
 
     def sample(self, mod: int) -> np.ndarray:
         return self.hashes[self.hashes % mod == 0] if mod > 1 else self.hashes
@@ -200,6 +150,9 @@ class Entry:
     sample_bytes: bytes
     whole_bytes: bytes | None = None  # MinHash hash values, kept for records
     lede_bytes: bytes | None = None
+    names_bytes: bytes = b""  # hashes of its names and numbers (see keys()), sampled
+    numbers_bytes: bytes = b""
+    key_mod: int = 1
 
     @property
     def sample(self) -> np.ndarray:
@@ -234,6 +187,8 @@ class Overlap:
     large: float  # share of the larger text found in the smaller
     shared: int  # shingles in common (estimated)
     lede: float  # Jaccard of the two ledes (MinHash estimate)
+    names: float = 1.0  # share of the names of the one with fewer found in the other
+    numbers: float = 1.0  # the same for numbers
 
 
 def overlap(new: Signature, entry: Entry) -> Overlap:
@@ -249,7 +204,19 @@ def overlap(new: Signature, entry: Entry) -> Overlap:
     if theirs is not None and ours is not None:
         lede = float(np.mean(theirs == ours.hashvalues))
     return Overlap(shared / min(len(mine), len(theirs_sample)),
-                   shared / max(len(mine), len(theirs_sample)), shared * entry.mod, lede)
+                   shared / max(len(mine), len(theirs_sample)), shared * entry.mod, lede,
+                   _kept(new.names, entry.names_bytes, entry.key_mod, MIN_NAMES),
+                   _kept(new.numbers, entry.numbers_bytes, entry.key_mod, 1))
+
+
+def _kept(ours: np.ndarray, theirs_bytes: bytes, mod: int, least: int) -> float:
+    """Share of the smaller set found in the other (1.0 when it has under ``least``)."""
+    theirs = np.frombuffer(theirs_bytes, dtype="<u4")
+    if mod > 1:
+        ours = ours[ours % mod == 0]
+    if min(len(ours), len(theirs)) < least:
+        return 1.0
+    return len(np.intersect1d(ours, theirs, assume_unique=True)) / min(len(ours), len(theirs))
 
 
 def is_copy(o: Overlap, *, threshold: float, sizes: tuple[int, int]) -> bool:
@@ -258,6 +225,8 @@ def is_copy(o: Overlap, *, threshold: float, sizes: tuple[int, int]) -> bool:
     A follow-up reusing a background paragraph fails both: it starts with its own news."""
     if o.small < threshold or o.shared < min(MIN_SHARED, *sizes):
         return False
+    if o.names < NAME_SHARE or o.numbers < NUMBER_SHARE:
+        return False  # the same template about other people, places or figures
     return o.large >= LARGE_SHARE or o.lede >= LEDE_JACCARD
 
 
@@ -271,7 +240,7 @@ class StoryIndex:
     def __init__(self, *, threshold: float = THRESHOLD, wires: WireDetector | None = None,
                  bands: int = BANDS, rows: int = ROWS) -> None:
         self.threshold = threshold
-        self.wires = wires or _WIRES
+        self.wires = wires or WIRES
         self.lsh = CompactLSH(params=(bands, rows), num_perm=NUM_PERM)
         self.entries: dict[str, Entry] = {}
         self.by_seq: list[Entry | None] = []
@@ -334,11 +303,15 @@ class StoryIndex:
     def _add(self, article_id: str, story: str, copy_of: str | None,
              similarity: float | None, wire: str | None, sig: Signature) -> Entry:
         mod = _mod(len(sig.hashes))
+        key_mod, names = _kept_sample(sig.names)
+        numbers = sig.numbers[sig.numbers % key_mod == 0] if key_mod > 1 else sig.numbers
         entry = Entry(seq=self.next_seq, id=article_id, story=story, copy_of=copy_of,
                       similarity=similarity, wire=wire, size=len(sig.hashes), mod=mod,
                       sample_bytes=_bytes(sig.sample(mod)),
                       whole_bytes=None if sig.whole is None else _bytes(sig.whole.hashvalues),
-                      lede_bytes=None if sig.lede is None else _bytes(sig.lede.hashvalues))
+                      lede_bytes=None if sig.lede is None else _bytes(sig.lede.hashvalues),
+                      names_bytes=_bytes(names), numbers_bytes=_bytes(numbers),
+                      key_mod=key_mod)
         self._insert(entry)
         return entry
 
@@ -362,7 +335,8 @@ class StoryIndex:
         return {"id": e.id, "seq": e.seq, "story": e.story, "copy_of": e.copy_of,
                 "similarity": e.similarity, "wire": e.wire, "size": e.size, "mod": e.mod,
                 "sample": _b64(e.sample_bytes), "whole": _b64(e.whole_bytes),
-                "lede": _b64(e.lede_bytes)}
+                "lede": _b64(e.lede_bytes), "names": _b64(e.names_bytes),
+                "numbers": _b64(e.numbers_bytes), "key_mod": e.key_mod}
 
     def restore(self, records: Iterable[dict[str, Any]], *, chunk: int = 50_000) -> int:
         """Add entries from records (any order; already known ids are skipped). The LSH
@@ -377,7 +351,10 @@ class StoryIndex:
                           copy_of=r.get("copy_of"), similarity=r.get("similarity"),
                           wire=r.get("wire"), size=int(r["size"]), mod=int(r["mod"]),
                           sample_bytes=_unb64(r.get("sample")) or b"",
-                          whole_bytes=_unb64(r.get("whole")), lede_bytes=_unb64(r.get("lede")))
+                          whole_bytes=_unb64(r.get("whole")), lede_bytes=_unb64(r.get("lede")),
+                          names_bytes=_unb64(r.get("names")) or b"",
+                          numbers_bytes=_unb64(r.get("numbers")) or b"",
+                          key_mod=int(r.get("key_mod") or 1))
             self._insert(entry, lsh=False)
             for kind, data in enumerate((entry.whole_bytes, entry.lede_bytes)):
                 if data is not None:
@@ -404,6 +381,18 @@ class StoryIndex:
 def _assignment(e: Entry) -> Assignment:
     return Assignment(id=e.id, story=e.story, copy_of=e.copy_of, similarity=e.similarity,
                       wire=e.wire)
+
+
+def _hashed(items: set[str]) -> np.ndarray:
+    """Sorted unique hashes of ``items``."""
+    return np.unique(np.array(shingle_hashes(items), dtype=np.uint32))
+
+
+def _kept_sample(values: np.ndarray) -> tuple[int, np.ndarray]:
+    """(modulus, the hashes it keeps): about KEY_CAP of them, the same rule everywhere
+    (so two samples compare like the sets they come from)."""
+    mod = _mod(len(values), KEY_CAP)
+    return mod, values[values % mod == 0] if mod > 1 else values
 
 
 def _bytes(values: np.ndarray) -> bytes:

@@ -217,3 +217,24 @@ def test_a_bulk_restore_finds_the_same_candidates_as_inserts() -> None:
         sig = Signature.of(t)
         assert [e.id for e in bulk.candidates(sig)] == [e.id for e in online.candidates(sig)]
         assert bulk.candidates(sig)
+
+
+EARNINGS = ("{org} said on Tuesday that its third-quarter net profit rose {p} percent to {n} "
+            "million euros, beating analysts' forecasts, as demand held up in Asia.\n\n"
+            "Revenue climbed to {m} billion euros from {k} billion a year earlier, the "
+            "Munich-based group said in a statement. Chief executive {ceo} said the company "
+            "expected growth of about 4 percent for the full year.")
+
+
+@pytest.mark.parametrize(("first", "second"), [
+    ({"org": "Nordwerk", "ceo": "Anna Keller", "p": 6, "n": 29, "m": 18, "k": 9},
+     {"org": "Alvara", "ceo": "Marco Silva", "p": 6, "n": 29, "m": 18, "k": 9}),
+    ({"org": "Nordwerk", "ceo": "Anna Keller", "p": 6, "n": 29, "m": 18, "k": 9},
+     {"org": "Nordwerk", "ceo": "Anna Keller", "p": 11, "n": 41, "m": 21, "k": 18}),
+], ids=["other company", "other quarter's figures"])
+def test_a_templated_story_about_others_is_not_a_copy(first: dict[str, object],
+                                                      second: dict[str, object]) -> None:
+    index = StoryIndex()
+    index.assign(Body("a", EARNINGS.format(**first)))
+    assert index.assign(Body("b", EARNINGS.format(**second)))[1] is None
+    assert index.assign(Body("c", "BERLIN (dpa) - " + EARNINGS.format(**first)))[1] == "a"
