@@ -131,7 +131,7 @@ def _short(exc: ValidationError) -> str:
 ENRICHED_SCHEMA_VERSION = 1
 ENRICHMENT_VERSION = "1.0.0"
 
-DeadLetterStage = Literal["decode", "enrich", "index", "connector"]
+DeadLetterStage = Literal["decode", "enrich", "index", "connector", "funnel", "stories"]
 
 
 class Span(BaseModel):
@@ -257,6 +257,14 @@ class AssignedArticle(BaseModel):
     copy_of: str | None = None
     similarity: float | None = None
     wire: str | None = None
+
+    @property
+    def id(self) -> str:
+        return self.article.id
+
+    @property
+    def text(self) -> str:
+        return self.article.text
 
     def to_bytes(self) -> bytes:
         return self.model_dump_json().encode("utf-8")

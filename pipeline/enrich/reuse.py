@@ -25,6 +25,7 @@ others derived from the originals it keeps (a bounded, most-recent cache).
 from __future__ import annotations
 
 import bisect
+import logging
 import re
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -32,6 +33,7 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 from typing import Any, TypeVar
 
+from prometheus_client import Counter
 from pydantic import BaseModel
 
 from pipeline.core.contracts import (
@@ -46,6 +48,9 @@ from pipeline.core.errors import EnrichmentError
 from pipeline.core.text import clean_text
 from pipeline.enrich.article import Enricher, _summary
 
+log = logging.getLogger("newsflow.enrich")
+REUSED = Counter("newsflow_enrichment_reused_total",
+                 "Copies whose enrichment was derived from their original's, not spaCy's")
 TOKEN = re.compile(r"\S+")
 NEAR = 300  # characters around the expected place a span's text is looked for
 COVERAGE = 0.85  # share of the copy's words that must be its original's to derive it
@@ -217,6 +222,10 @@ class ReusingEnricher:
             except Exception:  # noqa: BLE001 - a copy that cannot be derived goes to spaCy
                 failed.append(i)
         self._run(items, failed, out)
+        if copies:
+            REUSED.inc(len(copies) - len(failed))
+            log.info("%d of %d copies derived from their original's enrichment",
+                     len(copies) - len(failed), len(copies))
         return [o for o in out if o is not None]
 
     def _run(self, items: Sequence[AssignedArticle], which: list[int],

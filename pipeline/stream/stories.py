@@ -6,7 +6,8 @@
                                                                           (N, key = story)
     assigned.v1 --enrich (copies derived from their original)--> enriched.v1 --index--> ES
 
-* ``funnel`` forwards raw messages, as they are, to the one-partition ``stories`` topic.
+* ``funnel`` forwards raw messages, as they are, to the one-partition ``stories`` topic
+  (a message that is no ``RawArticle`` is dead-lettered there, from the raw topic).
   One partition means one consumer of the group at a time and one order: two worker
   processes assign the same stories as one, and a copy never races its original.
 * ``stories`` (on whichever worker holds that partition) places each article in the
@@ -44,13 +45,12 @@ from pipeline.core.contracts import AssignedArticle, RawArticle
 from pipeline.core.settings import Settings
 from pipeline.group.copies import StoryIndex
 from pipeline.index.mapping import client
+from pipeline.stream.batches import Batches, Incoming
 
 log = logging.getLogger("newsflow.worker")
 ASSIGNED = Counter("newsflow_stories_assigned_total", "Articles assigned to a story",
                    ["kind"])
 INDEXED = Gauge("newsflow_story_index_articles", "Articles in the in-memory story index")
-REUSED = Counter("newsflow_enrichment_reused_total",
-                 "Copies whose enrichment was derived from their original's")
 
 STATE_MAPPING: dict[str, Any] = {
     "dynamic": "strict",
@@ -59,6 +59,8 @@ STATE_MAPPING: dict[str, Any] = {
         "copy_of": {"type": "keyword"}, "similarity": {"type": "float"},
         "wire": {"type": "keyword"}, "size": {"type": "integer"}, "mod": {"type": "integer"},
         "sample": {"type": "binary"}, "whole": {"type": "binary"}, "lede": {"type": "binary"},
+        "names": {"type": "binary"}, "numbers": {"type": "binary"},
+        "key_mod": {"type": "integer"},
     },
 }
 
@@ -80,8 +82,11 @@ class StoryState:
         return self.settings.story_state_index
 
     def ensure(self) -> None:
+        """Create the state index, or add the fields a newer version records."""
         es = self.client()
-        if not es.indices.exists(index=self.name):
+        if es.indices.exists(index=self.name):
+            es.indices.put_mapping(index=self.name, properties=STATE_MAPPING["properties"])
+        else:
             try:
                 es.indices.create(index=self.name, mappings=STATE_MAPPING, settings={
                     "number_of_shards": 1, "number_of_replicas": 0})
@@ -115,17 +120,21 @@ class StoryState:
 
 @dataclass
 class Stories:
-    """The batch steps of the ``funnel`` and ``stories`` agents."""
+    """The batch steps of the ``funnel`` and ``stories`` agents (on :class:`Batches`'
+    retries, dead letters and finished-message bookkeeping)."""
 
     settings: Settings
+    batches: Batches
     stories: faust.TopicT
     assigned: faust.TopicT
     state: StoryState
     index: StoryIndex = field(default_factory=StoryIndex)
     stale: bool = True  # compare with the state before the next batch
 
-    def on_assigned(self, sender: Any, assigned: Any = (), **kwargs: Any) -> None:
+    def on_assigned(self, sender: Any, /, *args: Any, signal: Any = None,
+                    **kwargs: Any) -> None:
         """Faust signal: partitions (re)assigned; the index may be behind the state."""
+        assigned = args[0] if args else kwargs.get("assigned", ())
         if any(tp.topic == self.settings.stories_topic for tp in assigned):
             self.stale = True
 
@@ -144,32 +153,37 @@ class Stories:
                 f"{time.perf_counter() - t0:.1f}s")
 
     async def funnel(self, events: list[EventT]) -> None:
-        """Forward raw messages, unchanged, to the one-partition stories topic."""
-        futures = [await self.stories.send(key=e.message.key, value=e.message.value)
-                   for e in events]
-        for fut in futures:
-            await fut
+        """Forward raw messages, unchanged, to the one-partition stories topic; poison is
+        dead-lettered here, with the raw topic's coordinates, and goes no further."""
+        events = self.batches.pending(events)
+        metrics.MESSAGES_IN.labels("funnel").inc(len(events))
+        good = await self.batches.decode(events, RawArticle.from_bytes)
+        futures = [(e, await self.stories.send(key=e.message.key, value=e.message.value))
+                   for e, _ in good]
+        for event, fut in futures:
+            await fut  # delivered before the raw offsets are acknowledged
+            self.batches.finish(event)
+        metrics.MESSAGES_OUT.labels("funnel").inc(len(futures))
 
-    async def assign(self, events: list[EventT], decode: Any) -> None:
+    async def assign(self, events: list[EventT]) -> None:
         """Place each article, write the state, produce the assignments (in that order)."""
         loop = asyncio.get_running_loop()
         if self.stale:
             log.info(await loop.run_in_executor(None, self.recover))
             self.stale = False
+        events = self.batches.pending(events)
         metrics.MESSAGES_IN.labels("stories").inc(len(events))
-        good: list[tuple[EventT, RawArticle]] = await decode(events, RawArticle.from_bytes)
+        good = await self.batches.decode(events, RawArticle.from_bytes)
         placed = await loop.run_in_executor(None, self._place, [raw for _, raw in good])
         records = [self.index.record(raw.id) for _, raw in good]
         await loop.run_in_executor(None, self.state.write, records)
-        futures = []
-        for item in placed:
-            futures.append(await self.assigned.send(key=item.story.encode(),
-                                                    value=item.to_bytes()))
+        sent: list[tuple[EventT, Incoming, Any]] = []
+        for (event, _), item in zip(good, placed, strict=True):
+            sent.append((event, item, await self.assigned.send(key=item.story.encode(),
+                                                               value=item.to_bytes())))
             ASSIGNED.labels("copy" if item.copy_of else "original").inc()
-        for fut in futures:
-            await fut  # delivered before the stories offsets are acknowledged
+        await self.batches._delivered("stories", sent)
         INDEXED.set(len(self.index))
-        metrics.MESSAGES_OUT.labels("stories").inc(len(futures))
 
     def _place(self, raws: list[RawArticle]) -> list[AssignedArticle]:
         out = []
@@ -178,3 +192,26 @@ class Stories:
             out.append(AssignedArticle(article=raw, story=a.story, copy_of=a.copy_of,
                                        similarity=a.similarity, wire=a.wire))
         return out
+
+
+def add_stories(app: faust.App, settings: Settings, batches: Batches) -> Stories:
+    """Declare the story topics and the ``funnel`` and ``stories`` agents on ``app``; the
+    ``enrich`` agent then reads ``stories.assigned`` (see :mod:`pipeline.stream.app`)."""
+    raw = app.topic(settings.raw_topic, value_type=bytes, key_type=bytes,
+                    partitions=settings.partitions)
+    one = app.topic(settings.stories_topic, value_type=bytes, key_type=bytes, partitions=1)
+    assigned = app.topic(settings.assigned_topic, value_type=bytes, key_type=bytes,
+                         partitions=settings.partitions)
+    stories = Stories(settings=settings, batches=batches, stories=one, assigned=assigned,
+                      state=StoryState(settings))
+    app.on_partitions_assigned.connect(stories.on_assigned)
+
+    @app.agent(raw, name="funnel", concurrency=1)
+    async def funnel(stream: faust.StreamT) -> None:
+        await batches.consume("funnel", stream, settings.batch_size, stories.funnel)
+
+    @app.agent(one, name="stories", concurrency=1)
+    async def assign(stream: faust.StreamT) -> None:
+        await batches.consume("stories", stream, max(settings.batch_size, 64), stories.assign)
+
+    return stories

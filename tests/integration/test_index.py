@@ -150,4 +150,5 @@ def test_status_reports_topics_lag_and_index(isolated: Settings, es: Elasticsear
     assert report["healthy"]
     raw = report["topics"][isolated.raw_topic]
     assert raw["exists"] and raw["partitions"] == isolated.partitions and raw["messages"] == 0
+    assert report["topics"][isolated.stories_topic]["partitions"] == 1
     assert report["index"]["exists"] and report["index"]["documents"] == 0

@@ -28,7 +28,7 @@ def state(isolated: Settings) -> Iterator[StoryState]:
 
 def _stories(settings: Settings, state: StoryState, index: StoryIndex | None = None) -> Stories:
     none: Any = None  # the topics are not used by recover()
-    return Stories(settings=settings, stories=none, assigned=none, state=state,
+    return Stories(settings=settings, batches=none, stories=none, assigned=none, state=state,
                    index=index or StoryIndex())
 
 
