@@ -6,11 +6,11 @@ creates the roles below and the user ``newsflow`` that ``setup`` and ``worker`` 
 Connectors never talk to Elasticsearch and get no Elasticsearch user at all.
 
 ``newsflow_writer`` may do what ``setup``, the indexer, ``search`` and ``reindex`` do, and only
-on the alias and its versioned indices::
+on the alias, its versioned indices and the story state::
 
     >>> from pipeline.core.settings import Settings
     >>> writer_role(Settings())["indices"][0]["names"]
-    ['news-articles', 'news-articles-v*']
+    ['news-articles', 'news-articles-v*', 'news-articles-stories']
 
 ``newsflow_dashboards`` lets ``setup`` import the Kibana saved objects (data view, saved search,
 visualisations, dashboard) into the default space, and nothing else in Kibana.
@@ -41,7 +41,8 @@ def writer_role(settings: Settings) -> dict[str, Any]:
                        f"{alias} alias and its versioned indices",
         "cluster": ["monitor", "manage_index_templates"],
         "indices": [{
-            "names": [alias, f"{alias}-v*"],
+            # the alias, its versioned indices, the story assignment's state
+            "names": [alias, f"{alias}-v*", settings.story_state_index],
             "privileges": ["create_index", "manage", "write", "read", "view_index_metadata"],
             "allow_restricted_indices": False,
         }],
