@@ -220,7 +220,7 @@ def fill(index: StoryIndex, n: int, seed: int = 7, chunk: int = 50_000) -> None:
     records (what the stories agent writes to Elasticsearch), through ``restore``."""
     rng = np.random.default_rng(seed)
     for lo in range(0, n, chunk):
-        hv = rng.integers(0, 2**32, size=(min(chunk, n - lo), 192),
+        hv = rng.integers(0, 2**32, size=(min(chunk, n - lo), 224),
                           dtype=np.uint64).astype("<u4")
         records = []
         for j, row in enumerate(hv):
@@ -228,7 +228,11 @@ def fill(index: StoryIndex, n: int, seed: int = 7, chunk: int = 50_000) -> None:
             aid = f"{i:032x}"
             records.append({"id": aid, "seq": i, "story": aid, "size": 400, "mod": 4,
                             "sample": _b64(np.unique(row[128:]).tobytes()),
-                            "whole": _b64(row[:64].tobytes()), "lede": _b64(row[64:128].tobytes())})
+                            "whole": _b64(row[:64].tobytes()),
+                            "lede": _b64(row[64:128].tobytes()),
+                            # a typical article's names and numbers (24 and 8)
+                            "names": _b64(np.unique(row[192:216]).tobytes()),
+                            "numbers": _b64(np.unique(row[216:224]).tobytes()), "key_mod": 1})
         index.restore(records)
         print(f"  {lo + len(hv):,} stored", flush=True)
 
@@ -280,7 +284,8 @@ def scale(args: argparse.Namespace) -> None:
 
     result = {
         "stored_signatures": args.stored,
-        "stored_are": "random MinHash values and shingle samples (2 LSH keys per article, "
+        "stored_are": "random MinHash values, shingle samples (~100 hashes), 24 names and 8 "
+                      "numbers per article (2 LSH keys per article, "
                       f"{C.BANDS} bands x {C.ROWS} rows), then the labelled set's "
                       f"{len(docs)} articles placed among them, wire-first",
         "restore_seconds": round(fill_s, 1),

@@ -375,7 +375,8 @@ class StoryIndex:
     def nbytes(self) -> int:
         """Bytes of the LSH's bucket arrays and of the entries' hash values (no overheads)."""
         return self.lsh.nbytes() + sum(len(e.sample_bytes) + len(e.whole_bytes or b"")
-                                       + len(e.lede_bytes or b"") for e in self.entries.values())
+                                       + len(e.lede_bytes or b"") + len(e.names_bytes)
+                                       + len(e.numbers_bytes) for e in self.entries.values())
 
 
 def _assignment(e: Entry) -> Assignment:
