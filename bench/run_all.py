@@ -20,6 +20,9 @@ BENCHMARKS = [
     ["-m", "bench.pipeline_bench", "throughput"],
     ["-m", "bench.pipeline_bench", "latency", "--rate", "3"],
     ["-m", "bench.pipeline_bench", "memory", "--articles", "10000"],
+    ["-m", "bench.quote_groups"],
+    ["-m", "bench.quote_lookup", "--quotes", "1000000"],
+    ["-m", "bench.quote_overhead"],
 ]
 
 

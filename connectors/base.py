@@ -14,20 +14,37 @@ and an entry point in ``pyproject.toml``::
 
     [project.entry-points."newsflow.connectors"]
     "hello.v1" = "mypackage.hello:HelloConnector"
+
+A failed item is yielded as a :class:`ConnectorError` (the pass goes on); ``self.error``
+and ``self.failed`` can tell the runner the item's key, its raw bytes (for the
+dead-letter topic) and, for a transient failure, what the connector needs to attempt
+it again on a later pass (given back by ``self.context.items.due()``).
 """
 
 from __future__ import annotations
 
+import copy
+import hashlib
+import socket
+import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Generic, TypeVar
+from email.utils import parsedate_to_datetime
+from typing import Annotated, Any, ClassVar, Generic, TypeVar
 
+import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
-from connectors.errors import ConnectorError
-from connectors.http import Fetcher
+from connectors.errors import BlockedURL, ConnectorError, FetchError, ParseError, TooLarge
+from connectors.extract import DEFAULT_EXTRACT_TIMEOUT, Extracted, extract_article_async
+from connectors.http import Fetcher, Response
+from connectors.state import ItemLedger
 from pipeline.core.contracts import Provenance, RawArticle
+
+# Limits shared by the connector configs: a non-positive timeout or size is refused.
+Seconds = Annotated[float, Field(gt=0, le=3600, description="seconds")]
+ByteSize = Annotated[int, Field(gt=0, le=1024 ** 3, description="bytes")]
 
 
 class ConnectorConfig(BaseModel):
@@ -37,7 +54,15 @@ class ConnectorConfig(BaseModel):
     publisher: str | None = None
     language: str | None = None
     tags: list[str] = Field(default_factory=list)
-    delay: float = Field(default=0.25, ge=0, description="seconds between requests to one host")
+    delay: float = Field(default=0.25, ge=0, le=3600,
+                         description="seconds between requests to one host")
+
+
+class ExtractingConfig(ConnectorConfig):
+    """Config of a connector that extracts article text from pages."""
+
+    extract_timeout: Seconds = Field(default=DEFAULT_EXTRACT_TIMEOUT, le=600,
+                                     description="time limit of one page's extraction")
 
 
 C = TypeVar("C", bound=ConnectorConfig)
@@ -45,11 +70,107 @@ C = TypeVar("C", bound=ConnectorConfig)
 
 @dataclass
 class Context:
-    """What the runner lends a connector: its source name, HTTP and saved state."""
+    """What the runner lends a connector: its source name, HTTP, saved state, item ledger."""
 
     source: str
     fetcher: Fetcher
     state: dict[str, Any] = field(default_factory=dict)
+    items: ItemLedger = field(default_factory=ItemLedger)
+
+
+# ---------------------------------------------------------------- failed items
+
+
+@dataclass
+class ItemInfo:
+    """What the runner needs to report and retry one failed item."""
+
+    key: str | None = None                  # the item in the ledger (default: its URL)
+    raw: bytes | None = None                # the item as read: the dead-letter payload
+    retry: dict[str, Any] | None = None     # how to attempt it again (JSON-safe)
+    transient: bool | None = None           # None: judged from the error and its causes
+    retry_after: float | None = None        # seconds the server asked us to wait
+
+
+def item_info(exc: ConnectorError) -> ItemInfo:
+    info = vars(exc).get("item_info")
+    return info if isinstance(info, ItemInfo) else ItemInfo()
+
+
+def _annotate(exc: ConnectorError, info: ItemInfo) -> ConnectorError:
+    vars(exc)["item_info"] = info
+    return exc
+
+
+def with_source(exc: ConnectorError, source: str, url: str | None = None) -> ConnectorError:
+    """The same error (type, status, cause, item info) naming ``source`` (and ``url``)."""
+    url = exc.url or url
+    if exc.source == source and exc.url == url:
+        return exc
+    new = copy.copy(exc)
+    new.source, new.url = source, url
+    where = f" ({url})" if url else ""
+    new.args = (f"source '{source}'{where}: {exc.reason}",)
+    new.__cause__ = exc.__cause__ or exc.__context__
+    return new
+
+
+class HTTPStatusError(FetchError):
+    """The server answered with a status that is not 2xx: never article text."""
+
+    def __init__(self, message: str | int, *, source: str = "?", url: str | None = None,
+                 status: int | None = None, retry_after: float | None = None) -> None:
+        if isinstance(message, int):
+            status, message = message, f"HTTP {message}"
+        self.status = status if status is not None else _status_in(str(message))
+        self.retry_after = retry_after
+        super().__init__(str(message), source=source, url=url)
+
+
+def _status_in(message: str) -> int:
+    parts = message.split()
+    return int(parts[1]) if len(parts) > 1 and parts[0] == "HTTP" and parts[1].isdigit() else 0
+
+
+TRANSIENT_STATUS = frozenset({408, 425, 429})
+
+
+def transient(exc: BaseException) -> bool:
+    """Would trying again later likely work? Timeouts, connection errors, HTTP 5xx/429."""
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            return False
+        if isinstance(seen, HTTPStatusError):
+            return seen.status >= 500 or seen.status in TRANSIENT_STATUS
+        if isinstance(seen, TooLarge | BlockedURL | ParseError):
+            return False
+        if isinstance(seen, TimeoutError | httpx.TransportError | ConnectionError
+                      | socket.gaierror):
+            return True
+        info = item_info(seen) if isinstance(seen, ConnectorError) else ItemInfo()
+        if info.transient is not None:
+            return info.transient
+        seen = seen.__cause__
+    return False
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def content_key(raw: bytes, where: str) -> str:
+    """A stable key for an item that has no URL: where it came from plus a content hash."""
+    return f"{where}#sha256:{hashlib.sha256(raw).hexdigest()[:16]}"
 
 
 class Connector(ABC, Generic[C]):
@@ -79,6 +200,45 @@ class Connector(ABC, Generic[C]):
         return RawArticle.new(url=url, text=text, provenance=provenance or self.provenance(),
                               **fields)
 
-    def error(self, cls: type[ConnectorError], message: str, url: str | None = None
-              ) -> ConnectorError:
-        return cls(message, source=self.context.source, url=url)
+    def error(self, cls: type[ConnectorError], message: str, url: str | None = None, *,
+              key: str | None = None, raw: bytes | None = None,
+              retry: dict[str, Any] | None = None) -> ConnectorError:
+        """An error naming this source; for a failed item, optionally its key, raw bytes
+        and how to retry it."""
+        exc = cls(message, source=self.context.source, url=url)
+        if key is not None or raw is not None or retry is not None:
+            _annotate(exc, ItemInfo(key=key, raw=raw, retry=retry))
+        return exc
+
+    def failed(self, exc: ConnectorError, *, url: str | None = None, key: str | None = None,
+               raw: bytes | None = None, retry: dict[str, Any] | None = None
+               ) -> ConnectorError:
+        """``exc`` (from a fetch or a parse) as the failure of one item of this source.
+
+        With ``retry``, a transient failure is attempted again on a later pass: the runner
+        keeps ``retry`` and ``self.context.items.due()`` gives it back when it is due.
+        """
+        is_transient = transient(exc)
+        after = exc.retry_after if isinstance(exc, HTTPStatusError) else None
+        out = with_source(exc, self.context.source, url)
+        return _annotate(out, ItemInfo(key=key, raw=raw, retry=retry if is_transient else None,
+                                       transient=is_transient, retry_after=after))
+
+    def check_status(self, resp: Response, url: str | None = None) -> Response:
+        """``resp`` when its status is 2xx; otherwise raise :class:`HTTPStatusError`."""
+        if 200 <= resp.status < 300:
+            return resp
+        raise HTTPStatusError(resp.status, source=self.context.source, url=url or resp.url,
+                              retry_after=_retry_after(resp.headers.get("retry-after")))
+
+    async def extract(self, body: bytes, url: str) -> Extracted:
+        """Extract a page's article in a worker process, under the config's time limit."""
+        limit = (self.config.extract_timeout if isinstance(self.config, ExtractingConfig)
+                 else DEFAULT_EXTRACT_TIMEOUT)
+        try:
+            return await extract_article_async(body, url=url, timeout=limit)
+        except ConnectorError as exc:
+            named = with_source(exc, self.context.source, url)
+            if named is exc:
+                raise
+            raise named from exc

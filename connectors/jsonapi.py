@@ -13,6 +13,9 @@ whose value comes from an environment variable (never from the file, never logge
         pagination: {type: page, param: page, max_pages: 3}
         auth_header: X-Api-Key
         auth_env: NEWSAPI_KEY
+
+An item that cannot be read (no url or text, a field of the wrong type) is an item
+error carrying the item's JSON; the other items and pages go on.
 """
 
 from __future__ import annotations
@@ -26,8 +29,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from connectors.base import Connector, ConnectorConfig
-from connectors.errors import ConnectorError, FetchError, ParseError, SourceConfigError
+from connectors.base import ByteSize, Connector, ConnectorConfig, Seconds, content_key
+from connectors.errors import ConnectorError, ParseError, SourceConfigError
 from connectors.http import Limits
 from pipeline.core.contracts import RawArticle
 
@@ -37,7 +40,7 @@ class Pagination(BaseModel):
     type: Literal["none", "page", "cursor"] = "none"
     param: str = "page"
     start: int = 1
-    max_pages: int = 5
+    max_pages: int = Field(default=5, ge=1)
     next_path: str = "next"  # cursor: where the next cursor is in the response
 
 
@@ -50,7 +53,8 @@ class JSONAPIConfig(ConnectorConfig):
     auth_header: str | None = None
     auth_env: str | None = None
     allow_private: bool = False
-    timeout: float = 20.0
+    timeout: Seconds = 20.0
+    max_bytes: ByteSize = 10 * 1024 * 1024
 
 
 def dig(data: Any, path: str) -> Any:
@@ -88,13 +92,12 @@ class JSONAPIConnector(Connector[JSONAPIConfig]):
     async def fetch(self) -> AsyncIterator[RawArticle | ConnectorError]:
         c, p = self.config, self.config.pagination
         limits = Limits(timeout=c.timeout, allow_private=c.allow_private,
-                        per_host_delay=c.delay)
+                        per_host_delay=c.delay, max_bytes=c.max_bytes)
         headers = self._headers()
         url = with_param(c.url, p.param, p.start) if p.type == "page" else c.url
         for page in range(p.max_pages if p.type != "none" else 1):
-            resp = await self.context.fetcher.get(url, headers=headers, limits=limits)
-            if resp.status >= 400:
-                raise self.error(FetchError, f"HTTP {resp.status}", c.url)
+            resp = self.check_status(
+                await self.context.fetcher.get(url, headers=headers, limits=limits), c.url)
             try:
                 data = json.loads(resp.body)
             except ValueError as exc:
@@ -116,14 +119,26 @@ class JSONAPIConnector(Connector[JSONAPIConfig]):
                 url = with_param(c.url, p.param, cursor)
 
     def _article(self, item: Any, status: int) -> RawArticle | ConnectorError:
+        try:
+            return self._build(item, status)
+        except (ParseError, TypeError, ValueError) as exc:  # ValidationError is a ValueError
+            raw = json.dumps(item, ensure_ascii=False, default=str).encode()
+            url = dig(item, self.config.fields.get("url", "url"))
+            key = url if isinstance(url, str) and url else content_key(raw, self.config.url)
+            reason = exc.reason if isinstance(exc, ParseError) else \
+                f"{type(exc).__name__}: {str(exc)[:300]}"
+            return self.error(ParseError, f"unreadable item: {reason}", self.config.url,
+                              key=key, raw=raw)
+
+    def _build(self, item: Any, status: int) -> RawArticle:
         f = self.config.fields
         get = {k: dig(item, v) for k, v in f.items()}
         url, text = get.get("url"), get.get("text") or get.get("summary")
         if not isinstance(url, str) or not isinstance(text, str) or not text.strip():
-            return self.error(ParseError, "item without a url or text", self.config.url)
+            raise ParseError("item without a url or text")
         authors = get.get("authors")
-        authors = [authors] if isinstance(authors, str) else [a for a in authors or []
-                                                              if isinstance(a, str)]
+        authors = [authors] if isinstance(authors, str) else [
+            a for a in (authors if isinstance(authors, list) else []) if isinstance(a, str)]
         published = get.get("published_at")
         when = None
         if isinstance(published, str):

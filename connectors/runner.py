@@ -3,67 +3,114 @@
     runner = Runner(sources, settings=settings, state=StateStore(path))
     await runner.run(once=True)      # one pass over every source
 
-Producing uses an idempotent kafka-python producer with ``acks=all``; an
-article is marked as sent only after Kafka confirmed it, so a crash re-sends
-rather than loses, and the article id (from the canonical URL) makes the
-re-send harmless downstream.
+Producing uses an idempotent kafka-python producer with ``acks=all``. Nothing is
+remembered before Kafka confirmed it: an article is marked as sent, a failed item
+recorded as reported, and the connector's progress (its state as it stood when it
+yielded an item) saved only once Kafka has acknowledged that item and everything the
+source yielded before it. So a crash re-sends rather than loses (the article id, from
+the canonical URL, makes the re-send harmless downstream), and resumes where Kafka's
+confirmations had got to, not at the start of the pass.
+
+While Kafka is away the runner waits, logging, and retries with capped backoff; the
+unconfirmed messages are kept and sent again. At most ``in_flight`` messages (and
+``in_flight_bytes``) of a pass are unconfirmed at once: a long backfill holds bounded
+memory, and the connector is not asked for more while Kafka does not keep up.
+
+A bad item (one the connector could not read, an article too large for Kafka, an item
+whose transient failures used up their attempts) is recorded per item
+(``StateStore.item_failures``) and reported once to the dead-letter topic as a
+``DeadLetter`` of stage "connector"; the source goes on and the pass is not a failure.
+An item that failed transiently is recorded with the time of its next attempt, which
+the connector gets back from ``context.items.due()``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import contextlib
+import json
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
 from kafka import KafkaProducer
-from kafka.errors import KafkaError
+from kafka.errors import (
+    KafkaError,
+    KafkaTimeoutError,
+    MessageSizeTooLargeError,
+    RecordListTooLargeError,
+)
 
-from connectors.base import Context
-from connectors.errors import ConnectorError
+from connectors.base import Context, item_info, transient, with_source
+from connectors.errors import ConnectorError, TooLarge
 from connectors.http import Fetcher
+from connectors.passes import PassResult, PassState, PendingItem, make_producer
 from connectors.sources import Source
-from connectors.state import Health, StateStore
+from connectors.state import Health, ItemFailure, ItemLedger, RetryPolicy, StateStore
 from pipeline.core import metrics
-from pipeline.core.contracts import RawArticle
-from pipeline.core.errors import Backpressure
-from pipeline.core.settings import Settings
+from pipeline.core.contracts import DeadLetter, RawArticle, article_id, canonicalize_url
+from pipeline.core.settings import MAX_MESSAGE_BYTES, Settings
 
 log = logging.getLogger("newsflow.connectors")
 
+TOO_LARGE = (MessageSizeTooLargeError, RecordListTooLargeError)
+DEAD_LETTER_MAX_PAYLOAD = (MAX_MESSAGE_BYTES - 256 * 1024) * 3 // 4
+"""The most of an item a dead letter carries: base64 grows it by 4/3, and the letter must
+fit in one Kafka message with its JSON envelope and a 2,000-character error."""
+COMMIT_EVERY = 0.5  # seconds between state commits while a pass is running
 
-def make_producer(settings: Settings) -> KafkaProducer:
-    return KafkaProducer(**settings.kafka_client_config(), acks="all",
-                         enable_idempotence=True, linger_ms=20, retries=10,
-                         max_request_size=16 * 1024 * 1024, client_id="newsflow-connectors")
 
+def next_interval(interval: float, *, failures: int, asked: float | None) -> float:
+    """Seconds until a source's next pass: its interval, doubled per consecutive failure
+    (capped at an hour), or the longer poll interval its feed asks for (ttl, sy:updatePeriod).
 
-@dataclass
-class PassResult:
-    source: str
-    seen: int = 0
-    new: int = 0
-    changed: int = 0
-    errors: list[str] = field(default_factory=list)
-    failed: str | None = None
+    >>> next_interval(300, failures=0, asked=None), next_interval(300, failures=0, asked=1800)
+    (300.0, 1800.0)
+    >>> next_interval(300, failures=2, asked=1800), next_interval(300, failures=9, asked=None)
+    (1200.0, 3600.0)
+    """
+    if failures:
+        return float(min(3600, interval * 2 ** failures))
+    return max(float(interval), float(asked or 0))
 
 
 class Runner:
     def __init__(self, sources: list[Source], *, settings: Settings, state: StateStore,
                  producer: KafkaProducer | None = None, fetcher: Fetcher | None = None,
-                 on_result: Callable[[PassResult], None] | None = None) -> None:
+                 on_result: Callable[[PassResult], None] | None = None,
+                 in_flight: int = 1000, in_flight_bytes: int = 64 * 1024 * 1024,
+                 kafka_backoff_max: float = 30.0) -> None:
         self.sources = sources
         self.settings = settings
         self.state = state
-        self.producer = producer or make_producer(settings)
+        self._producer: KafkaProducer | None = producer  # else made on first use
         self.fetcher = fetcher or Fetcher()
         self.on_result = on_result or (lambda r: None)
+        self.in_flight, self.in_flight_bytes = in_flight, in_flight_bytes
+        self.kafka_backoff_max = kafka_backoff_max
+        # one thread talks to the producer: send() blocks while Kafka is away
+        self._kafka = ThreadPoolExecutor(1, thread_name_prefix="newsflow-kafka")
+        self._unconfirmed: dict[str, tuple[str, int]] = {}  # canonical url -> (hash, version)
+        self._kafka_failing = False
+
+    @property
+    def producer(self) -> KafkaProducer | None:
+        return self._producer
 
     def close(self) -> None:
-        self.producer.flush(timeout=30)
-        self.producer.close(timeout=30)
+        if self._producer is not None:
+            try:
+                self._producer.flush(timeout=30)
+            except KafkaError as exc:
+                log.warning("Kafka did not confirm every message before closing (%s); "
+                            "unconfirmed items are sent again by the next run", exc)
+            with contextlib.suppress(KafkaError):
+                self._producer.close(timeout=5)
+        self._kafka.shutdown(wait=False)
 
     async def run(self, *, once: bool = False) -> list[PassResult]:
         """Poll every enabled source when due; with ``once``, one pass and return."""
@@ -82,11 +129,12 @@ class Runner:
             await asyncio.sleep(1.0)
 
     def _interval(self, source: Source) -> float:
-        h = self.state.health(source.spec.name)
-        if h.consecutive_failures:  # exponential backoff on failures, capped at 1 hour
-            return float(min(3600, source.spec.interval * 2 ** h.consecutive_failures))
-        asked = self.state.conn_state(source.spec.name).get("min_interval") or 0
-        return max(source.spec.interval, float(asked))  # a feed's ttl / sy:updatePeriod
+        name = source.spec.name
+        return next_interval(source.spec.interval,
+                             failures=self.state.health(name).consecutive_failures,
+                             asked=self.state.conn_state(name).get("min_interval"))
+
+    # ---------------------------------------------------------------- one pass
 
     async def run_source(self, source: Source) -> PassResult:
         name = source.spec.name
@@ -94,33 +142,36 @@ class Runner:
         health = self.state.health(name)
         health.connector = source.spec.type
         conn_state = self.state.conn_state(name)
-        ctx = Context(source=name, fetcher=self.fetcher, state=conn_state)
-        connector = source.cls(source.config, ctx)
-        pending: list[tuple[RawArticle, Any]] = []
+        ledger = ItemLedger(self.state, name, RetryPolicy(attempts=source.spec.retry_attempts,
+                                                          backoff=source.spec.retry_backoff))
+        ps = PassState(source, result, ledger, conn_state, {f.item for f in ledger.all()})
+        ctx = Context(source=name, fetcher=self.fetcher, state=conn_state, items=ledger)
         try:
+            connector = source.cls(source.config, ctx)
             async for item in connector.fetch():
+                snapshot = self._snapshot(ps)
                 if isinstance(item, ConnectorError):
-                    if item.source != name:
-                        item = type(item)(item.reason, source=name, url=item.url)
-                    result.errors.append(str(item))
-                    log.warning("%s", item)
-                    continue
-                result.seen += 1
-                sent = self._produce(item, result)
-                if sent is not None:
-                    pending.append(sent)
-            self._confirm(pending)
-            self.state.save_conn_state(name, conn_state)
+                    await self._item_error(ps, item, snapshot)
+                elif isinstance(item, RawArticle):
+                    result.seen += 1
+                    await self._article(ps, item, snapshot)
+                else:
+                    raise TypeError(f"the connector yielded a {type(item).__name__}, "
+                                    "not a RawArticle or ConnectorError")
+                await self._settle(ps, block=False)
+                if time.monotonic() - ps.yielded_at > 0.02:  # let the other sources run
+                    await asyncio.sleep(0)
+                    ps.yielded_at = time.monotonic()
+            await self._settle(ps, block=True)
+            self._commit(ps, final_state=json.dumps(conn_state))
             health.last_success = time.time()
             health.consecutive_failures = 0
-        except (ConnectorError, Backpressure) as exc:
-            self._confirm_quietly(pending)
-            if isinstance(exc, ConnectorError) and exc.source != name:
-                exc = type(exc)(exc.reason, source=name, url=exc.url)  # name the source
-            result.failed = str(exc)
-            self._failure(health, source, str(exc))
+        except ConnectorError as exc:
+            await self._finish_quietly(ps)
+            result.failed = str(with_source(exc, name))
+            self._failure(health, source, result.failed)
         except Exception as exc:
-            self._confirm_quietly(pending)
+            await self._finish_quietly(ps)
             result.failed = f"source '{name}': {type(exc).__name__}: {exc}"
             log.exception("connector %s crashed", name)
             self._failure(health, source, result.failed)
@@ -128,9 +179,12 @@ class Runner:
         health.items_new += result.new
         health.items_changed += result.changed
         health.item_errors += len(result.errors)
+        health.items_dead_lettered += result.dead_lettered
+        health.items_retrying = sum(1 for f in ledger.all() if not f.final)
         self.state.save_health(health)
         metrics.SOURCE_ITEMS.labels(name, "seen").inc(result.seen)
         metrics.SOURCE_ITEMS.labels(name, "new").inc(result.new)
+        metrics.SOURCE_ITEMS.labels(name, "dead_lettered").inc(result.dead_lettered)
         metrics.SOURCE_FAILURES.labels(name).set(health.consecutive_failures)
         self.on_result(result)
         return result
@@ -146,31 +200,265 @@ class Runner:
                       "`newsflow connect --enable %s`", source.spec.name,
                       health.consecutive_failures, source.spec.name)
 
-    def _produce(self, art: RawArticle, result: PassResult) -> tuple[RawArticle, Any] | None:
-        status, version = self.state.classify(art.canonical_url, art.content_hash)
-        if status == "unchanged":
+    def _snapshot(self, ps: PassState) -> str | None:
+        """The connector state now, i.e. its progress up to the item just yielded; taken
+        for every item unless the state is big enough to make that costly (then about
+        5% of the time goes to it)."""
+        now = time.monotonic()
+        if ps.snap_cost and now - ps.snap_at < 20 * ps.snap_cost:
             return None
-        art = art.model_copy(update={"version": version})
-        fut = self.producer.send(self.settings.raw_topic, key=art.id.encode(),
-                                 value=art.to_bytes())
-        if status == "new":
-            result.new += 1
-        else:
-            result.changed += 1
-        return art, fut
+        t0 = time.perf_counter()
+        snapshot = json.dumps(ps.conn_state)
+        ps.snap_cost, ps.snap_at = time.perf_counter() - t0, now
+        return snapshot
 
-    def _confirm(self, pending: list[tuple[RawArticle, Any]]) -> None:
-        """Wait for Kafka's acknowledgement, then remember the articles as sent."""
-        self.producer.flush(timeout=60)
-        for art, fut in pending:
-            try:
-                fut.get(timeout=60)
-            except KafkaError as exc:
-                raise Backpressure(f"Kafka did not take article {art.id}: {exc}") from exc
-            self.state.mark_sent(art.canonical_url, art.content_hash, art.version)
-
-    def _confirm_quietly(self, pending: list[tuple[RawArticle, Any]]) -> None:
+    async def _finish_quietly(self, ps: PassState) -> None:
+        """After a failed pass: confirm and record what was sent before it failed."""
         try:
-            self._confirm(pending)
-        except Backpressure as exc:
-            log.error("%s", exc)
+            await self._settle(ps, block=True)
+            self._commit(ps, force=True)
+        except Exception:
+            log.exception("source '%s': could not record the items sent before the failure",
+                          ps.name)
+
+    # ---------------------------------------------------------------- items
+
+    def _classify(self, art: RawArticle) -> tuple[str, int]:
+        known = self._unconfirmed.get(art.canonical_url)  # sent, Kafka has not confirmed
+        if known is None:
+            return self.state.classify(art.canonical_url, art.content_hash)
+        if known[0] == art.content_hash:
+            return "unchanged", known[1]
+        return "changed", known[1] + 1
+
+    async def _article(self, ps: PassState, art: RawArticle, snapshot: str | None) -> None:
+        status, version = self._classify(art)
+        msg = PendingItem(label=art.url, snapshot=snapshot, status=status)
+        if art.url in ps.failing:
+            known = ps.ledger.get(art.url)
+            if known is not None:
+                msg.resolve, msg.resolve_upto = art.url, known.last_at
+        if status != "unchanged":
+            art = art.model_copy(update={"version": version})
+            msg.article = art
+            msg.topic, msg.key = self.settings.raw_topic, art.id.encode()
+            msg.value = art.to_bytes()
+            self._unconfirmed[art.canonical_url] = (art.content_hash, version)
+            await self._send(ps, msg)
+        ps.queue.append(msg)
+
+    async def _item_error(self, ps: PassState, err: ConnectorError, snapshot: str | None) -> None:
+        err = with_source(err, ps.name)
+        info = item_info(err)
+        key = info.key or err.url or err.reason[:300]
+        is_transient = transient(err) if info.transient is None else info.transient
+        ps.result.errors.append(str(err))
+        log.warning("%s", err)
+        failure = ps.ledger.failure(key, error_type=type(err).__name__, error=str(err),
+                                    transient=is_transient, payload=info.retry,
+                                    retry_after=info.retry_after)
+        ps.failing.add(key)
+        msg = PendingItem(label=key, snapshot=snapshot, status="error")
+        prev = ps.ledger.get(key)
+        if failure.final and (prev is None or not prev.final):  # newly final: report it
+            raw = info.raw if info.raw is not None else json.dumps(
+                {"source": ps.name, "item": key, "url": err.url, "retry": info.retry}).encode()
+            aid = article_id(canonicalize_url(err.url)) if err.url and key == err.url \
+                else None
+            self._dead_letter(msg, err, raw, aid, failure)
+            await self._send(ps, msg)
+        else:  # a retry scheduled, or one more failure of an item already reported
+            ps.ledger.record(failure)
+            if not failure.final:
+                log.info("source '%s': %s is attempted again after %s (attempt %d of %d)",
+                         ps.name, key, time.strftime("%H:%M:%S",
+                                                     time.localtime(failure.next_at)),
+                         failure.attempts + 1, ps.ledger.policy.attempts)
+        ps.queue.append(msg)
+
+    def _dead_letter(self, msg: PendingItem, exc: BaseException, raw: bytes, aid: str | None,
+                     failure: ItemFailure) -> None:
+        letter = DeadLetter.of(stage="connector", exc=exc, payload=raw, article_id=aid,
+                               max_payload=DEAD_LETTER_MAX_PAYLOAD)
+        msg.letter, msg.failure, msg.status = letter, failure, "error"
+        msg.topic, msg.key = self.settings.dead_letter_topic, (aid or failure.item).encode()
+        msg.value = letter.to_bytes()
+
+    def _too_large(self, ps: PassState, msg: PendingItem, exc: KafkaError) -> None:
+        """Kafka refused a message for its size: an article becomes a bad item (reported
+        on the dead-letter topic); a dead letter is cut down to a small payload."""
+        if msg.letter is not None:
+            kept = msg.letter.payload()[:64 * 1024]
+            msg.letter = msg.letter.model_copy(
+                update={"payload_b64": base64.b64encode(kept).decode("ascii")})
+            msg.value = msg.letter.to_bytes()
+            return
+        art = msg.article
+        assert art is not None and msg.value is not None
+        if self._unconfirmed.get(art.canonical_url) == (art.content_hash, art.version):
+            del self._unconfirmed[art.canonical_url]
+        err = TooLarge(f"article of {len(msg.value):,} bytes refused by Kafka: {exc}",
+                       source=ps.name, url=art.url)
+        ps.result.errors.append(str(err))
+        log.warning("%s", err)
+        failure = ps.ledger.failure(art.url, error_type=type(exc).__name__, error=str(err),
+                                    transient=False)
+        ps.failing.add(art.url)
+        prev = ps.ledger.get(art.url)
+        msg.article, msg.resolve, msg.status = None, None, "error"
+        if prev is None or not prev.final:
+            self._dead_letter(msg, err, msg.value, art.id, failure)
+        else:
+            ps.ledger.record(failure)
+            msg.topic = msg.key = msg.value = None
+
+    # ---------------------------------------------------------------- Kafka
+
+    async def _in_kafka_thread(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._kafka, partial(fn, *args, **kwargs))
+
+    async def _kafka_wait(self, exc: BaseException, delay: float, what: str) -> float:
+        """Kafka is away or refusing: log it, wait ``delay``, return the next delay."""
+        metrics.BACKPRESSURE.labels("connector").set(1)
+        metrics.ERRORS.labels("connector", type(exc).__name__).inc()
+        log.warning("Kafka is not taking messages (%s: %s) %s; retrying in %.1f s",
+                    type(exc).__name__, exc, what, delay)
+        await asyncio.sleep(delay)
+        return min(delay * 2, self.kafka_backoff_max)
+
+    async def _ready_producer(self) -> KafkaProducer:
+        delay = 0.5
+        while self._producer is None:
+            try:
+                self._producer = await self._in_kafka_thread(make_producer, self.settings)
+            except KafkaError as exc:
+                delay = await self._kafka_wait(exc, delay, "(connecting)")
+        return self._producer
+
+    def _send_now(self, producer: KafkaProducer, msg: PendingItem) -> Any:
+        """In the Kafka thread: ``producer.send`` (which blocks while Kafka is away). Once
+        a send has failed, the ones queued behind it fail at once instead of each
+        blocking; the next attempt after a backoff tries for real again."""
+        if self._kafka_failing:
+            raise KafkaTimeoutError("not sent: Kafka was not taking messages")
+        try:
+            return producer.send(msg.topic, key=msg.key, value=msg.value)
+        except TOO_LARGE:
+            raise
+        except KafkaError:
+            self._kafka_failing = True
+            raise
+
+    async def _send(self, ps: PassState, msg: PendingItem) -> None:
+        """Queue ``msg`` for the producer (in the Kafka thread, in order); ``_settle`` takes
+        the outcome. Never raises for Kafka being away."""
+        if msg.topic is None:
+            return
+        producer = await self._ready_producer()
+        msg.submitted = self._kafka.submit(self._send_now, producer, msg)
+        ps.in_flight_bytes += len(msg.value or b"")
+
+    async def _resend(self, ps: PassState, msg: PendingItem, exc: BaseException | None) -> None:
+        """``msg`` failed with ``exc``: turn it into a dead letter if Kafka refused its
+        size, and send it (again)."""
+        ps.in_flight_bytes -= len(msg.value or b"")
+        msg.submitted = msg.future = None
+        if isinstance(exc, TOO_LARGE):
+            self._too_large(ps, msg, exc)
+        await self._send(ps, msg)
+
+    @staticmethod
+    def _outcome(msg: PendingItem) -> tuple[bool, BaseException | None]:
+        """(done, exception) of a message's send: queued, then confirmed by Kafka."""
+        if msg.submitted is not None:
+            if not msg.submitted.done():
+                return False, None
+            exc = msg.submitted.exception()
+            if exc is not None:
+                return True, exc
+            msg.future, msg.submitted = msg.submitted.result(), None
+        fut = msg.future
+        if fut is None or fut.succeeded():
+            return True, None
+        return (True, fut.exception) if fut.is_done else (False, None)
+
+    async def _settle(self, ps: PassState, *, block: bool) -> None:
+        """Take Kafka's confirmations in the order the items were yielded; with ``block``
+        wait for all, else only while too many are unconfirmed. Failed sends are sent
+        again after a backoff; messages Kafka refuses for their size become dead letters."""
+        delay, poll = 0.5, 0.002
+        waiting_since = time.monotonic()
+        while ps.queue:
+            msg = ps.queue[0]
+            done, exc = self._outcome(msg)
+            if done and exc is None:
+                ps.queue.popleft()
+                ps.in_flight_bytes -= len(msg.value or b"") if msg.topic is not None else 0
+                ps.confirmed.append(msg)
+                waiting_since, poll = time.monotonic(), 0.002
+                continue
+            if done:
+                if isinstance(exc, TOO_LARGE):
+                    await self._resend(ps, msg, exc)
+                    continue
+                assert exc is not None
+                delay = await self._kafka_wait(
+                    exc, delay, f"(source '{ps.name}', {len(ps.queue)} unconfirmed)")
+                self._kafka_failing = False  # the next send tries for real
+                for m in list(ps.queue):
+                    m_done, m_exc = self._outcome(m)
+                    if m_done and m_exc is not None:
+                        await self._resend(ps, m, m_exc)
+                continue
+            if not block and len(ps.queue) <= self.in_flight \
+                    and ps.in_flight_bytes <= self.in_flight_bytes:
+                break
+            if time.monotonic() - waiting_since > 30:
+                log.warning("source '%s': waiting for Kafka to confirm %d message(s)",
+                            ps.name, len(ps.queue))
+                metrics.BACKPRESSURE.labels("connector").set(1)
+                waiting_since = time.monotonic()
+            if ps.confirmed:  # record what is confirmed while waiting for the rest
+                self._commit(ps)
+            await asyncio.sleep(poll)
+            poll = min(poll * 2, 0.05)
+        metrics.BACKPRESSURE.labels("connector").set(0)
+        self._commit(ps, force=block)
+
+    def _commit(self, ps: PassState, *, force: bool = False, final_state: str | None = None
+                ) -> None:
+        """Record what Kafka confirmed: articles as sent, failures, cleared retries and the
+        connector's progress, in one transaction (at most every COMMIT_EVERY s)."""
+        if not (force or final_state is not None) \
+                and time.monotonic() - ps.last_commit < COMMIT_EVERY:
+            return
+        done, ps.confirmed = ps.confirmed, []
+        snapshot = final_state
+        if snapshot is None:
+            snapshot = next((m.snapshot for m in reversed(done) if m.snapshot), None)
+        with self.state.transaction():
+            self.state.mark_sent_many(
+                (m.article.canonical_url, m.article.content_hash, m.article.version)
+                for m in done if m.article is not None)
+            for m in done:
+                if m.failure is not None:
+                    ps.ledger.record(m.failure)
+                if m.resolve is not None:
+                    ps.ledger.resolve(m.resolve, upto=m.resolve_upto)
+            if snapshot is not None:
+                self.state.save_conn_state(ps.name, snapshot)
+        ps.last_commit = time.monotonic()
+        for m in done:
+            if m.article is not None:
+                art = m.article
+                if self._unconfirmed.get(art.canonical_url) == (art.content_hash, art.version):
+                    del self._unconfirmed[art.canonical_url]
+                if m.status == "new":
+                    ps.result.new += 1
+                elif m.status == "changed":
+                    ps.result.changed += 1
+            elif m.failure is not None:
+                ps.result.dead_lettered += 1
+                metrics.DEAD_LETTERS.labels("connector").inc()
+                metrics.ERRORS.labels("connector", m.failure.error_type).inc()

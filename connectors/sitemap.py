@@ -10,19 +10,25 @@ fetches and extracts each page::
         url: https://example.org/news-sitemap.xml
         since_days: 2            # lastmod filter
         max_urls: 200            # per pass
+
+A page that fails for a transient reason (timeout, connection error, HTTP 5xx or 429)
+is attempted again on later passes, with backoff, even though its ``lastmod`` has not
+changed; a page answering any other non-2xx status is an item error, never article text.
+A child sitemap that cannot be read is an item error; the other sitemaps go on.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from lxml import etree
+from pydantic import Field
 
-from connectors.base import Connector, ConnectorConfig
-from connectors.errors import ConnectorError, FetchError, ParseError
-from connectors.extract import extract_article
+from connectors.base import ByteSize, Connector, ExtractingConfig, Seconds
+from connectors.errors import ConnectorError, ParseError
 from connectors.http import Limits
 from pipeline.core.contracts import RawArticle
 
@@ -32,13 +38,14 @@ PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=Fals
                          load_dtd=False, recover=True)
 
 
-class SitemapConfig(ConnectorConfig):
+class SitemapConfig(ExtractingConfig):
     url: str
-    since_days: float | None = 7.0
-    max_urls: int = 500
-    max_sitemaps: int = 50
+    since_days: float | None = Field(default=7.0, ge=0)
+    max_urls: int = Field(default=500, ge=1)
+    max_sitemaps: int = Field(default=50, ge=1)
     allow_private: bool = False
-    timeout: float = 20.0
+    timeout: Seconds = 20.0
+    max_bytes: ByteSize = 10 * 1024 * 1024
 
 
 def _date(value: str | None) -> datetime | None:
@@ -73,62 +80,96 @@ def parse_sitemap(body: bytes) -> tuple[list[str], list[dict[str, Any]]]:
     return children, entries
 
 
+def _entry_json(entry: dict[str, Any]) -> dict[str, Any]:
+    return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in entry.items()}
+
+
+def _entry_from_json(data: dict[str, Any]) -> dict[str, Any]:
+    return {"url": data.get("url"), "title": data.get("title"),
+            "lastmod": _date(data.get("lastmod")), "published_at": _date(data.get("published_at"))}
+
+
 class SitemapConnector(Connector[SitemapConfig]):
     name = "sitemap.v1"
     Config = SitemapConfig
 
     def _limits(self) -> Limits:
         return Limits(timeout=self.config.timeout, allow_private=self.config.allow_private,
-                      per_host_delay=self.config.delay)
+                      per_host_delay=self.config.delay, max_bytes=self.config.max_bytes)
 
-    async def _entries(self) -> list[dict[str, Any]]:
-        todo, entries = [self.config.url], []
+    async def _entries(self) -> tuple[list[dict[str, Any]], list[ConnectorError]]:
+        """URL entries of the sitemap and its children; a child that fails is an error."""
+        todo, entries, errors = [self.config.url], [], []
         seen: set[str] = set()
         while todo and len(seen) < self.config.max_sitemaps:
             url = todo.pop(0)
             if url in seen:
                 continue
             seen.add(url)
-            resp = await self.context.fetcher.get(url, limits=self._limits())
-            if resp.status >= 400:
-                raise self.error(FetchError, f"HTTP {resp.status}", url)
             try:
-                children, found = parse_sitemap(resp.body)
-            except ParseError as exc:
-                raise self.error(ParseError, exc.reason, url) from exc
+                resp = self.check_status(
+                    await self.context.fetcher.get(url, limits=self._limits()), url)
+                children, found = await asyncio.to_thread(parse_sitemap, resp.body)
+            except ConnectorError as exc:
+                if url == self.config.url:  # the sitemap itself: the pass fails
+                    if isinstance(exc, ParseError):
+                        raise self.error(ParseError, exc.reason, url) from exc
+                    raise
+                errors.append(self.failed(exc, url=url, key=url))
+                continue
+            if self.context.items.get(url) is not None:
+                self.context.items.resolve(url)  # a child sitemap that failed before: fine now
             todo += children
             entries += found
-        return entries
+        return entries, errors
 
     async def fetch(self) -> AsyncIterator[RawArticle | ConnectorError]:
+        items = self.context.items
+        attempted: set[str] = set()
+        for failure in items.due():  # pages that failed for a transient reason
+            entry = _entry_from_json(failure.payload or {})
+            if entry["url"]:
+                attempted.add(entry["url"])
+                yield await self._page(entry)
         since = (datetime.now(UTC) - timedelta(days=self.config.since_days)
                  if self.config.since_days is not None else None)
         done: dict[str, str] = self.context.state.setdefault("lastmod", {})
+        entries, errors = await self._entries()
+        for err in errors:
+            yield err
         picked = 0
-        for entry in await self._entries():
+        for entry in entries:
             lastmod = entry["lastmod"]
             if since and lastmod and lastmod < since:
                 continue
             stamp = lastmod.isoformat() if lastmod else ""
-            if entry["url"] in done and done[entry["url"]] == stamp:
-                continue  # unchanged since the last pass
+            url = entry["url"]
+            if done.get(url) == stamp or url in attempted or items.waiting(url):
+                continue  # unchanged since the last pass, or waiting for its retry
             if picked >= self.config.max_urls:
                 break
             picked += 1
-            yield await self._page(entry)
-            done[entry["url"]] = stamp
+            item = await self._page(entry)
+            done[url] = stamp  # before the yield: saved once Kafka has the item
+            yield item
+        if not errors:  # forget URLs no longer listed (only when every sitemap was read)
+            listed = {e["url"] for e in entries}
+            for url in [u for u in done if u not in listed]:
+                del done[url]
 
     async def _page(self, entry: dict[str, Any]) -> RawArticle | ConnectorError:
         url = entry["url"]
         try:
-            resp = await self.context.fetcher.get(url, limits=self._limits())
-            if resp.status >= 400:
-                return self.error(FetchError, f"HTTP {resp.status}", url)
-            ext = extract_article(resp.body, url=url)
+            resp = self.check_status(
+                await self.context.fetcher.get(url, limits=self._limits()), url)
+            ext = await self.extract(resp.body, url)
         except ConnectorError as exc:
-            return self.error(type(exc), exc.reason, url)
-        return self.article(url=url, text=ext.text, title=entry["title"] or ext.title,
-                            authors=ext.authors,
-                            published_at=entry["published_at"] or ext.published_at,
-                            provenance=self.provenance(feed_url=self.config.url,
-                                                       http_status=resp.status))
+            return self.failed(exc, url=url, key=url, retry=_entry_json(entry))
+        try:
+            return self.article(url=url, text=ext.text, title=entry["title"] or ext.title,
+                                authors=ext.authors,
+                                published_at=entry["published_at"] or ext.published_at,
+                                provenance=self.provenance(feed_url=self.config.url,
+                                                           http_status=resp.status))
+        except ValueError as exc:  # pydantic's ValidationError
+            return self.error(ParseError, f"not a valid article: {exc}", url, key=url)

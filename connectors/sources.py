@@ -9,9 +9,11 @@
         language: en
         tags: [world]
 
-Runner keys (name, type, interval, enabled, max_failures) are checked here;
-every other key goes to the connector's own config model, which forbids
-unknown keys. Errors name the source and the field.
+Runner keys (name, type, interval, enabled, max_failures, retry_attempts,
+retry_backoff) are checked here; every other key goes to the connector's own config
+model, which forbids unknown keys and refuses out-of-range limits (a timeout or a size
+must be positive). Errors name the source and the field; a file that cannot be read
+(missing, not UTF-8, not YAML) is an error naming the file.
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ from connectors import registry
 from connectors.base import Connector, ConnectorConfig
 from connectors.errors import SourceConfigError
 
-RUNNER_KEYS = {"name", "type", "interval", "enabled", "max_failures"}
+RUNNER_KEYS = {"name", "type", "interval", "enabled", "max_failures", "retry_attempts",
+               "retry_backoff"}
 
 
 class SourceSpec(BaseModel):
@@ -37,6 +40,11 @@ class SourceSpec(BaseModel):
     interval: float = Field(default=300, gt=0)
     enabled: bool = True
     max_failures: int = Field(default=5, ge=1)
+    retry_attempts: int = Field(default=5, ge=1, le=100,
+                                description="attempts at an item that fails transiently")
+    retry_backoff: float = Field(default=60, gt=0, le=86400,
+                                 description="seconds before an item's second attempt; "
+                                             "doubles with each further attempt")
 
 
 @dataclass
@@ -82,6 +90,10 @@ def load_sources(path: str | Path) -> list[Source]:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
         raise SourceConfigError(f"cannot read sources file '{path}': {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise SourceConfigError(f"sources file '{path}' is not UTF-8 text: byte "
+                                f"0x{exc.object[exc.start]:02x} at offset {exc.start} "
+                                f"({exc.reason})") from exc
     except yaml.YAMLError as exc:
         raise SourceConfigError(f"'{path}' is not valid YAML: {exc}") from exc
     return parse_sources(data)

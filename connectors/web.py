@@ -5,6 +5,10 @@
         type: web.v1
         urls: [https://example.org/a, https://example.org/b]
         # or: urls_file: watchlist.txt     (one URL a line, # comments)
+
+Every pass fetches every URL (the runner passes on unchanged articles). A URL that
+failed for a transient reason waits out its backoff before it is fetched again; a page
+answering a non-2xx status is an item error, never article text.
 """
 
 from __future__ import annotations
@@ -14,18 +18,18 @@ from pathlib import Path
 
 from pydantic import Field, model_validator
 
-from connectors.base import Connector, ConnectorConfig
-from connectors.errors import ConnectorError, FetchError
-from connectors.extract import extract_article
+from connectors.base import ByteSize, Connector, ExtractingConfig, Seconds
+from connectors.errors import ConnectorError, ParseError
 from connectors.http import Limits
 from pipeline.core.contracts import RawArticle
 
 
-class WebConfig(ConnectorConfig):
+class WebConfig(ExtractingConfig):
     urls: list[str] = Field(default_factory=list)
     urls_file: str | None = None
     allow_private: bool = False
-    timeout: float = 20.0
+    timeout: Seconds = 20.0
+    max_bytes: ByteSize = 10 * 1024 * 1024
 
     @model_validator(mode="after")
     def _some_urls(self) -> WebConfig:
@@ -41,7 +45,12 @@ class WebConnector(Connector[WebConfig]):
     def _urls(self) -> list[str]:
         urls = list(self.config.urls)
         if self.config.urls_file:
-            for line in Path(self.config.urls_file).read_text(encoding="utf-8").splitlines():
+            try:
+                lines = Path(self.config.urls_file).read_text(encoding="utf-8").splitlines()
+            except (OSError, UnicodeDecodeError) as exc:
+                raise self.error(ParseError, f"cannot read urls_file "
+                                 f"'{self.config.urls_file}': {exc}") from exc
+            for line in lines:
                 line = line.split("#", 1)[0].strip()
                 if line:
                     urls.append(line)
@@ -49,17 +58,21 @@ class WebConnector(Connector[WebConfig]):
 
     async def fetch(self) -> AsyncIterator[RawArticle | ConnectorError]:
         limits = Limits(timeout=self.config.timeout, allow_private=self.config.allow_private,
-                        per_host_delay=self.config.delay)
+                        per_host_delay=self.config.delay, max_bytes=self.config.max_bytes)
+        items = self.context.items
+        due = {f.item for f in items.due()}
         for url in self._urls():
+            if items.waiting(url) and url not in due:
+                continue  # failed for a transient reason: waits for its backoff
             try:
-                resp = await self.context.fetcher.get(url, limits=limits)
-                if resp.status >= 400:
-                    yield self.error(FetchError, f"HTTP {resp.status}", url)
-                    continue
-                ext = extract_article(resp.body, url=url)
+                resp = self.check_status(await self.context.fetcher.get(url, limits=limits), url)
+                ext = await self.extract(resp.body, url)
             except ConnectorError as exc:
-                yield self.error(type(exc), exc.reason, url)
+                yield self.failed(exc, url=url, key=url, retry={"url": url})
                 continue
-            yield self.article(url=url, text=ext.text, title=ext.title, authors=ext.authors,
-                               published_at=ext.published_at,
-                               provenance=self.provenance(http_status=resp.status))
+            try:
+                yield self.article(url=url, text=ext.text, title=ext.title,
+                                   authors=ext.authors, published_at=ext.published_at,
+                                   provenance=self.provenance(http_status=resp.status))
+            except ValueError as exc:  # pydantic's ValidationError
+                yield self.error(ParseError, f"not a valid article: {exc}", url, key=url)

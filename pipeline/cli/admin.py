@@ -54,6 +54,10 @@ def _print_status(report: dict[str, Any]) -> None:
     indices = ", ".join(idx.get("indices", [])) or "-"
     out.print(f"index: {idx.get('alias')} -> {indices}, {idx.get('documents', '-')} documents",
               markup=False)
+    quotes = report.get("quotes_index", {})
+    if quotes.get("exists"):
+        out.print(f"quote groups: {quotes.get('alias')} -> {', '.join(quotes['indices'])}, "
+                  f"{quotes.get('documents', '-')} groups", markup=False)
     if report["sources"]:
         out.print(_sources_table(report))
 
@@ -105,6 +109,10 @@ def setup(
         created = topics.ensure_topics(settings)
         err.print(f"topics: {', '.join(settings.topics)} (created: {', '.join(created) or 'none'})")
         err.print(f"index: {ensure_index(settings)} behind alias {settings.index_alias}")
+        from pipeline.index.quotes_mapping import ensure_quotes_index
+
+        err.print(f"quotes index: {ensure_quotes_index(settings)} behind alias "
+                  f"{settings.quotes_index_alias}")
         if kibana and settings.kibana_url:
             from pipeline.ops.kibana import import_saved_objects
 

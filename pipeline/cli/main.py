@@ -9,7 +9,9 @@ from rich.markup import escape
 from pipeline.cli import (  # noqa: F401 - importing a command module registers it
     admin,
     deadletters,
+    group,
     offline,
+    quotes,
     run,
     search,
     stack,

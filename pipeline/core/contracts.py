@@ -2,7 +2,9 @@
 
 * :class:`RawArticle` (v1): what every connector produces onto the raw topic;
 * :class:`EnrichedArticle` (v1): what the enrich agent produces and the indexer reads;
-* :class:`DeadLetter`: a message a stage could not handle, with the reason.
+* :class:`DeadLetter`: a message a stage could not handle, with the reason;
+* :class:`Quote` (v1): one attribution of an enriched article as a record of its own
+  (who said what, where and when it was reported), on the quotes topic.
 
 JSON on the wire, versioned by ``schema_version``; a consumer rejects versions it does
 not know::
@@ -131,7 +133,8 @@ def _short(exc: ValidationError) -> str:
 ENRICHED_SCHEMA_VERSION = 1
 ENRICHMENT_VERSION = "1.0.0"
 
-DeadLetterStage = Literal["decode", "enrich", "index", "connector", "funnel", "stories"]
+DeadLetterStage = Literal["decode", "enrich", "index", "connector", "quotes", "group",
+                          "funnel", "stories"]
 
 
 class Span(BaseModel):
@@ -242,6 +245,75 @@ class EnrichedArticle(BaseModel):
     def from_bytes(cls, data: bytes | str) -> EnrichedArticle:
         """Parse a message; any problem raises :class:`ContractError` with the reason."""
         return parse_message(cls, data, f"EnrichedArticle v{ENRICHED_SCHEMA_VERSION}")
+
+
+QUOTE_SCHEMA_VERSION = 1
+
+
+def quote_id(article: str, index: int) -> str:
+    """A stable id for the ``index``-th attribution of an article (32 hex digits).
+
+    >>> quote_id("a1", 0) == quote_id("a1", 0) != quote_id("a1", 1)
+    True
+    """
+    return hashlib.sha256(f"quote:{article}:{index}".encode()).hexdigest()[:32]
+
+
+class QuoteArticle(BaseModel):
+    """The article a quote was reported in."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    url: str | None = None
+    title: str | None = None
+    publisher: str | None = None
+    published_at: datetime | None = None
+    language: str | None = None
+
+
+class QuoteSpeaker(BaseModel):
+    """Who the article credits: its words (``text``), the canonical name, the entity key;
+    ``anonymous`` when the article withholds the name on purpose."""
+
+    model_config = ConfigDict(extra="forbid")
+    text: str | None = None
+    canonical: str | None = None
+    key: str | None = None
+    type: SourceType = "unnamed"
+    anonymous: bool = False
+
+
+class Quote(BaseModel):
+    """One attribution of one enriched article, as a record of its own (schema version 1).
+
+    ``index`` is its position in the article's ``attributions``; ``id`` derives from the
+    article id and that index (:func:`quote_id`), so a replay gives the same id. ``kind``
+    is the attribution's kind (direct, indirect, mixed, according_to, citing, ...);
+    ``content`` is the reported words (the parts of a split quote joined by " … ");
+    ``sentence`` the sentence(s) of the article around them.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    schema_version: Literal[1] = 1
+    id: str
+    index: int
+    article: QuoteArticle
+    speaker: QuoteSpeaker = Field(default_factory=QuoteSpeaker)
+    cue: str | None = None
+    kind: str
+    content: str
+    cited_via: list[str] = Field(default_factory=list)
+    sentence: str = ""
+    enrichment_version: str = ENRICHMENT_VERSION
+
+    def to_bytes(self) -> bytes:
+        return self.model_dump_json().encode("utf-8")
+
+    @classmethod
+    def from_bytes(cls, data: bytes | str) -> Quote:
+        """Parse a message; any problem raises :class:`ContractError` with the reason."""
+        return parse_message(cls, data, f"Quote v{QUOTE_SCHEMA_VERSION}")
 
 
 class AssignedArticle(BaseModel):

@@ -39,8 +39,9 @@ class IndexingError(NewsflowError):
 class Backpressure(NewsflowError):
     """A downstream service is slow or down; the caller should wait and retry.
 
-    Raised as a typed signal, never swallowed: the indexer waits with backoff
-    while it is raised, so memory stays bounded and nothing is acknowledged.
+    A typed signal for transient failures: the indexer raises it when Elasticsearch is
+    away or keeps answering 429/5xx, and the agents' batch step then waits with backoff
+    and retries, keeping the batch's offsets (nothing is acknowledged meanwhile).
     """
 
     def __init__(self, message: str, *, retry_after: float = 1.0) -> None:

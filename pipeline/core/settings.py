@@ -45,6 +45,16 @@ def _default_home() -> Path:
     return Path.home() / ".newsflow"
 
 
+def quotes_alias_for(index_alias: str) -> str:
+    """The quote groups' alias beside an articles alias: ``news-articles`` -> ``news-quotes``.
+
+    >>> quotes_alias_for("news-articles"), quotes_alias_for("t1-articles"), quotes_alias_for("x")
+    ('news-quotes', 't1-quotes', 'x-quotes')
+    """
+    stem = index_alias.removesuffix("-articles")
+    return f"{stem}-quotes"
+
+
 @dataclass(frozen=True)
 class Settings:
     """Where the services are, what the pipeline's names are and how it runs.
@@ -56,6 +66,7 @@ class Settings:
     es_url: str = "http://localhost:9200"
     topic_prefix: str = "news"
     index_alias: str = "news-articles"
+    quotes_alias: str = ""  # "" = derived from index_alias (see from_env)
     partitions: int = 4
     home: Path = field(default_factory=_default_home)
     kibana_url: str | None = None
@@ -71,6 +82,8 @@ class Settings:
     kafka_sasl_password: str | None = field(default=None, repr=False)
     batch_size: int = 32
     batch_within: float = 0.2
+    commit_interval: float = 1.0  # seconds between offset commits of acknowledged messages
+    commit_every: int = 0  # ... or after this many acknowledged messages (0: the batch size)
     worker_index: int = 0
     metrics_port: int = 0
     log_format: str = "text"
@@ -99,6 +112,8 @@ class Settings:
             es_url=e.get("NEWSFLOW_ES_URL", d.es_url).rstrip("/"),
             topic_prefix=e.get("NEWSFLOW_TOPIC_PREFIX", d.topic_prefix),
             index_alias=e.get("NEWSFLOW_INDEX", d.index_alias),
+            quotes_alias=e.get("NEWSFLOW_QUOTES_INDEX")
+            or quotes_alias_for(e.get("NEWSFLOW_INDEX", d.index_alias)),
             partitions=_number(e, "NEWSFLOW_PARTITIONS", d.partitions, int),
             home=Path(e.get("NEWSFLOW_HOME") or d.home),
             kibana_url=e.get("NEWSFLOW_KIBANA_URL") or None,
@@ -114,6 +129,8 @@ class Settings:
             kafka_sasl_password=e.get("NEWSFLOW_KAFKA_SASL_PASSWORD") or None,
             batch_size=_number(e, "NEWSFLOW_BATCH_SIZE", d.batch_size, int),
             batch_within=_number(e, "NEWSFLOW_BATCH_WITHIN", d.batch_within, float),
+            commit_interval=_number(e, "NEWSFLOW_COMMIT_INTERVAL", d.commit_interval, float),
+            commit_every=_number(e, "NEWSFLOW_COMMIT_EVERY", d.commit_every, int),
             worker_index=_number(e, "NEWSFLOW_WORKER_INDEX", d.worker_index, int),
             metrics_port=_number(e, "NEWSFLOW_METRICS_PORT", d.metrics_port, int),
             log_format=e.get("NEWSFLOW_LOG_FORMAT", d.log_format).lower(),
@@ -159,6 +176,27 @@ class Settings:
         return f"{self.index_alias}-stories"
 
     @property
+    def quotes_index_alias(self) -> str:
+        """The alias of the quote groups' index (``NEWSFLOW_QUOTES_INDEX``)."""
+        return self.quotes_alias or quotes_alias_for(self.index_alias)
+
+    @property
+    def quotes_topic(self) -> str:
+        """One :class:`~pipeline.core.contracts.Quote` per attribution; ONE partition, so
+        quote grouping sees every quote in one order whichever worker owns it."""
+        return f"{self.topic_prefix}.quotes.v1"
+
+    def topic_partitions(self, name: str) -> int:
+        """Partitions of one of :attr:`topics`: 1 for dead letters, quotes and stories.
+
+        >>> s = Settings(partitions=4)
+        >>> s.topic_partitions(s.raw_topic), s.topic_partitions(s.quotes_topic)
+        (4, 1)
+        """
+        return 1 if name in (self.dead_letter_topic, self.quotes_topic,
+                             self.stories_topic) else self.partitions
+
+    @property
     def app_id(self) -> str:
         """Faust application id, which is also the Kafka consumer group.
 
@@ -168,8 +206,9 @@ class Settings:
         return self.group or f"newsflow-{self.topic_prefix}"
 
     @property
-    def topics(self) -> tuple[str, str, str]:
-        return (self.raw_topic, self.enriched_topic, self.dead_letter_topic)
+    def topics(self) -> tuple[str, ...]:
+        return (self.raw_topic, self.enriched_topic, self.dead_letter_topic, self.quotes_topic,
+                self.stories_topic, self.assigned_topic)
 
     def kafka_client_config(self) -> dict[str, Any]:
         """kafka-python keyword arguments: bootstrap servers plus SASL when configured."""

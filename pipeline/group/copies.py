@@ -47,8 +47,8 @@ from typing import Any, Protocol
 import numpy as np
 from datasketch import LeanMinHash, MinHash
 
+from pipeline.group.arraylsh import ArrayLSH
 from pipeline.group.body import WIRES, _tokens, comparable, keys
-from pipeline.group.lsh import CompactLSH
 from pipeline.group.text import (
     NUM_PERM,
     SEED,
@@ -241,7 +241,7 @@ class StoryIndex:
                  bands: int = BANDS, rows: int = ROWS) -> None:
         self.threshold = threshold
         self.wires = wires or WIRES
-        self.lsh = CompactLSH(params=(bands, rows), num_perm=NUM_PERM)
+        self.lsh = ArrayLSH(params=(bands, rows), num_perm=NUM_PERM)
         self.entries: dict[str, Entry] = {}
         self.by_seq: list[Entry | None] = []
         self.next_seq = 0

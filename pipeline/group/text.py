@@ -11,6 +11,15 @@ quote marks, dashes, ellipses or case::
     ['a b c', 'b c d']
     >>> shingles(["a", "b"], size=3)
     {'a b'}
+
+An ellipsis marks words left out and square brackets words put in by the writer, so a
+quotation is cut there into segments (the bracketed words dropped) and no shingle spans
+the gap::
+
+    >>> segments("We will not [...] back down… ever")
+    [['we', 'will', 'not'], ['back', 'down'], ['ever']]
+    >>> segments("[The river has] risen faster than at any time")
+    [['risen', 'faster', 'than', 'at', 'any', 'time']]
 """
 
 from __future__ import annotations
@@ -18,6 +27,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
+from functools import lru_cache
 
 from datasketch import MinHash
 from datasketch.hashfunc import sha1_hash32
@@ -42,6 +52,15 @@ def words(text: str) -> list[str]:
     return WORD.findall(fold(text))
 
 
+ELLIPSIS = re.compile(r"\[[^\[\]]{0,120}\]|\(\s*(?:…|\.\s?\.\s?\.)\s*\)|…|\.\s?\.\s?\.")
+
+
+def segments(text: str) -> list[list[str]]:
+    """The words of ``text`` in runs between ellipses (empty runs dropped)."""
+    parts = (words(part) for part in ELLIPSIS.split(text))
+    return [p for p in parts if p]
+
+
 def shingles(tokens: list[str], *, size: int) -> set[str]:
     """Word n-grams of ``size`` (the whole text when it is shorter)."""
     if len(tokens) <= size:
@@ -49,9 +68,18 @@ def shingles(tokens: list[str], *, size: int) -> set[str]:
     return {" ".join(tokens[i:i + size]) for i in range(len(tokens) - size + 1)}
 
 
+@lru_cache(maxsize=16)
+def _empty(num_perm: int) -> MinHash:
+    return MinHash(num_perm=num_perm, seed=SEED)
+
+
 def minhash(items: Iterable[str], *, num_perm: int = NUM_PERM) -> MinHash:
-    """A MinHash of ``items`` with a fixed seed (the same everywhere, every time)."""
-    m = MinHash(num_perm=num_perm, seed=SEED)
+    """A MinHash of ``items`` with a fixed seed (the same everywhere, every time).
+
+    Copies an empty MinHash made once per ``num_perm``: making the permutations is ten
+    times the cost of hashing a quotation's shingles.
+    """
+    m = _empty(num_perm).copy()
     m.update_batch([s.encode("utf-8") for s in items])
     return m
 

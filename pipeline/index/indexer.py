@@ -122,7 +122,6 @@ class Indexer:
         self.es = AsyncElasticsearch(settings.es_url, basic_auth=settings.es_auth(),
                                      **tls_options(settings),
                                      request_timeout=60, retry_on_timeout=False, max_retries=0)
-        self.stopping = False
 
     async def close(self) -> None:
         await self.es.close()

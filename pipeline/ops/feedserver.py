@@ -1,7 +1,17 @@
-"""Serve articles as an RSS 2.0 feed from a local HTTP server (demo and tests).
+"""Serve articles as RSS 2.0 feeds from a local HTTP server (demo and tests).
 
     >>> with serving_feed(load_samples()[:2]) as url:
     ...     url.startswith("http://127.0.0.1:") and url.endswith("/feed.xml")
+    True
+
+The demo serves one feed per publisher of the samples (their ``publisher`` field), so each
+article carries its own outlet's name::
+
+    >>> feeds = by_publisher(load_samples())
+    >>> "Newsflow Seed" in feeds and len(feeds["Northfield Wire"]) >= 2
+    True
+    >>> with serving_feeds(feeds) as urls:
+    ...     sorted(urls) == sorted(feeds) and urls["Northfield Wire"].endswith("/feeds/2.xml")
     True
 """
 
@@ -9,7 +19,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from email.utils import format_datetime
@@ -76,6 +86,35 @@ def serving(handler: type[BaseHTTPRequestHandler], *, host: str = "127.0.0.1"
         httpd.server_close()
 
 
+def by_publisher(articles: list[dict[str, Any]], default: str = "Newsflow Samples"
+                 ) -> dict[str, list[dict[str, Any]]]:
+    """The articles by their ``publisher`` field, in order of first appearance."""
+    feeds: dict[str, list[dict[str, Any]]] = {}
+    for a in articles:
+        feeds.setdefault(a.get("publisher") or default, []).append(a)
+    return feeds
+
+
+@contextmanager
+def serving_feeds(feeds: dict[str, list[dict[str, Any]]], *, host: str = "127.0.0.1"
+                  ) -> Iterator[dict[str, str]]:
+    """Serve each list of articles as its own RSS feed (``/feeds/<n>.xml``); yield the
+    URL of each feed by name."""
+    bodies = {f"/feeds/{i}.xml": rss(arts, title=name)
+              for i, (name, arts) in enumerate(feeds.items())}
+
+    class Feeds(QuietHandler):
+        def do_GET(self) -> None:
+            body = bodies.get(self.path.split("?")[0])
+            if body is None:
+                self.send_error(404)
+                return
+            self.reply(200, body, "application/rss+xml; charset=utf-8")
+
+    with serving(Feeds, host=host) as base:
+        yield {name: f"{base}/feeds/{i}.xml" for i, name in enumerate(feeds)}
+
+
 @contextmanager
 def serving_feed(articles: list[dict[str, Any]], *, host: str = "127.0.0.1") -> Iterator[str]:
     """Serve ``articles`` as RSS at ``/feed.xml`` (everything else is 404); yield its URL."""
@@ -90,22 +129,3 @@ def serving_feed(articles: list[dict[str, Any]], *, host: str = "127.0.0.1") -> 
 
     with serving(Feed, host=host) as base:
         yield f"{base}/feed.xml"
-
-
-@contextmanager
-def serving_feeds(feeds: Mapping[str, list[dict[str, Any]]], *, host: str = "127.0.0.1"
-                  ) -> Iterator[dict[str, str]]:
-    """Serve several feeds (one per outlet, say) at ``/feed/<n>.xml``; yield name -> URL."""
-    names = list(feeds)
-    bodies = {f"/feed/{i}.xml": rss(feeds[name], title=name) for i, name in enumerate(names)}
-
-    class Feeds(QuietHandler):
-        def do_GET(self) -> None:
-            body = bodies.get(self.path.split("?")[0])
-            if body is None:
-                self.send_error(404)
-                return
-            self.reply(200, body, "application/rss+xml; charset=utf-8")
-
-    with serving(Feeds, host=host) as base:
-        yield {name: f"{base}/feed/{i}.xml" for i, name in enumerate(names)}

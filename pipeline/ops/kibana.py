@@ -1,4 +1,4 @@
-"""Kibana saved objects: a data view, a saved search and a dashboard.
+"""Kibana saved objects: data views, saved searches and dashboards (articles; quote groups).
 
 The objects are generated here (so every field they use is checked against the
 index mapping by the tests); ``newsflow setup`` imports them through the saved
@@ -28,23 +28,24 @@ TERMS_PANELS = [
 ]
 
 
-def _ref(name: str) -> list[dict[str, str]]:
-    return [{"name": name, "type": "index-pattern", "id": DATA_VIEW_ID}]
+def _ref(name: str, view: str = DATA_VIEW_ID) -> list[dict[str, str]]:
+    return [{"name": name, "type": "index-pattern", "id": view}]
 
 
-def _search_source() -> dict[str, str]:
-    return {"searchSourceJSON": json.dumps({"query": {"query": "", "language": "kuery"},
+def _search_source(query: str = "") -> dict[str, str]:
+    return {"searchSourceJSON": json.dumps({"query": {"query": query, "language": "kuery"},
                                             "filter": [], "indexRefName":
                                             "kibanaSavedObjectMeta.searchSourceJSON.index"})}
 
 
 def _vis(vid: str, title: str, vis_type: str, aggs: list[dict[str, Any]],
-         params: dict[str, Any]) -> dict[str, Any]:
+         params: dict[str, Any], *, view: str = DATA_VIEW_ID, query: str = ""
+         ) -> dict[str, Any]:
     state = {"title": title, "type": vis_type, "aggs": aggs, "params": params}
     return {"id": vid, "type": "visualization", "attributes": {
         "title": title, "visState": json.dumps(state), "uiStateJSON": "{}",
-        "description": "", "version": 1, "kibanaSavedObjectMeta": _search_source()},
-        "references": _ref("kibanaSavedObjectMeta.searchSourceJSON.index")}
+        "description": "", "version": 1, "kibanaSavedObjectMeta": _search_source(query)},
+        "references": _ref("kibanaSavedObjectMeta.searchSourceJSON.index", view)}
 
 
 def _terms(field: str, title: str) -> dict[str, Any]:
@@ -159,6 +160,86 @@ def saved_objects() -> list[dict[str, Any]]:
         "kibanaSavedObjectMeta": {"searchSourceJSON": json.dumps(
             {"query": {"query": "", "language": "kuery"}, "filter": []})}},
         "references": refs}
+    return [data_view, search, *visuals, dashboard, *quotes_objects()]
+
+
+QUOTES_VIEW_ID = "newsflow-quotes"
+
+
+def _agg(aid: str, kind: str, schema: str, **params: Any) -> dict[str, Any]:
+    return {"id": aid, "enabled": True, "type": kind, "schema": schema, "params": params}
+
+
+def _dashboard(did: str, title: str, description: str,
+               visuals: list[dict[str, Any]]) -> dict[str, Any]:
+    panels, refs = [], []
+    for i, vis in enumerate(visuals):
+        ref = f"panel_{i}"
+        panels.append({"panelIndex": str(i), "gridData": {"x": (i % 2) * 24,
+                       "y": (i // 2) * 15, "w": 24, "h": 15, "i": str(i)},
+                       "embeddableConfig": {}, "panelRefName": ref, "version": "9.2.8"})
+        refs.append({"name": ref, "type": vis["type"], "id": vis["id"]})
+    return {"id": did, "type": "dashboard", "attributes": {
+        "title": title, "description": description, "panelsJSON": json.dumps(panels),
+        "optionsJSON": json.dumps({"useMargins": True}), "timeRestore": False,
+        "kibanaSavedObjectMeta": {"searchSourceJSON": json.dumps(
+            {"query": {"query": "", "language": "kuery"}, "filter": []})}},
+        "references": refs}
+
+
+def quotes_objects() -> list[dict[str, Any]]:
+    """The quote groups' data view (``news-quotes``, one document per quote group, time =
+    its first report) and the "who said what" dashboard."""
+    view = QUOTES_VIEW_ID
+    data_view = {"id": view, "type": "index-pattern", "attributes": {
+        "title": "news-quotes", "timeFieldName": "published_at", "name": "Quote groups"},
+        "references": []}
+    search = {"id": "newsflow-quotes-search", "type": "search", "attributes": {
+        "title": "newsflow: quotes across outlets",
+        "columns": ["content", "speaker.canonical", "reports", "publishers",
+                    "first_seen.publisher", "contested"],
+        "sort": [["reports", "desc"]], "description": "",
+        "kibanaSavedObjectMeta": _search_source()},
+        "references": _ref("kibanaSavedObjectMeta.searchSourceJSON.index", view)}
+    count = _agg("1", "count", "metric")
+    speakers = _vis("newsflow-quotes-speakers-over-time", "Top speakers over time",
+                    "histogram", [
+                        count, _agg("2", "date_histogram", "segment", field="published_at",
+                                    interval="auto", min_doc_count=1),
+                        _agg("3", "terms", "group", field="speakers", size=8, order="desc",
+                             orderBy="1")],
+                    {"type": "histogram", "addLegend": True}, view=view)
+    carried = _vis("newsflow-quotes-most-carried", "Most carried quotes", "table", [
+        _agg("1", "max", "metric", field="reports"),
+        _agg("2", "terms", "bucket", field="content.raw", size=20, order="desc", orderBy="1"),
+        _agg("3", "terms", "bucket", field="speaker.canonical", size=1, order="desc",
+             orderBy="1"),
+        _agg("4", "terms", "bucket", field="first_seen.publisher", size=1, order="desc",
+             orderBy="1")], {"perPage": 20}, view=view)
+    contested = _vis("newsflow-quotes-contested", "Contested quotes (one text, incompatible "
+                     "speakers)", "table", [
+                         count, _agg("2", "terms", "bucket", field="content.raw", size=20,
+                                     order="desc", orderBy="1"),
+                         _agg("3", "terms", "bucket", field="speakers", size=5, order="desc",
+                              orderBy="1")], {"perPage": 20}, view=view,
+                     query="contested : true")
+    citing = _vis("newsflow-quotes-citing-edges", "Citing edges: source, citing whom",
+                  "table", [
+                      count, _agg("2", "terms", "bucket", field="speakers", size=30,
+                                  order="desc", orderBy="1"),
+                      _agg("3", "terms", "bucket", field="cited_via", size=10, order="desc",
+                           orderBy="1")], {"perPage": 20}, view=view,
+                  query="cited_via : *")
+    first = _vis("newsflow-quotes-first-reports", "First reports by publisher",
+                 "horizontal_bar", [
+                     count, _agg("2", "terms", "segment", field="first_seen.publisher",
+                                 size=15, order="desc", orderBy="1")],
+                 {"type": "histogram", "addLegend": False}, view=view)
+    visuals = [speakers, carried, contested, citing, first]
+    dashboard = _dashboard(
+        "newsflow-quotes-dashboard", "newsflow: who said what, across the news",
+        "Quote groups: top speakers over time, the quotes carried by the most outlets, "
+        "contested quotes, citing edges and who reported first.", [*visuals, search])
     return [data_view, search, *visuals, dashboard]
 
 

@@ -5,12 +5,14 @@ credentials. It sets the password Kibana's built-in ``kibana_system`` user conne
 creates the roles below and the user ``newsflow`` that ``setup`` and ``worker`` run as.
 Connectors never talk to Elasticsearch and get no Elasticsearch user at all.
 
-``newsflow_writer`` may do what ``setup``, the indexer, ``search`` and ``reindex`` do, and only
-on the alias, its versioned indices and the story state::
+``newsflow_writer`` may do what ``setup``, the indexer, the quote grouping, ``search`` and
+``reindex`` do, and only on the two aliases (articles, quote groups), their versioned
+indices and the story assignment's state::
 
     >>> from pipeline.core.settings import Settings
-    >>> writer_role(Settings())["indices"][0]["names"]
-    ['news-articles', 'news-articles-v*', 'news-articles-stories']
+    >>> writer_role(Settings())["indices"][0]["names"]  # doctest: +NORMALIZE_WHITESPACE
+    ['news-articles', 'news-articles-v*', 'news-quotes', 'news-quotes-v*',
+     'news-articles-stories']
 
 ``newsflow_dashboards`` lets ``setup`` import the Kibana saved objects (data view, saved search,
 visualisations, dashboard) into the default space, and nothing else in Kibana.
@@ -35,14 +37,14 @@ KIBANA_SYSTEM_USER = "kibana_system"
 
 
 def writer_role(settings: Settings) -> dict[str, Any]:
-    alias = settings.index_alias
+    alias, quotes = settings.index_alias, settings.quotes_index_alias
     return {
-        "description": "newsflow setup, indexer and search: the index template, the "
-                       f"{alias} alias and its versioned indices",
+        "description": "newsflow setup, indexer and search: the index templates, the "
+                       f"{alias} and {quotes} aliases and their versioned indices",
         "cluster": ["monitor", "manage_index_templates"],
         "indices": [{
-            # the alias, its versioned indices, the story assignment's state
-            "names": [alias, f"{alias}-v*", settings.story_state_index],
+            "names": [alias, f"{alias}-v*", quotes, f"{quotes}-v*",
+                      settings.story_state_index],  # the story assignment's state
             "privileges": ["create_index", "manage", "write", "read", "view_index_metadata"],
             "allow_restricted_indices": False,
         }],

@@ -46,19 +46,24 @@ def _topics(settings: Settings) -> dict[str, Any]:
         admin.close()
 
 
-def _index(settings: Settings) -> dict[str, Any]:
+def _index(settings: Settings, alias: str | None = None) -> dict[str, Any]:
     from pipeline.index.mapping import client
 
+    alias = alias or settings.index_alias
     es = client(settings)
     try:
-        if not es.indices.exists_alias(name=settings.index_alias):
-            return {"alias": settings.index_alias, "exists": False}
-        indices = list(es.indices.get_alias(name=settings.index_alias))
-        count = es.count(index=settings.index_alias)["count"]
-        return {"alias": settings.index_alias, "exists": True, "indices": indices,
-                "documents": count}
+        if not es.indices.exists_alias(name=alias):
+            return {"alias": alias, "exists": False}
+        indices = list(es.indices.get_alias(name=alias))
+        count = es.count(index=alias)["count"]
+        return {"alias": alias, "exists": True, "indices": indices, "documents": count}
     finally:
         es.close()
+
+
+def _quotes_index(settings: Settings) -> dict[str, Any]:
+    """The quote groups' index (its documents are quote groups)."""
+    return _index(settings, settings.quotes_index_alias)
 
 
 def collect(settings: Settings, *, state_path: Path | None = None) -> dict[str, Any]:
@@ -68,7 +73,7 @@ def collect(settings: Settings, *, state_path: Path | None = None) -> dict[str, 
     services = [asdict(s) for s in stack.status(settings)]
     report: dict[str, Any] = {"services": services, "healthy": all(s["healthy"]
                                                                    for s in services)}
-    for key, fn in (("topics", _topics), ("index", _index)):
+    for key, fn in (("topics", _topics), ("index", _index), ("quotes_index", _quotes_index)):
         try:
             report[key] = fn(settings)
         except Exception as exc:  # noqa: BLE001 - report what is unreachable, go on

@@ -14,6 +14,8 @@ Agents (concurrency 1 each; scale with partitions and worker processes):
   in a worker thread (the event loop keeps heart-beating; a copy's enrichment is
   derived from its original's) -> enriched topic.
 * ``index``: enriched topic -> batches -> Elasticsearch bulk.
+* ``quotes`` and ``group`` (:mod:`pipeline.stream.quotes`): enriched topic -> one Quote
+  per attribution -> quotes topic (one partition) -> quote groups -> the quotes index.
 
 A message that can never be handled (unparseable, too big, rejected) goes to the
 dead-letter topic once, with its stage, reason and original bytes (cut to a size
@@ -42,6 +44,7 @@ from pipeline.enrich.reuse import ReusingEnricher
 from pipeline.index.indexer import Indexer
 from pipeline.index.mapping import ensure_index
 from pipeline.stream.batches import Batches
+from pipeline.stream.quotes import add_quote_agents
 from pipeline.stream.stories import add_stories
 
 log = logging.getLogger("newsflow.worker")
@@ -82,8 +85,8 @@ def faust_app(settings: Settings) -> faust.App:
         producer_acks=-1,
         producer_max_request_size=MAX_MESSAGE_BYTES,
         consumer_max_fetch_size=MAX_MESSAGE_BYTES,
-        broker_commit_every=settings.batch_size,
-        broker_commit_interval=1.0,
+        broker_commit_every=settings.commit_every or settings.batch_size,
+        broker_commit_interval=settings.commit_interval,
         broker_max_poll_interval=600.0,
         stream_buffer_maxsize=512,  # bounded read-ahead per partition: memory stays flat
         broker_session_timeout=15.0,  # a killed worker's partitions move on after 15 s, not 60
@@ -125,13 +128,12 @@ def create_app(settings: Settings) -> Pipeline:
     """Build the Faust app with the ``enrich`` and ``index`` agents for ``settings``."""
     app = faust_app(settings)
     topic = {name: app.topic(name, value_type=bytes, key_type=bytes,
-                             partitions=1 if name == settings.dead_letter_topic
-                             else settings.partitions)
+                             partitions=settings.topic_partitions(name))
              for name in settings.topics}
     batches = Batches(settings=settings, enriched=topic[settings.enriched_topic],
                       dead_letters=topic[settings.dead_letter_topic])
     pipe = Pipeline(settings=settings, app=app, batches=batches)
-    stories = add_stories(app, settings, batches)
+    stories = add_stories(app, settings, batches, topic)
 
     @app.agent(stories.assigned, concurrency=1)
     async def enrich(stream: faust.StreamT) -> None:
@@ -149,6 +151,8 @@ def create_app(settings: Settings) -> Pipeline:
         await batches.until_ready("index", ready)
         await batches.consume("index", stream, 256,
                               lambda events: batches.index(events, pipe.indexer()))
+
+    add_quote_agents(app, settings, batches, topic)
 
     @app.task
     async def on_start() -> None:

@@ -194,14 +194,12 @@ class Stories:
         return out
 
 
-def add_stories(app: faust.App, settings: Settings, batches: Batches) -> Stories:
-    """Declare the story topics and the ``funnel`` and ``stories`` agents on ``app``; the
-    ``enrich`` agent then reads ``stories.assigned`` (see :mod:`pipeline.stream.app`)."""
-    raw = app.topic(settings.raw_topic, value_type=bytes, key_type=bytes,
-                    partitions=settings.partitions)
-    one = app.topic(settings.stories_topic, value_type=bytes, key_type=bytes, partitions=1)
-    assigned = app.topic(settings.assigned_topic, value_type=bytes, key_type=bytes,
-                         partitions=settings.partitions)
+def add_stories(app: faust.App, settings: Settings, batches: Batches,
+                topic: dict[str, faust.TopicT]) -> Stories:
+    """The ``funnel`` and ``stories`` agents on ``app`` (``topic``: the app's topics by
+    name); the ``enrich`` agent then reads ``stories.assigned`` (:mod:`pipeline.stream.app`)."""
+    raw, one = topic[settings.raw_topic], topic[settings.stories_topic]
+    assigned = topic[settings.assigned_topic]
     stories = Stories(settings=settings, batches=batches, stories=one, assigned=assigned,
                       state=StoryState(settings))
     app.on_partitions_assigned.connect(stories.on_assigned)

@@ -18,20 +18,9 @@ def ensure_topics(settings: Settings, *, replication: int = 1) -> list[str]:
                              client_id="newsflow-setup", request_timeout_ms=15000)
     try:
         existing = set(admin.list_topics())
-        wanted = [
-            NewTopic(settings.raw_topic, settings.partitions, replication,
-                     topic_configs={"max.message.bytes": str(MAX_MESSAGE_BYTES)}),
-            NewTopic(settings.enriched_topic, settings.partitions, replication,
-                     topic_configs={"max.message.bytes": str(MAX_MESSAGE_BYTES)}),
-            NewTopic(settings.dead_letter_topic, 1, replication,
-                     topic_configs={"max.message.bytes": str(MAX_MESSAGE_BYTES)}),
-            # story assignment: one partition (one order for every article), then keyed by
-            # story over the usual partitions (pipeline.stream.stories)
-            NewTopic(settings.stories_topic, 1, replication,
-                     topic_configs={"max.message.bytes": str(MAX_MESSAGE_BYTES)}),
-            NewTopic(settings.assigned_topic, settings.partitions, replication,
-                     topic_configs={"max.message.bytes": str(MAX_MESSAGE_BYTES)}),
-        ]
+        wanted = [NewTopic(name, settings.topic_partitions(name), replication,
+                           topic_configs={"max.message.bytes": str(MAX_MESSAGE_BYTES)})
+                  for name in settings.topics]
         missing = [t for t in wanted if t.name not in existing]
         created = []
         for topic in missing:

@@ -10,7 +10,7 @@ import pytest
 from connectors.base import Context
 from connectors.errors import SourceConfigError
 from connectors.jsonapi import JSONAPIConnector, dig, with_param
-from connectors.rss import parse_feed_full
+from connectors.rss import parse_feed
 from connectors.sitemap import parse_sitemap
 from connectors.testing import RecordedFetcher
 
@@ -18,13 +18,13 @@ FIX = Path(__file__).resolve().parents[1] / "contract" / "fixtures"
 
 
 def test_feed_ttl_and_update_period() -> None:
-    _, ttl = parse_feed_full((FIX / "rss.v1" / "http" / "feed.xml").read_bytes())
+    _, ttl = parse_feed((FIX / "rss.v1" / "http" / "feed.xml").read_bytes())
     assert ttl == 15 * 60
     sy = (b'<rss version="2.0" xmlns:sy="http://purl.org/rss/1.0/modules/syndication/">'
           b"<channel><title>t</title><sy:updatePeriod>hourly</sy:updatePeriod>"
           b"<sy:updateFrequency>2</sy:updateFrequency><item><title>a</title>"
           b"<link>http://e.org/a</link></item></channel></rss>")
-    assert parse_feed_full(sy)[1] == 1800
+    assert parse_feed(sy)[1] == 1800
 
 
 def test_sitemap_ignores_entities() -> None:
@@ -55,3 +55,25 @@ def test_jsonapi_auth_comes_from_env_and_is_required(monkeypatch: pytest.MonkeyP
 def test_dig_and_params() -> None:
     assert dig({"a": {"b": [1, {"c": 2}]}}, "a.b.1.c") == 2 and dig({}, "a.b") is None
     assert with_param("https://e.org/x?a=1&page=2", "page", 3) == "https://e.org/x?a=1&page=3"
+
+
+def test_runner_interval_reads_failures_and_the_feeds_poll_interval(tmp_path: Path) -> None:
+    from connectors.runner import Runner
+    from connectors.sources import parse_sources
+    from connectors.state import StateStore
+    from pipeline.core.settings import Settings
+
+    store = StateStore(tmp_path / "state.sqlite")
+    [source] = parse_sources({"sources": [{"name": "s", "type": "rss.v1", "interval": 300,
+                                           "url": "https://example.org/feed.xml"}]})
+    runner = Runner([source], settings=Settings(), state=store)
+    try:
+        assert runner._interval(source) == 300
+        store.save_conn_state("s", {"min_interval": 1800})
+        assert runner._interval(source) == 1800
+        health = store.health("s")
+        health.consecutive_failures = 3
+        store.save_health(health)
+        assert runner._interval(source) == 2400
+    finally:
+        runner.close()

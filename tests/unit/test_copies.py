@@ -200,7 +200,7 @@ def test_the_demo_samples_make_one_wire_story_in_any_order() -> None:
         stories = {p.id: p.story for p in placed}
         assert {stories[s["slug"]] for s in danube} == {order[0]["slug"]}
         assert stories[follow["slug"]] == follow["slug"]
-        assert all(stories[s["slug"]] == s["slug"] for s in others)
+        assert not {stories[s["slug"]] for s in others} & {s["slug"] for s in danube}
         assert {p.wire for p in placed if p.id.startswith("danube-ship-")} == {"AFP"}
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 
 from pipeline.index.mapping import mappings
+from pipeline.index.quotes_mapping import quotes_mappings
 from pipeline.ops import security
 from pipeline.ops.kibana import ndjson
 from pipeline.ops.stack.resources import read_versions, text
@@ -280,18 +281,24 @@ def test_kibana_objects_parse_resolve_and_use_mapped_fields() -> None:
     for o in objects:
         for ref in o["references"]:
             assert (ref["type"], ref["id"]) in ids, ref
-    fields = _mapped_fields(mappings()["properties"])
-    used = set()
+    fields = {"news-articles": _mapped_fields(mappings()["properties"]),
+              "news-quotes": _mapped_fields(quotes_mappings()["properties"])}
+    title = {o["id"]: o["attributes"]["title"] for o in objects if o["type"] == "index-pattern"}
+    used: dict[str, set[str]] = {name: set() for name in fields}
     for o in objects:
         attrs = o["attributes"]
+        views = [r["id"] for r in o["references"] if r["type"] == "index-pattern"]
+        view = title[o["id"]] if o["type"] == "index-pattern" else \
+            title[views[0]] if views else None
         if o["type"] == "visualization":
             for agg in json.loads(attrs["visState"])["aggs"]:
                 if "field" in agg["params"]:
-                    used.add(agg["params"]["field"])
+                    used[view].add(agg["params"]["field"])
         if o["type"] == "search":
-            used |= set(attrs["columns"]) | {s[0] for s in attrs["sort"]}
+            used[view] |= set(attrs["columns"]) | {s[0] for s in attrs["sort"]}
         if o["type"] == "index-pattern":
-            used.add(attrs["timeFieldName"])
-    assert used and used <= fields, used - fields
+            used[view].add(attrs["timeFieldName"])
+    for name, names in used.items():
+        assert names and names <= fields[name], (name, names - fields[name])
     types = {o["type"] for o in objects}
     assert {"index-pattern", "search", "visualization", "dashboard"} <= types

@@ -1,5 +1,5 @@
-"""feedparser's own fixtures (ill-formed feeds, odd encodings): a clean result or a
-clean ParseError for every file, never a crash."""
+"""feedparser's own fixtures (well-formed, ill-formed, odd encodings): every file gives
+entries or a ParseError that says why, never a crash; well-formed feeds are read."""
 
 from __future__ import annotations
 
@@ -9,24 +9,45 @@ from connectors.errors import ParseError
 from connectors.rss import parse_feed
 from tests.conftest import shared_path
 
+# Channel Definition Format (Microsoft's 1997 channels) is not RSS, Atom or JSON Feed.
+NOT_NEWS_FEEDS = "cdf"
 
-def _files() -> list[Path]:
-    root = shared_path("data", "feeds")
+
+def _files(kind: str) -> list[Path]:
+    root = shared_path("data", "feeds", kind)
     return sorted(p for p in root.rglob("*") if p.is_file() and p.name != "LICENSE")
 
 
-def test_every_shared_feed_parses_or_fails_cleanly() -> None:
-    files = _files()
-    assert len(files) > 1000
-    ok = failed = 0
-    for path in files:
-        try:
-            entries = parse_feed(path.read_bytes())
-        except ParseError as exc:
-            assert str(exc)
-            failed += 1
-            continue
-        ok += 1
-        for e in entries:
-            assert e["text"] is None or isinstance(e["text"], str)
-    assert ok > failed  # most fixtures are feeds
+def _read(path: Path) -> list[dict] | ParseError:  # type: ignore[type-arg]
+    try:
+        return parse_feed(path.read_bytes())[0]
+    except ParseError as exc:
+        return exc
+
+
+def test_every_wellformed_news_feed_is_read() -> None:
+    files = [p for p in _files("wellformed") if p.parent.name != NOT_NEWS_FEEDS]
+    assert len(files) > 1500
+    refused = {str(p): r.reason for p in files if isinstance(r := _read(p), ParseError)}
+    assert refused == {}
+
+
+def test_channel_definition_format_is_refused_with_the_reason() -> None:
+    cdf = [p for p in _files("wellformed") if p.parent.name == NOT_NEWS_FEEDS]
+    assert cdf
+    for path in cdf:
+        result = _read(path)
+        if isinstance(result, ParseError):
+            assert result.reason.startswith("not a readable feed:"), result.reason
+
+
+def test_illformed_and_odd_encodings_give_entries_or_say_why() -> None:
+    for kind in ("illformed", "encoding"):
+        for path in _files(kind):
+            result = _read(path)
+            if isinstance(result, ParseError):
+                assert result.reason.startswith("not a readable feed: "), (path, result)
+                assert len(result.reason) > len("not a readable feed: ") + 10
+                continue
+            for entry in result:
+                assert entry.get("bad") or isinstance(entry.get("text"), str | None), entry

@@ -14,6 +14,7 @@ import re
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import time
 import urllib.error
@@ -249,6 +250,17 @@ def system_tool(name: str) -> str:
     return found
 
 
+def _check_reachable(home: Path, user: str) -> None:
+    """The unprivileged user must be able to walk down to ``home`` (a ``mktemp -d`` parent,
+    mode 700, would make Elasticsearch fail with a bare "Permission denied")."""
+    for directory in reversed(home.resolve().parents):
+        mode = directory.stat().st_mode
+        if not mode & stat.S_IXOTH:
+            raise StackError(f"Elasticsearch runs as the user '{user}' (it refuses root), who "
+                             f"cannot enter {directory} (mode {stat.filemode(mode)}): "
+                             f"`chmod o+x {directory}` or choose a NEWSFLOW_HOME elsewhere.")
+
+
 def _ensure_es_user() -> str | None:
     """Elasticsearch refuses to run as root: create and use an unprivileged user."""
     if os.geteuid() != 0:
@@ -285,6 +297,7 @@ def start_elasticsearch(settings: Settings) -> None:
     cmd = [str(home / "bin" / "elasticsearch"), "-d", "-p", str(p["pid"]), *config]
     user = _ensure_es_user()
     if user:
+        _check_reachable(settings.home, user)
         for path in (home, p["base"], p["logs"]):
             subprocess.run([system_tool("chown"), "-R", f"{user}:{user}", str(path)], check=True)
         os.chmod(settings.home, 0o755)

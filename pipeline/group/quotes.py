@@ -1,0 +1,355 @@
+"""Quote groups across articles: the same words, however and by whomever they were reported.
+
+Each quote record joins the group whose words it shares, or founds a new one::
+
+    >>> from pipeline.core.contracts import Quote, QuoteArticle, QuoteSpeaker
+    >>> def q(i, text, who, when="2026-11-02T09:00:00Z"):
+    ...     return Quote(id=f"q{i}", index=0, kind="direct", content=text,
+    ...                  article=QuoteArticle(id=f"a{i}", publisher=f"P{i}", published_at=when),
+    ...                  speaker=QuoteSpeaker(canonical=who, type="person"))
+    >>> groups = QuoteGroups()
+    >>> g1 = groups.add(q(1, "“We will never abandon our allies in the region,”", "Putin"))
+    >>> g2 = groups.add(q(2, '"we will NEVER abandon our allies..."', "Vladimir Putin"))
+    >>> g3 = groups.add(q(3, "We will never abandon our allies in the region.", "Peskov"))
+    >>> g4 = groups.add(q(4, "The sanctions will fail, as they always have.", "Putin"))
+    >>> g1 == g2 == g3 != g4, groups.get(g1).contested, groups.add(q(2, "x", None)) == g1
+    (True, True, True)
+
+How it works, and why:
+
+* **Normalisation** (:mod:`pipeline.group.text`): typography, case and punctuation are
+  folded away; ellipses cut a quotation into segments that no shingle spans.
+* **Candidates** come from a MinHash LSH index (datasketch ``MinHashLSH``, in memory, with
+  the lighter tables of :mod:`pipeline.group.lsh`) over
+  word-trigram shingles of *windows* of each variant (``window`` words every ``stride``).
+  Windows rather than whole quotations because a fragment's Jaccard similarity to a long
+  quotation is small (a 6-word fragment of a 40-word quote: ~0.1) while its similarity to
+  the window it falls in is high; LSH finds near-equal windows in time independent of the
+  number of stored quotes, where comparing with every group would grow with it.
+* **Verification** of each candidate group is exact, on the whole texts: Jaccard of the
+  shingle sets (near-duplicates, small edits) or the *coverage* of the shorter text by the
+  longer (the share of its words inside shared shingles: fragments, ellipses), plus the
+  speaker rule of :mod:`pipeline.group.speakers`. Words credited to an incompatible
+  speaker join only on strong evidence (``contested_min`` words covered), and the group is
+  then *contested*; short stock phrases by different people stay apart.
+* **Determinism**: the group id is the id of the quote that founded it; among matching
+  groups the best score wins, ties going to the oldest group; a quote already seen (same
+  id) returns its group unchanged. Replaying the same quotes in the same order gives the
+  same groups, and a state rebuilt from its store continues exactly as the original would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Protocol
+
+from datasketch import MinHash
+
+from pipeline.core.contracts import Quote
+from pipeline.group.lsh import CompactLSH
+from pipeline.group.speakers import NO_CHAINS, Chains, Speaker, chain, fits
+from pipeline.group.state import Member, QuoteGroup
+from pipeline.group.text import jaccard, minhash, segments, shingles
+
+
+@dataclass(frozen=True)
+class Params:
+    """The knobs of grouping (tuned on tests/fixtures/quote_groups, see bench/quote_groups.py)."""
+
+    shingle: int = 3  # words per shingle
+    window: int = 8  # words per LSH window
+    stride: int = 8  # a stored variant has a window every `stride` words (and one at its end)
+    query_stride: int = 1  # a new quote is looked up with a window every `query_stride`
+    bands: int = 10  # LSH bands x rows: P(candidate) = 1 - (1 - J**rows)**bands
+    rows: int = 2
+    jaccard: float = 0.5  # near-duplicates
+    coverage: float = 0.8  # share of the shorter text inside shared shingles
+    min_fragment: int = 4  # words a fragment needs to join by coverage
+    run: int = 10  # a shared run of this many words joins, whatever the lengths
+    contested_min: int = 8  # words the same text needs to join across incompatible speakers
+    contested_jaccard: float = 0.6  # or near-identical texts
+    max_candidates: int = 64  # groups verified per quote, those with most window hits first
+    max_bucket: int = 256  # LSH buckets holding more windows than this are stock phrases
+
+
+PARAMS = Params()
+
+
+@dataclass(frozen=True)
+class Text:
+    """A text prepared for matching: segments of words, shingles, a searchable string."""
+
+    segments: tuple[tuple[str, ...], ...]
+    shingles: frozenset[str]
+    joined: str
+    length: int
+
+    @property
+    def tokens(self) -> tuple[str, ...]:
+        return tuple(w for seg in self.segments for w in seg)
+
+
+@lru_cache(maxsize=16384)
+def prepare(content: str, size: int = PARAMS.shingle) -> Text:
+    segs = tuple(tuple(s) for s in segments(content))
+    sh: set[str] = set()
+    for seg in segs:
+        sh |= shingles(list(seg), size=size)
+    joined = " | ".join(" ".join(seg) for seg in segs)
+    return Text(segs, frozenset(sh), f" {joined} ", sum(len(s) for s in segs))
+
+
+def coverage(small: Text, large: Text, size: int = PARAMS.shingle) -> tuple[float, int]:
+    """Share of ``small``'s words inside shingles (or short segments) found in ``large``,
+    and the longest such run of words."""
+    covered = longest = 0
+    for seg in small.segments:
+        if len(seg) < size:
+            hit = [f" {' '.join(seg)} " in large.joined] * len(seg)
+        else:
+            hit = [False] * len(seg)
+            for i in range(len(seg) - size + 1):
+                if " ".join(seg[i:i + size]) in large.shingles:
+                    hit[i:i + size] = [True] * size
+        run = 0
+        for h in hit:
+            run = run + 1 if h else 0
+            longest = max(longest, run)
+        covered += sum(hit)
+    return (covered / small.length if small.length else 0.0), longest
+
+
+def score(a: Text, b: Text, *, clash: bool, p: Params = PARAMS) -> float:
+    """How well ``a`` and ``b`` match (0: not the same words). ``clash``: they are
+    credited to incompatible speakers, so only strong evidence counts."""
+    if not a.length or not b.length:
+        return 0.0
+    small, large = (a, b) if a.length <= b.length else (b, a)
+    if small.tokens == large.tokens:
+        return 1.0 if not clash or small.length >= p.contested_min else 0.0
+    jac = jaccard(set(a.shingles), set(b.shingles))
+    cov, run = coverage(small, large, p.shingle)
+    if clash:  # the same words, not a fragment or a stock phrase, from someone else
+        return (jac + cov) / 2 if jac >= p.contested_jaccard else 0.0
+    if jac >= p.jaccard or (cov >= p.coverage and small.length >= p.min_fragment) \
+            or run >= p.run:
+        return (jac + cov) / 2
+    return 0.0
+
+
+class GroupStore(Protocol):
+    """Where groups live: in memory (offline), or in memory backed by an index (agent)."""
+
+    def get(self, group_id: str) -> QuoteGroup | None: ...
+
+    def group_of(self, quote_id: str) -> str | None: ...
+
+    def put(self, group: QuoteGroup) -> None: ...
+
+    def remove(self, group_id: str) -> None: ...
+
+    def groups(self) -> Iterable[QuoteGroup]: ...
+
+
+class MemoryStore:
+    """Groups in dictionaries. ``dirty`` holds the ids changed and ``removed`` the ids merged
+    away since :meth:`take_changes` (what a persistent store must write or delete)."""
+
+    def __init__(self, groups: Iterable[QuoteGroup] = ()) -> None:
+        self._groups: dict[str, QuoteGroup] = {}
+        self._quotes: dict[str, str] = {}
+        self.dirty: set[str] = set()
+        self.removed: set[str] = set()
+        for g in groups:
+            self.put(g)
+        self.dirty.clear()
+
+    def get(self, group_id: str) -> QuoteGroup | None:
+        return self._groups.get(group_id)
+
+    def group_of(self, quote_id: str) -> str | None:
+        return self._quotes.get(quote_id)
+
+    def put(self, group: QuoteGroup) -> None:
+        self._groups[group.id] = group
+        for m in group.members:
+            self._quotes[m.quote] = group.id
+        self.dirty.add(group.id)
+        self.removed.discard(group.id)
+
+    def remove(self, group_id: str) -> None:
+        self._groups.pop(group_id, None)
+        self.dirty.discard(group_id)
+        self.removed.add(group_id)
+
+    def groups(self) -> Iterator[QuoteGroup]:
+        return iter(self._groups.values())
+
+    def take_changes(self) -> tuple[list[QuoteGroup], list[str]]:
+        """The groups changed (oldest first) and the ids removed since the last call."""
+        changed = sorted((self._groups[g] for g in self.dirty), key=lambda g: g.founded)
+        removed = sorted(self.removed)
+        self.dirty.clear()
+        self.removed.clear()
+        return changed, removed
+
+    def __len__(self) -> int:
+        return len(self._groups)
+
+
+def windows(text: Text, size: int, stride: int) -> Iterator[tuple[str, ...]]:
+    """Windows of ``size`` words every ``stride`` words of each segment (the last one
+    ends with the segment; a shorter segment is one window)."""
+    for seg in text.segments:
+        if len(seg) <= size:
+            yield seg
+            continue
+        starts = list(range(0, len(seg) - size + 1, stride))
+        if starts[-1] != len(seg) - size:
+            starts.append(len(seg) - size)
+        for s in starts:
+            yield seg[s:s + size]
+
+
+@dataclass(frozen=True)
+class Match:
+    group: QuoteGroup
+    score: float
+    contains: bool  # the new quote holds the group's words (a fuller report of them)
+
+
+class QuoteGroups:
+    """Assigns quote records to groups; the LSH index is rebuilt from the store.
+
+    When a new quote holds the words of several groups (a full quotation arriving after two
+    of its fragments were reported apart), the groups are merged into the oldest: its id
+    stays, the others are removed and listed in its ``merged``.
+    """
+
+    def __init__(self, store: GroupStore | None = None, params: Params = PARAMS) -> None:
+        self.store: GroupStore = store if store is not None else MemoryStore()
+        self.p = params
+        self.lsh = CompactLSH(params.bands * params.rows, (params.bands, params.rows))
+        self._scratch = minhash((), num_perm=params.bands * params.rows)
+        self.seq = 0
+        for group in self.store.groups():
+            self.seq = max(self.seq, group.seq)
+            self._index(group)
+
+    def get(self, group_id: str) -> QuoteGroup:
+        group = self.store.get(group_id)
+        if group is None:
+            raise KeyError(group_id)
+        return group
+
+    def _minhash(self, window: tuple[str, ...]) -> MinHash:
+        """The window's MinHash, in one reused object (the LSH reads it at once)."""
+        m = self._scratch
+        m.clear()
+        m.update_batch([s.encode("utf-8") for s in shingles(list(window), size=self.p.shingle)])
+        return m
+
+    def _keys(self, group: QuoteGroup, variants: Iterable[int]
+              ) -> Iterator[tuple[tuple[str, int, int], tuple[str, ...]]]:
+        """LSH keys and windows of the group's variants worth indexing: those not covered
+        by an earlier variant (wire copies and fragments of known words add nothing)."""
+        for i in variants:
+            text = prepare(group.variants[i], self.p.shingle)
+            if any(coverage(text, prepare(group.variants[j], self.p.shingle),
+                            self.p.shingle)[0] >= 0.95 for j in range(i)):
+                continue
+            wins = dict.fromkeys(windows(text, self.p.window, self.p.stride))
+            for w, window in enumerate(wins):
+                yield (group.id, i, w), window
+
+    def _index(self, group: QuoteGroup, variants: Iterable[int] | None = None) -> None:
+        for key, window in self._keys(group, variants or range(len(group.variants))):
+            self.lsh.insert(key, self._minhash(window), check_duplication=False)
+
+    def _unindex(self, group: QuoteGroup) -> None:
+        for key, _ in self._keys(group, range(len(group.variants))):
+            if key in self.lsh.keys:
+                self.lsh.remove(key)
+
+    def candidates(self, text: Text) -> dict[str, int]:
+        """Groups with a window near one of ``text``'s windows, and how many such windows."""
+        found: dict[str, int] = {}
+        for window in dict.fromkeys(windows(text, self.p.window, self.p.query_stride)):
+            keys = self.lsh.query_some(self._minhash(window), self.p.max_bucket)
+            for gid in {key[0] for key in keys}:  # type: ignore[index]
+                found[gid] = found.get(gid, 0) + 1
+        return found
+
+    def matches(self, text: Text, speaker: Speaker, chains: Chains = NO_CHAINS,
+                article: str = "") -> list[Match]:
+        """The groups ``text`` matches, best first (ties: the oldest). Credits from the
+        quote's own ``article`` do not clash with it (an article nests its sources)."""
+        out = []
+        hits = self.candidates(text)
+        ranked = sorted(((-n, self.get(gid).founded, gid) for gid, n in hits.items()))
+        for _, _, gid in ranked[:self.p.max_candidates]:
+            group = self.get(gid)
+            clash = not fits(speaker, group.credited_elsewhere(article), chains | group.chains)
+            best, contains = 0.0, False
+            for v in group.variants:
+                vt = prepare(v, self.p.shingle)
+                s = score(text, vt, clash=clash, p=self.p)
+                if s > 0:
+                    best = max(best, s)
+                    contains = contains or (vt.length <= text.length and coverage(
+                        vt, text, self.p.shingle)[0] >= self.p.coverage)
+            if best > 0:
+                out.append(Match(group, best, contains))
+        return sorted(out, key=lambda m: (-m.score, m.group.founded))
+
+    def add(self, quote: Quote, *, seq: int | None = None) -> str:
+        """Group ``quote`` (arrival number ``seq``, default: the next one); return its group
+        id. A quote already seen returns its group unchanged."""
+        known = self.store.group_of(quote.id)
+        if known is not None:
+            return known
+        self.seq = seq if seq is not None else self.seq + 1
+        text = prepare(quote.content, self.p.shingle)
+        speaker = Speaker.of(quote.speaker)
+        links = chain(speaker, quote.cited_via)
+        found = self.matches(text, speaker, links, quote.article.id) if text.length else []
+        group = self._join(found, speaker, links) if found else \
+            QuoteGroup(id=quote.id, founded=self.seq)
+        before = len(group.variants)
+        art = quote.article
+        group.add(Member(
+            quote=quote.id, article=art.id, seq=self.seq, url=art.url, title=art.title,
+            publisher=art.publisher, language=art.language,
+            published_at=art.published_at.isoformat() if art.published_at else None,
+            speaker=speaker, kind=quote.kind, cue=quote.cue, cited_via=list(quote.cited_via)),
+            quote.content)
+        self.store.put(group)
+        if len(group.variants) > before:
+            self._index(group, [before])
+        return group.id
+
+    def _join(self, found: list[Match], speaker: Speaker, links: Chains) -> QuoteGroup:
+        """The group a quote joins: its best match, merged with the other groups whose
+        words it holds and whose speakers agree with it (then the oldest one survives)."""
+        chosen = [found[0].group]
+        credited = [*found[0].group.credited, speaker]
+        chains = links | found[0].group.chains
+        for m in found[1:]:
+            links_all = chains | m.group.chains
+            if m.contains and all(fits(s, credited, links_all) for s in m.group.credited):
+                chosen.append(m.group)
+                credited += m.group.credited
+                chains |= m.group.chains
+        if len(chosen) == 1:
+            return chosen[0]
+        chosen.sort(key=lambda g: g.founded)
+        survivor = chosen[0]
+        for g in chosen:
+            self._unindex(g)
+        for g in chosen[1:]:
+            survivor.absorb(g, self.seq)
+            self.store.remove(g.id)
+        self._index(survivor)
+        return survivor

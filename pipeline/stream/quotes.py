@@ -1,0 +1,166 @@
+"""The batch steps of the ``quotes`` and ``group`` agents.
+
+* ``quotes`` (enriched topic, like ``index``): one :class:`~pipeline.core.contracts.Quote`
+  per attribution of each article, produced to the quotes topic, offsets acknowledged after
+  delivery. A message ``index`` cannot decode is dead-lettered there, not twice.
+* ``group`` (quotes topic, ONE partition, concurrency 1): every quote is grouped in topic
+  order, whichever worker owns the partition, so one worker or several give the same
+  groups. The grouping state lives in Elasticsearch, in the quote groups' index itself:
+  each group document carries the members and variants it is rebuilt from. After a batch
+  the groups it changed are written whole, at external version ``seq`` (quotes topic
+  offset + 1 of the last quote that changed the group), groups merged away are deleted,
+  and only then are the offsets acknowledged.
+
+  The in-memory state (groups + LSH) is trusted only while the batches follow one another
+  (a batch's first offset is the previous batch's last + 1). On the first batch, and after
+  anything else (a restart, a rebalance that moved the partition away and back, a replay),
+  the state is reloaded from the index before grouping. Because grouping is deterministic
+  and a quote already seen returns its group, a replay from the last acknowledged offset
+  rebuilds exactly the state a run without the interruption would have had; a stale
+  worker's late write of an older state is refused by the version check.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable
+from dataclasses import dataclass, field
+from typing import Any
+
+import faust
+from faust.types import EventT
+
+from pipeline.core import metrics
+from pipeline.core.contracts import EnrichedArticle, Quote
+from pipeline.core.errors import ContractError
+from pipeline.core.settings import Settings
+from pipeline.group.quotes import MemoryStore, QuoteGroups
+from pipeline.group.records import quotes_of
+from pipeline.group.state import QuoteGroup
+from pipeline.index.quotes_mapping import QuoteIndexWriter, ensure_quotes_index, load_groups
+from pipeline.stream.batches import Batches, too_large
+
+log = logging.getLogger("newsflow.worker")
+
+
+async def produce_quotes(batches: Batches, topic: faust.TopicT, events: list[EventT]) -> None:
+    """Quote records of a batch of enriched articles, delivered before the acks (a retry
+    sends only those of the articles not yet delivered)."""
+    events = batches.pending(events)
+    metrics.MESSAGES_IN.labels("quotes").inc(len(events))
+    sent: list[tuple[EventT, str, list[Awaitable[Any]]]] = []
+    for event in events:
+        try:
+            article = EnrichedArticle.from_bytes(event.value)
+        except ContractError:
+            batches.finish(event)  # the index agent dead-letters it
+            continue
+        futures = [await topic.send(key=article.id.encode(), value=q.to_bytes())
+                   for q in quotes_of(article)]
+        sent.append((event, article.id, futures))
+    failed: BaseException | None = None
+    for event, article_id, futures in sent:
+        try:
+            for fut in futures:
+                await fut
+        except Exception as exc:  # noqa: BLE001 - sorted: too large, or raised below
+            if too_large(exc):
+                await batches.dead_letter("quotes", exc, event, article_id)
+            else:
+                failed = failed or exc
+            continue
+        batches.finish(event)
+        metrics.MESSAGES_OUT.labels("quotes").inc(len(futures))
+    if failed is not None:
+        raise failed
+
+
+@dataclass
+class GroupStage:
+    """The ``group`` agent's state: the groups in memory, backed by the quotes index."""
+
+    settings: Settings
+    store: MemoryStore = field(default_factory=MemoryStore)
+    groups: QuoteGroups | None = None
+    next_offset: int | None = None  # the offset that must come next for the state to hold
+    _writer: QuoteIndexWriter | None = None
+    _docs: dict[str, QuoteGroup] = field(default_factory=dict)  # written at the batch's end
+    _removed: dict[str, int] = field(default_factory=dict)
+
+    def writer(self) -> QuoteIndexWriter:
+        if self._writer is None:
+            self._writer = QuoteIndexWriter(self.settings)
+        return self._writer
+
+    async def ready(self) -> None:
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, ensure_quotes_index, self.settings)
+
+    def _reload(self) -> QuoteGroups:
+        store = MemoryStore(QuoteGroup.from_doc(d) for d in load_groups(self.settings))
+        groups = QuoteGroups(store)
+        log.info("quote groups reloaded from %s: %d groups", self.settings.quotes_index_alias,
+                 len(store))
+        self.store, self.groups = store, groups
+        return groups
+
+    def _apply(self, quotes: list[tuple[int, Quote]]) -> None:
+        """Group the quotes (a thread: the event loop keeps heart-beating)."""
+        groups = self.groups if self.groups is not None else self._reload()
+        for offset, quote in quotes:
+            gid = groups.add(quote, seq=offset + 1)
+            group = self.store.get(gid)
+            if group is not None:  # also on a retry, when nothing is dirty any more
+                self._docs[gid] = group
+        changed, removed = self.store.take_changes()
+        for group in changed:
+            self._docs[group.id] = group
+        for gid in removed:
+            self._removed[gid] = groups.seq
+            self._docs.pop(gid, None)
+
+    async def handle(self, batches: Batches, events: list[EventT]) -> None:
+        """Group a batch of quote messages and write the groups it changed."""
+        metrics.MESSAGES_IN.labels("group").inc(len(events))
+        first = events[0].message.offset
+        if first != self.next_offset:
+            self.groups = None  # reloaded in _apply, from what the index holds now
+            self._docs.clear()
+            self._removed.clear()
+        good = await batches.decode(events, Quote.from_bytes)
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, self._apply,
+                                   [(ev.message.offset, q) for ev, q in good])
+        docs = [g.to_doc() for g in sorted(self._docs.values(), key=lambda g: g.founded)]
+        await self.writer().write(docs, sorted(self._removed.items()))
+        self._docs.clear()
+        self._removed.clear()
+        self.next_offset = events[-1].message.offset + 1
+        for event in events:
+            batches.finish(event)
+        metrics.MESSAGES_OUT.labels("group").inc(len(good))
+
+
+def add_quote_agents(app: faust.App, settings: Settings, batches: Batches,
+                     topic: dict[str, faust.TopicT]) -> GroupStage:
+    """The ``quotes`` agent (enriched -> quotes topic, beside ``index`` on the enriched
+    topic: an offset is committed once both acknowledged it) and the ``group`` agent
+    (quotes topic -> quote groups in Elasticsearch)."""
+    stage = GroupStage(settings)
+    quotes_topic = topic[settings.quotes_topic]
+    enriched = app.topic(settings.enriched_topic, value_type=bytes, key_type=bytes,
+                         partitions=settings.topic_partitions(settings.enriched_topic))
+
+    @app.agent(enriched, concurrency=1, name="quotes")
+    async def quotes(stream: faust.StreamT) -> None:
+        await batches.consume("quotes", stream, 256,
+                              lambda events: produce_quotes(batches, quotes_topic, events))
+
+    @app.agent(quotes_topic, concurrency=1, name="group")
+    async def group(stream: faust.StreamT) -> None:
+        await batches.until_ready("group", stage.ready)
+        await batches.consume("group", stream, 256,
+                              lambda events: stage.handle(batches, events))
+
+    return stage
