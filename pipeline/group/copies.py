@@ -249,6 +249,9 @@ class StoryIndex:
     def __len__(self) -> int:
         return len(self.entries)
 
+    def __bool__(self) -> bool:  # an empty index is still an index (``stories or default``)
+        return True
+
     def __contains__(self, article_id: object) -> bool:
         return article_id in self.entries
 

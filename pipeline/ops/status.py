@@ -20,13 +20,12 @@ def _topics(settings: Settings) -> dict[str, Any]:
                              request_timeout_ms=5000, client_id="newsflow-status")
     consumer = KafkaConsumer(**settings.kafka_client_config(),
                              request_timeout_ms=6000, client_id="newsflow-status")
-    names = [*settings.topics, settings.stories_topic, settings.assigned_topic]
     try:
-        described = {t["name"]: t for t in admin.describe_topics(names)
+        described = {t["name"]: t for t in admin.describe_topics(list(settings.topics))
                      if not t.get("error_code")}
         committed = admin.list_group_offsets(settings.app_id).get(settings.app_id, {})
         out: dict[str, Any] = {}
-        for name in names:
+        for name in settings.topics:
             if name not in described:
                 out[name] = {"exists": False}
                 continue
