@@ -22,16 +22,19 @@ def group(
     """Group enriched articles offline, in arrival order: the agent's own code.
 
     One output line per article: {"id", "story", "copy_of", "similarity",
-    "quotes": [{"index", "group"}]} where "index" is the position in the article's
+    "quotes": [{"index", "group"}]}: "story" is the id of the first article of its
+    story, "copy_of" the earliest article it copies (wire copies: a new headline,
+    dateline or credit, cuts, copy-edits); "index" is the position in the article's
     "attributions" and "group" the id of its quote group (the same words however
     and by whomever they were reported). Bad lines are reported on stderr with
     their line number and skipped; exit 2 at the end if any line failed.
     """
     from pipeline.core.contracts import EnrichedArticle
     from pipeline.core.errors import ContractError
+    from pipeline.group.copies import StoryIndex
     from pipeline.group.grouper import Grouper
 
-    grouper = Grouper()
+    grouper = Grouper(stories=StoryIndex())  # the stories agent's copy detection
     failures = 0
     for n, raw in enumerate(input, 1):
         if not raw.strip():

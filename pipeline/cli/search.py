@@ -25,6 +25,12 @@ def search(
     until: str | None = typer.Option(None, "--until", help="Published on or before."),
     lang: str | None = typer.Option(None, "--lang", help="ISO 639-1 language code."),
     limit: int = typer.Option(10, "--limit", min=0, max=1000),
+    all_copies: bool = typer.Option(False, "--all-copies", help="Every copy of a story as "
+                                    "its own hit (default: each story once, with its copies "
+                                    "counted)."),
+    wire: str | None = typer.Option(None, "--wire", help="Only copies of this agency's "
+                                    "stories: AFP, AP, Reuters, DPA, EFE, ANSA, Xinhua, PA, "
+                                    "UPI..."),
     anonymous: bool = typer.Option(False, "--anonymous",
                                    help="Only articles quoting an anonymous source."),
     stance: str | None = typer.Option(None, "--stance", help="Only articles with a cue of "
@@ -41,7 +47,8 @@ def search(
         raise typer.Exit(2)
     req = SearchRequest(text=query or None, entity=entity, type=type_, source=source,
                         said_by=said_by, publisher=publisher, since=since, until=until,
-                        lang=lang, limit=limit, anonymous=anonymous, stance=stance)
+                        lang=lang, limit=limit, anonymous=anonymous, stance=stance,
+                        all_copies=all_copies, wire=wire)
     settings = load_settings()
     try:
         result = run_search(settings, req)

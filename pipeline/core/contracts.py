@@ -133,7 +133,8 @@ def _short(exc: ValidationError) -> str:
 ENRICHED_SCHEMA_VERSION = 1
 ENRICHMENT_VERSION = "1.0.0"
 
-DeadLetterStage = Literal["decode", "enrich", "index", "connector", "quotes", "group"]
+DeadLetterStage = Literal["decode", "enrich", "index", "connector", "quotes", "group",
+                          "funnel", "stories"]
 
 
 class Span(BaseModel):
@@ -229,6 +230,13 @@ class EnrichedArticle(BaseModel):
     attributed_sources: list[str] = Field(default_factory=list)
     enrichment_version: str = ENRICHMENT_VERSION
     enriched_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    # The story the article belongs to (the id of the story's first article), the earliest
+    # article it copies and how similar they are (pipeline.group.copies), and the wire
+    # agency it carries (pipeline.group.wire). None where grouping did not run.
+    story: str | None = None
+    copy_of: str | None = None
+    similarity: float | None = None
+    wire: str | None = None
 
     def to_bytes(self) -> bytes:
         return self.model_dump_json().encode("utf-8")
@@ -306,6 +314,37 @@ class Quote(BaseModel):
     def from_bytes(cls, data: bytes | str) -> Quote:
         """Parse a message; any problem raises :class:`ContractError` with the reason."""
         return parse_message(cls, data, f"Quote v{QUOTE_SCHEMA_VERSION}")
+
+
+class AssignedArticle(BaseModel):
+    """A raw article with its story assignment: what the stories agent produces for the
+    enrich agent (``<prefix>.assigned.v1``); ``copy_of`` lets enrichment reuse the
+    original's."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    schema_version: Literal[1] = 1
+    article: RawArticle
+    story: str
+    copy_of: str | None = None
+    similarity: float | None = None
+    wire: str | None = None
+
+    @property
+    def id(self) -> str:
+        return self.article.id
+
+    @property
+    def text(self) -> str:
+        return self.article.text
+
+    def to_bytes(self) -> bytes:
+        return self.model_dump_json().encode("utf-8")
+
+    @classmethod
+    def from_bytes(cls, data: bytes | str) -> AssignedArticle:
+        """Parse a message; any problem raises :class:`ContractError` with the reason."""
+        return parse_message(cls, data, "AssignedArticle v1")
 
 
 DEAD_LETTER_MAX_PAYLOAD = 8 * 1024 * 1024

@@ -161,6 +161,21 @@ class Settings:
         return f"{self.topic_prefix}.deadletter.v1"
 
     @property
+    def stories_topic(self) -> str:
+        """One partition: every raw article in one order, for story assignment."""
+        return f"{self.topic_prefix}.stories.v1"
+
+    @property
+    def assigned_topic(self) -> str:
+        """Raw articles with their story (``AssignedArticle``), keyed by story."""
+        return f"{self.topic_prefix}.assigned.v1"
+
+    @property
+    def story_state_index(self) -> str:
+        """The Elasticsearch index holding the story assignment's durable state."""
+        return f"{self.index_alias}-stories"
+
+    @property
     def quotes_index_alias(self) -> str:
         """The alias of the quote groups' index (``NEWSFLOW_QUOTES_INDEX``)."""
         return self.quotes_alias or quotes_alias_for(self.index_alias)
@@ -172,13 +187,14 @@ class Settings:
         return f"{self.topic_prefix}.quotes.v1"
 
     def topic_partitions(self, name: str) -> int:
-        """Partitions of one of :attr:`topics`: 1 for dead letters and quotes.
+        """Partitions of one of :attr:`topics`: 1 for dead letters, quotes and stories.
 
         >>> s = Settings(partitions=4)
         >>> s.topic_partitions(s.raw_topic), s.topic_partitions(s.quotes_topic)
         (4, 1)
         """
-        return 1 if name in (self.dead_letter_topic, self.quotes_topic) else self.partitions
+        return 1 if name in (self.dead_letter_topic, self.quotes_topic,
+                             self.stories_topic) else self.partitions
 
     @property
     def app_id(self) -> str:
@@ -191,7 +207,8 @@ class Settings:
 
     @property
     def topics(self) -> tuple[str, ...]:
-        return (self.raw_topic, self.enriched_topic, self.dead_letter_topic, self.quotes_topic)
+        return (self.raw_topic, self.enriched_topic, self.dead_letter_topic, self.quotes_topic,
+                self.stories_topic, self.assigned_topic)
 
     def kafka_client_config(self) -> dict[str, Any]:
         """kafka-python keyword arguments: bootstrap servers plus SASL when configured."""

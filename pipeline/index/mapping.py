@@ -65,6 +65,7 @@ def mappings() -> dict[str, Any]:
                 "content": SPAN, "cited_via": KW, "rule": KW, "stance": KW}},
             "attributed_sources": KW, "attribution_kinds": KW,
             "enrichment_version": KW, "enriched_at": DATE, "indexed_at": DATE,
+            "story": KW, "copy_of": KW, "similarity": {"type": "float"}, "wire": KW,
         },
     }
 
@@ -139,6 +140,7 @@ def _add_new_fields(settings: Settings, es: Elasticsearch) -> None:
 def document(article: EnrichedArticle) -> dict[str, Any]:
     """The indexed document: the article plus flattened arrays for aggregations."""
     doc = article.model_dump(mode="json")
+    doc["story"] = article.story or article.id  # an article no one grouped is its own story
     flat: dict[str, set[str]] = {v: set() for v in INDEX_FIELDS.values()}
     for ent in article.entity_summary:
         field = INDEX_FIELDS.get(ent.label)

@@ -90,9 +90,10 @@ class Replay:
 
 def why_not(settings: Settings, letter: DeadLetter) -> str | None:
     """Why a letter cannot be replayed, or None when it can."""
-    if letter.topic not in (settings.raw_topic, settings.enriched_topic):
-        return f"came from {letter.topic or 'no topic'}, not {settings.raw_topic} or " \
-               f"{settings.enriched_topic}"
+    topics = (settings.raw_topic, settings.enriched_topic,
+              settings.stories_topic, settings.assigned_topic)  # the story agents' inputs
+    if letter.topic not in topics:
+        return f"came from {letter.topic or 'no topic'}, not {', '.join(topics)}"
     if not letter.replayable:
         return f"payload truncated ({letter.payload_size:,} bytes originally)"
     return None

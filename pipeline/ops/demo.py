@@ -39,6 +39,9 @@ EXAMPLES = [
     (SearchRequest(text="strike", publisher="Newsflow Samples", limit=3),
      ["strike", "--publisher", "Newsflow Samples"], "full-text search with a publisher filter"),
     (SearchRequest(lang="fr", limit=3), ["--lang", "fr"], "articles detected as French"),
+    (SearchRequest(text="Danube cargo ship", limit=3), ["Danube cargo ship"],
+     "an AFP story carried by four outlets: shown once, with its copies (--all-copies lists "
+     "each); the follow-up two days later is another story"),
 ]
 
 

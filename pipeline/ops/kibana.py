@@ -56,6 +56,31 @@ def _terms(field: str, title: str) -> dict[str, Any]:
                 {"type": "histogram", "addLegend": False})
 
 
+def story_panels() -> list[dict[str, Any]]:
+    """Copies and wires (issue 13): per publisher, its articles against the distinct stories
+    they tell, and the share of each wire agency in what it publishes."""
+    stories = _vis("newsflow-stories-per-publisher", "Unique stories vs copies per publisher",
+                   "horizontal_bar", [
+                       {"id": "1", "enabled": True, "type": "count", "schema": "metric",
+                        "params": {"customLabel": "articles"}},
+                       {"id": "2", "enabled": True, "type": "cardinality", "schema": "metric",
+                        "params": {"field": "story", "customLabel": "unique stories"}},
+                       {"id": "3", "enabled": True, "type": "terms", "schema": "segment",
+                        "params": {"field": "provenance.publisher", "size": 15,
+                                   "order": "desc", "orderBy": "1"}}],
+                   {"type": "histogram", "addLegend": True})
+    wires = _vis("newsflow-wire-share-per-outlet", "Wire share per outlet", "horizontal_bar", [
+        {"id": "1", "enabled": True, "type": "count", "schema": "metric", "params": {}},
+        {"id": "2", "enabled": True, "type": "terms", "schema": "segment",
+         "params": {"field": "provenance.publisher", "size": 15, "order": "desc",
+                    "orderBy": "1"}},
+        {"id": "3", "enabled": True, "type": "terms", "schema": "group",
+         "params": {"field": "wire", "size": 10, "order": "desc", "orderBy": "1",
+                    "missingBucket": True, "missingBucketLabel": "own reporting"}}],
+        {"type": "histogram", "addLegend": True, "seriesParams": [
+            {"data": {"id": "1", "label": "articles"}, "mode": "percentage",
+             "type": "histogram", "show": True, "valueAxis": "ValueAxis-1"}]})
+    return [stories, wires]
 ANONYMOUS_FIELDS = ("provenance.publisher", "attributions.source.anonymous",
                     "attributions.source.start")
 
@@ -118,7 +143,8 @@ def saved_objects() -> list[dict[str, Any]]:
         {"id": "3", "enabled": True, "type": "terms", "schema": "bucket",
          "params": {"field": "title.raw", "size": 5, "order": "desc", "orderBy": "1"}}],
         {"perPage": 20})
-    visuals = [over_time, *(_terms(f, t) for f, t in TERMS_PANELS), table, _anonymous_share()]
+    visuals = [over_time, *(_terms(f, t) for f, t in TERMS_PANELS), table, _anonymous_share(),
+               *story_panels()]
     panels, refs = [], []
     for i, vis in enumerate(visuals):
         ref = f"panel_{i}"

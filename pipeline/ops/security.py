@@ -6,12 +6,13 @@ creates the roles below and the user ``newsflow`` that ``setup`` and ``worker`` 
 Connectors never talk to Elasticsearch and get no Elasticsearch user at all.
 
 ``newsflow_writer`` may do what ``setup``, the indexer, the quote grouping, ``search`` and
-``reindex`` do, and only on the two aliases (articles, quote groups) and their versioned
-indices::
+``reindex`` do, and only on the two aliases (articles, quote groups), their versioned
+indices and the story assignment's state::
 
     >>> from pipeline.core.settings import Settings
-    >>> writer_role(Settings())["indices"][0]["names"]
-    ['news-articles', 'news-articles-v*', 'news-quotes', 'news-quotes-v*']
+    >>> writer_role(Settings())["indices"][0]["names"]  # doctest: +NORMALIZE_WHITESPACE
+    ['news-articles', 'news-articles-v*', 'news-quotes', 'news-quotes-v*',
+     'news-articles-stories']
 
 ``newsflow_dashboards`` lets ``setup`` import the Kibana saved objects (data view, saved search,
 visualisations, dashboard) into the default space, and nothing else in Kibana.
@@ -42,7 +43,8 @@ def writer_role(settings: Settings) -> dict[str, Any]:
                        f"{alias} and {quotes} aliases and their versioned indices",
         "cluster": ["monitor", "manage_index_templates"],
         "indices": [{
-            "names": [alias, f"{alias}-v*", quotes, f"{quotes}-v*"],
+            "names": [alias, f"{alias}-v*", quotes, f"{quotes}-v*",
+                      settings.story_state_index],  # the story assignment's state
             "privileges": ["create_index", "manage", "write", "read", "view_index_metadata"],
             "allow_restricted_indices": False,
         }],

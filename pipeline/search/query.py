@@ -34,6 +34,8 @@ class SearchRequest:
     until: str | None = None
     lang: str | None = None
     limit: int = 10
+    all_copies: bool = False  # every copy of a story as its own hit (default: one per story)
+    wire: str | None = None  # only articles carrying this agency's story (AFP, AP, ...)
     anonymous: bool = False  # only articles with an attribution to an anonymous source
     stance: str | None = None  # only articles with an attribution of that stance
 
@@ -79,6 +81,8 @@ def build_query(req: SearchRequest) -> dict[str, Any]:
         filters.append({"range": {"published_at": rng}})
     if req.lang:
         filters.append({"term": {"language": req.lang}})
+    if req.wire:
+        filters.append({"term": {"wire": req.wire}})
     if req.anonymous or req.stance:  # both on one attribution: an anonymous source's claim
         said: list[dict[str, Any]] = []
         if req.anonymous:
@@ -86,7 +90,7 @@ def build_query(req: SearchRequest) -> dict[str, Any]:
         if req.stance:
             said.append({"term": {"attributions.stance": req.stance}})
         filters.append({"nested": {"path": "attributions", "query": {"bool": {"filter": said}}}})
-    return {
+    query = {
         "query": {"bool": {"must": must or [{"match_all": {}}], "filter": filters}},
         "size": max(0, min(req.limit, 1000)),
         "_source": {"excludes": ["text", "entities", "entity_summary"]},
@@ -99,8 +103,56 @@ def build_query(req: SearchRequest) -> dict[str, Any]:
             "outlets": {"terms": {"field": "outlets", "size": 10}},
             "attributed_sources": {"terms": {"field": "attributed_sources", "size": 10}},
             "publishers": {"terms": {"field": "provenance.publisher", "size": 10}},
+            "wires": {"terms": {"field": "wire", "size": 10}},
+            "stories": {"cardinality": {"field": "story"}},
         },
     }
+    if not req.all_copies:
+        query["collapse"] = collapse()
+    return query
+
+
+COPIES_SHOWN = 50  # copies of a story fetched with it (outlets are counted among them)
+
+
+def collapse() -> dict[str, Any]:
+    """One hit per story (the best-scoring article), its other articles as inner hits.
+
+        >>> collapse()["field"], collapse()["inner_hits"]["name"]
+        ('story', 'copies')
+    """
+    return {"field": "story", "inner_hits": {
+        "name": "copies", "size": COPIES_SHOWN, "sort": [{"published_at": "asc"}],
+        "_source": ["id", "title", "url", "provenance.publisher", "copy_of", "wire"]}}
+
+
+def story_counts(settings: Settings, stories: list[str], req: SearchRequest
+                 ) -> dict[str, tuple[int, list[str]]]:
+    """For ``--all-copies``: each story's matching articles and outlets, by aggregation."""
+    if not stories:
+        return {}
+    body = build_query(SearchRequest(**{**req.__dict__, "all_copies": True, "limit": 0}))
+    body["aggs"] = {"by_story": {
+        "terms": {"field": "story", "include": stories, "size": len(stories)},
+        "aggs": {"outlets": {"terms": {"field": "provenance.publisher", "size": 50}}}}}
+    body.pop("highlight", None)
+    es = client(settings)
+    try:
+        resp = es.search(index=settings.index_alias, body=body)
+    finally:
+        es.close()
+    return {b["key"]: (b["doc_count"], sorted(o["key"] for o in b["outlets"]["buckets"]))
+            for b in resp["aggregations"]["by_story"]["buckets"]}
+
+
+def _copies(hit: dict[str, Any]) -> tuple[int, list[str]] | None:
+    """(articles of the story matching the query, their outlets) from the inner hits."""
+    inner = hit.get("inner_hits", {}).get("copies")
+    if inner is None:
+        return None
+    srcs = [h["_source"] for h in inner["hits"]["hits"]]
+    outlets = {(s.get("provenance") or {}).get("publisher") for s in srcs}
+    return int(inner["hits"]["total"]["value"]), sorted(o for o in outlets if o)
 
 
 def search(settings: Settings, req: SearchRequest) -> dict[str, Any]:
@@ -120,6 +172,8 @@ def search(settings: Settings, req: SearchRequest) -> dict[str, Any]:
             "publisher": (src.get("provenance") or {}).get("publisher"),
             "persons": src.get("persons", []),
             "attributed_sources": src.get("attributed_sources", []),
+            "story": src.get("story") or h["_id"], "copy_of": src.get("copy_of"),
+            "wire": src.get("wire"),
             "highlights": [frag for frags in h.get("highlight", {}).values() for frag in frags],
             "who_said_what": [
                 {"source": (a.get("source") or {}).get("canonical"), "kind": a["kind"],
@@ -127,6 +181,16 @@ def search(settings: Settings, req: SearchRequest) -> dict[str, Any]:
                  "content": a["content"]["text"][:200]}
                 for a in src.get("attributions", [])][:5],
         })
+        counted = _copies(h)
+        if counted is not None:
+            hits[-1]["copies"], hits[-1]["outlets"] = counted[0] - 1, counted[1]
+    if req.all_copies:
+        counts = story_counts(settings, sorted({h["story"] for h in hits}), req)
+        for hit in hits:
+            n, outlets = counts.get(hit["story"], (1, []))
+            hit["copies"], hit["outlets"] = n - 1, outlets
+    aggs = resp.get("aggregations", {})
     facets = {name: [[b["key"], b["doc_count"]] for b in agg["buckets"]]
-              for name, agg in resp.get("aggregations", {}).items()}
-    return {"total": resp["hits"]["total"]["value"], "hits": hits, "facets": facets}
+              for name, agg in aggs.items() if "buckets" in agg}
+    return {"total": resp["hits"]["total"]["value"], "hits": hits, "facets": facets,
+            "stories": (aggs.get("stories") or {}).get("value")}

@@ -27,11 +27,34 @@ def _highlight(fragment: str) -> str:
     return "".join(tags.get(part) or escape(part) for part in _EM.split(fragment))
 
 
+def _copies_line(hit: dict[str, Any]) -> str | None:
+    """'+ 3 copies in 4 outlets: A, B, C, D (wire: AFP)' for a story shown once.
+
+        >>> _copies_line({"copies": 1, "outlets": ["A", "B"], "wire": "AFP"})
+        '   [magenta]+ 1 copy in 2 outlets[/magenta]: A, B  [dim](wire: AFP)[/dim]'
+    """
+    n = hit.get("copies")
+    if not n:
+        return None
+    outlets = hit.get("outlets") or []
+    names = ", ".join(_text(o) for o in outlets[:6]) + (", …" if len(outlets) > 6 else "")
+    line = (f"   [magenta]+ {n} cop{'y' if n == 1 else 'ies'} in {len(outlets)} "
+            f"outlet{'' if len(outlets) == 1 else 's'}[/magenta]")
+    if names:
+        line += f": {names}"
+    if hit.get("wire"):
+        line += f"  [dim](wire: {_text(hit['wire'])})[/dim]"
+    return line
+
+
 def _hit(console: Console, i: int, hit: dict[str, Any]) -> None:
     console.print(f"\n[bold cyan]{i}. {_text(hit.get('title') or '(untitled)')}[/bold cyan]"
                   f"  [dim]{_text(hit.get('publisher'))} {_text(hit.get('published_at'))}"
                   f"[/dim]", emoji=False)
     console.print(f"   [dim]{_text(hit.get('url'))}[/dim]", emoji=False)
+    line = _copies_line(hit)
+    if line:
+        console.print(line, emoji=False)
     for frag in hit["highlights"][:2]:
         console.print(f"   … {_highlight(frag)} …", emoji=False)
     for w in hit["who_said_what"][:3]:
@@ -42,7 +65,10 @@ def _hit(console: Console, i: int, hit: dict[str, Any]) -> None:
 
 def render(result: dict[str, Any], console: Console) -> None:
     """Print the hits (title, highlights, who said what) and a table of facets."""
-    console.print(f"[bold]{result['total']}[/bold] matching article(s)")
+    stories = result.get("stories")
+    console.print(f"[bold]{result['total']}[/bold] matching article(s)"
+                  + (f" in [bold]{stories}[/bold] stor{'y' if stories == 1 else 'ies'}"
+                     if stories is not None else ""))
     for i, hit in enumerate(result["hits"], 1):
         _hit(console, i, hit)
     facets = {k: v for k, v in result["facets"].items() if v}

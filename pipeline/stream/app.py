@@ -7,8 +7,12 @@ worker entry point (``pipeline.stream.main``) builds it from the environment::
 
 Agents (concurrency 1 each; scale with partitions and worker processes):
 
-* ``enrich``: raw topic -> batches (``noack_take`` with a time bound) -> spaCy
-  in a worker thread (the event loop keeps heart-beating) -> enriched topic.
+* ``funnel`` and ``stories``: raw topic -> one-partition stories topic -> story
+  assignment (copies of a wire story join its first article's story) -> assigned
+  topic, keyed by story (:mod:`pipeline.stream.stories`).
+* ``enrich``: assigned topic -> batches (``noack_take`` with a time bound) -> spaCy
+  in a worker thread (the event loop keeps heart-beating; a copy's enrichment is
+  derived from its original's) -> enriched topic.
 * ``index``: enriched topic -> batches -> Elasticsearch bulk.
 * ``quotes`` and ``group`` (:mod:`pipeline.stream.quotes`): enriched topic -> one Quote
   per attribution -> quotes topic (one partition) -> quote groups -> the quotes index.
@@ -33,12 +37,15 @@ from dataclasses import dataclass, field
 import faust
 
 from pipeline.core import logs, metrics
+from pipeline.core.contracts import AssignedArticle
 from pipeline.core.settings import MAX_MESSAGE_BYTES, Settings
 from pipeline.enrich.article import Enricher
+from pipeline.enrich.reuse import ReusingEnricher
 from pipeline.index.indexer import Indexer
 from pipeline.index.mapping import ensure_index
 from pipeline.stream.batches import Batches
 from pipeline.stream.quotes import add_quote_agents
+from pipeline.stream.stories import add_stories
 
 log = logging.getLogger("newsflow.worker")
 
@@ -97,12 +104,19 @@ class Pipeline:
     batches: Batches
     _enricher: Enricher | None = field(default=None, repr=False)
     _indexer: Indexer | None = field(default=None, repr=False)
+    _reusing: ReusingEnricher | None = field(default=None, repr=False)
 
     def enricher(self) -> Enricher:
         """The spaCy enricher, loaded on first use (in the worker, not at build time)."""
         if self._enricher is None:
             self._enricher = Enricher(model=self.settings.spacy_model)
         return self._enricher
+
+    def reusing(self) -> ReusingEnricher:
+        """The enricher of assigned articles: copies derived from the originals it holds."""
+        if self._reusing is None:
+            self._reusing = ReusingEnricher(self.enricher())
+        return self._reusing
 
     def indexer(self) -> Indexer:
         if self._indexer is None:
@@ -119,11 +133,13 @@ def create_app(settings: Settings) -> Pipeline:
     batches = Batches(settings=settings, enriched=topic[settings.enriched_topic],
                       dead_letters=topic[settings.dead_letter_topic])
     pipe = Pipeline(settings=settings, app=app, batches=batches)
+    stories = add_stories(app, settings, batches, topic)
 
-    @app.agent(topic[settings.raw_topic], concurrency=1)
+    @app.agent(stories.assigned, concurrency=1)
     async def enrich(stream: faust.StreamT) -> None:
         await batches.consume("enrich", stream, settings.batch_size,
-                              lambda events: batches.enrich(events, pipe.enricher()))
+                              lambda events: batches.enrich(events, pipe.reusing(),
+                                                            AssignedArticle.from_bytes))
 
     @app.agent(topic[settings.enriched_topic], concurrency=1)
     async def index(stream: faust.StreamT) -> None:

@@ -27,7 +27,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import faust
 from aiokafka.errors import (
@@ -42,10 +42,15 @@ from faust.types import EventT
 from prometheus_client import Counter
 
 from pipeline.core import metrics
-from pipeline.core.contracts import DeadLetter, DeadLetterStage, EnrichedArticle, RawArticle
+from pipeline.core.contracts import (
+    AssignedArticle,
+    DeadLetter,
+    DeadLetterStage,
+    EnrichedArticle,
+    RawArticle,
+)
 from pipeline.core.errors import Backpressure, ContractError, EnrichmentError, NewsflowError
 from pipeline.core.settings import MAX_MESSAGE_BYTES, Settings
-from pipeline.enrich.article import Enricher
 from pipeline.index.indexer import Indexer
 
 log = logging.getLogger("newsflow.worker")
@@ -97,10 +102,21 @@ def key_of(event: EventT) -> Key:
     return (msg.topic, msg.partition, msg.offset)
 
 
-def by_chars(items: Sequence[tuple[EventT, RawArticle]], budget: int
-             ) -> Iterator[list[tuple[EventT, RawArticle]]]:
+Incoming = RawArticle | AssignedArticle  # what the enrich agent reads (a raw article with
+# its story assignment since issue 13; both have ``id`` and ``text``)
+
+
+class Enriches(Protocol):
+    """An enricher of batches: ``pipeline.enrich.article.Enricher``, or
+    ``pipeline.enrich.reuse.ReusingEnricher``, which derives copies from their original."""
+
+    def enrich(self, items: Sequence[Any]) -> list[EnrichedArticle | EnrichmentError]: ...
+
+
+def by_chars(items: Sequence[tuple[EventT, Incoming]], budget: int
+             ) -> Iterator[list[tuple[EventT, Incoming]]]:
     """Consecutive groups of at most ``budget`` characters of text (one article at least)."""
-    group: list[tuple[EventT, RawArticle]] = []
+    group: list[tuple[EventT, Incoming]] = []
     size = 0
     for item in items:
         n = len(item[1].text)
@@ -251,7 +267,8 @@ class Batches:
                 await self.dead_letter("decode", exc, event)
         return good
 
-    async def enrich(self, events: list[EventT], enricher: Enricher) -> None:
+    async def enrich(self, events: list[EventT], enricher: Enriches,
+                     parse: Callable[[bytes], Incoming] = RawArticle.from_bytes) -> None:
         """Decode, enrich (in a thread: the event loop keeps heart-beating), produce.
 
         Articles over ``max_article_chars`` are dead-lettered, not enriched; the others go
@@ -259,9 +276,9 @@ class Batches:
         """
         events = self.pending(events)
         metrics.MESSAGES_IN.labels("enrich").inc(len(events))
-        fit: list[tuple[EventT, RawArticle]] = []
+        fit: list[tuple[EventT, Incoming]] = []
         limit = self.settings.max_article_chars
-        for event, raw in await self.decode(events, RawArticle.from_bytes):
+        for event, raw in await self.decode(events, parse):
             if len(raw.text) > limit:
                 await self.dead_letter("enrich", TooLarge(
                     f"article {raw.id}: text has {len(raw.text):,} characters, over "
@@ -291,7 +308,7 @@ class Batches:
             await self._delivered("enrich", sent)
 
     async def _delivered(self, stage: DeadLetterStage,
-                         sent: list[tuple[EventT, RawArticle, Awaitable[Any]]]) -> None:
+                         sent: list[tuple[EventT, Incoming, Awaitable[Any]]]) -> None:
         """Wait for each send; a message the broker refuses for its size is dead-lettered,
         any other failure is raised once all sends are settled (the batch is retried)."""
         failed: BaseException | None = None

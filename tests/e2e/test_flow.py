@@ -74,7 +74,8 @@ def test_rss_to_search(isolated: Settings, worker_factory, tmp_path: Path) -> No
 
         doc = es.get(index=isolated.index_alias, id=seed_id)["_source"]
         assert doc["language"] == "en" and doc["provenance"]["connector"] == "rss.v1"
-        french = es.get(index=isolated.index_alias, id=ids[-1])["_source"]
+        french_id = ids[[a.get("language") for a in load_samples()].index("fr")]
+        french = es.get(index=isolated.index_alias, id=french_id)["_source"]
         assert french["language"] == "fr" and french["entities"] == []
 
         # re-enrichment: a worker in a new consumer group replays the raw topic and

@@ -118,6 +118,7 @@ def test_search_filters_facets_and_hostile_input(isolated: Settings, es: Elastic
 def test_topics_have_partitions(isolated: Settings) -> None:
     created = ensure_topics(isolated)
     assert set(created) == set(isolated.topics)
+    assert {isolated.stories_topic, isolated.assigned_topic} <= set(created)
     admin = KafkaAdminClient(bootstrap_servers=isolated.kafka_bootstrap)
     try:
         meta = {t["name"]: len(t["partitions"]) for t in admin.describe_topics(
@@ -125,6 +126,8 @@ def test_topics_have_partitions(isolated: Settings) -> None:
     finally:
         admin.close()
     assert meta[isolated.raw_topic] == isolated.partitions
+    assert meta[isolated.stories_topic] == 1  # one order for story assignment
+    assert meta[isolated.assigned_topic] == isolated.partitions
     assert ensure_topics(isolated) == []
 
 
@@ -147,4 +150,5 @@ def test_status_reports_topics_lag_and_index(isolated: Settings, es: Elasticsear
     assert report["healthy"]
     raw = report["topics"][isolated.raw_topic]
     assert raw["exists"] and raw["partitions"] == isolated.partitions and raw["messages"] == 0
+    assert report["topics"][isolated.stories_topic]["partitions"] == 1
     assert report["index"]["exists"] and report["index"]["documents"] == 0
