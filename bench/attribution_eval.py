@@ -44,6 +44,35 @@ def scorer() -> ModuleType:
     return module
 
 
+def offset_map(clean: str, original: str) -> list[int]:
+    """For each offset of ``clean`` (the article text after the contract's cleaning:
+    zero-width characters out, NFC), the offset in ``original`` (the gold text)::
+
+        >>> offset_map("ab", "a\u200bb")
+        [0, 2, 3]
+    """
+    from difflib import SequenceMatcher
+
+    out = [0] * (len(clean) + 1)
+    for tag, i1, i2, j1, j2 in SequenceMatcher(None, clean, original,
+                                               autojunk=False).get_opcodes():
+        for k in range(i1, i2):
+            out[k] = j1 + (k - i1 if tag == "equal" else min(k - i1, j2 - j1))
+    out[len(clean)] = len(original)
+    return out
+
+
+def _remap(value: Any, where: list[int]) -> Any:
+    """Every ``start``/``end`` (and ``spans``) inside a prediction moved through ``where``."""
+    if isinstance(value, dict):
+        return {k: (where[v] if k in {"start", "end"} and isinstance(v, int) else
+                    [[where[a], where[b]] for a, b in v] if k == "spans" and v else
+                    _remap(v, where)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_remap(v, where) for v in value]
+    return value
+
+
 def rule_types() -> dict[str, str]:
     from pipeline.enrich.postpass import POST_PASSES
     from pipeline.enrich.rules import CONSTRUCTIONS
@@ -161,7 +190,10 @@ def main() -> int:
     for art in enricher.enrich([{"id": k, "text": gold[k]["text"]} for k in ids]):
         if isinstance(art, Exception):
             raise art
-        preds[art.id] = [a.model_dump() for a in art.attributions]
+        atts = [a.model_dump() for a in art.attributions]
+        if art.text != gold[art.id]["text"]:  # offsets are into the cleaned text
+            atts = _remap(atts, offset_map(art.text, gold[art.id]["text"]))
+        preds[art.id] = atts
     seconds = time.perf_counter() - t0
     records: list[dict[str, Any]] = []
     missed_cues: Counter[str] = Counter()

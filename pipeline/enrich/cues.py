@@ -44,6 +44,7 @@ SPEECH = SPEECH_ONLY | REPORT  # verbs whose subject said or published the conte
 CUE_VERBS = SPEECH | COGNITION
 NOMINAL: dict[str, str | None] = {str(k): (None if v is None else str(v))
                                   for k, v in lexicon()["nominal_verbs"].items()}
+INTENT = _set("intent_verbs")
 SPEECH_NOUNS = _set("noun_cues")
 ACCORDING_TO = _set("according_to")
 CITING = _set("citing")

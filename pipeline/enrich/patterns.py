@@ -39,7 +39,7 @@ def speaker_labels(text: str) -> list[Found]:
     return out
 
 
-DASH_CREDIT = re.compile(rf"(?P<q>[“\"«][^\n]{{8,}}?[”\"»])[ \t]*(?P<cue>[―—–])[ \t]*"
+DASH_CREDIT = re.compile(rf"(?P<q>[“”\"«][^\n]{{8,}}?[”\"»])[ \t\xa0]*(?P<cue>[―—–])[ \t\xa0]*"
                          rf"(?P<src>{NAME})")
 
 

@@ -90,6 +90,33 @@ BELIEF_CLAUSE = Construction(
     patterns=([_cue(cues.COGNITION - cues.SPEECH), COMPLEMENT],), build=_clause)
 
 
+def _infinitive(m: Match, sent: Span, doc: Doc) -> Found | None:
+    """'X vowed to appeal' / 'X urged the council to act': the infinitive (with the one
+    urged) is the content."""
+    verb, inf = m["cue"], m["content"]
+    if _passive_without_agent(verb) or not any(c.dep_ == "aux" and c.lower_ == "to"
+                                               for c in inf.children):
+        return None
+    toks = subtree(inf)
+    if inf.dep_ == "xcomp":  # "urged the council to act": the council is part of it
+        objs = [t for c in verb.children if c.dep_ == "dobj" and c.i < inf.i
+                for t in c.subtree]
+        toks = sorted(objs + toks, key=lambda t: t.i)
+    if words(toks) < 2:
+        return None
+    return _found(doc, content_range(doc, toks), verb_cue(verb), subject(verb))
+
+
+INTENT_INFINITIVE = Construction(
+    name="intent_infinitive", type="reporting verb",
+    description="A verb of committing, urging or refusing with an infinitive: the subject "
+                "vowed, urged or declined what the infinitive says.",
+    examples=("The union vowed to fight the closure of the plant in court.",
+              "The governor urged residents to leave the coast before the storm."),
+    patterns=([_cue(cues.INTENT), _child("content", {"DEP": {"IN": ["xcomp", "ccomp"]}})],),
+    build=_infinitive)
+
+
 def _frame_like(verb: Token) -> bool:
     """An adverbial clause that is really a speech frame: after its head, finite, with its
     own subject and no subordinator ("…, he said", not "after he said", "while showing")."""
@@ -235,7 +262,7 @@ def _nominal(m: Match, sent: Span, doc: Doc) -> Found | None:
     if obj.pos_ == "PRON":
         return None
     toks = subtree(obj)
-    if words(toks) < 2:
+    if words(toks) < 2 and obj.pos_ not in {"PROPN", "NOUN"}:
         return None
     cue = (verb.idx, verb.idx + len(verb))
     if "prep" in m:
