@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.core.settings import Settings
+from pipeline.stream.watchdog import STALLED
 from pipeline.stream.workers import worker_command
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,25 +63,37 @@ def settings_env(settings: Settings) -> dict[str, str]:
 
 
 class Worker:
-    """A real `faust worker` process of pipeline.stream.app, for one isolated pipeline."""
+    """A real `faust worker` process of pipeline.stream.app, for one isolated pipeline.
+
+    Like ``newsflow worker``, it starts the process again when its watchdog made it exit
+    stalled (exit code 75); ``restarts`` counts those."""
 
     def __init__(self, settings: Settings, log: Path) -> None:
         self.settings, self.log = settings, log
         self.proc: subprocess.Popen[bytes] | None = None
+        self.restarts = 0
+        self._stopping = False
 
     def start(self) -> Worker:
-        cmd = worker_command("info")
-        self.proc = subprocess.Popen(cmd, env=settings_env(self.settings),
+        self.proc = subprocess.Popen(worker_command("info"), env=settings_env(self.settings),
                                      stdout=self.log.open("ab"), stderr=subprocess.STDOUT,
                                      cwd=ROOT)
+        threading.Thread(target=self._supervise, args=(self.proc,), daemon=True).start()
         return self
 
+    def _supervise(self, proc: subprocess.Popen[bytes]) -> None:
+        if proc.wait() == STALLED and not self._stopping and proc is self.proc:
+            self.restarts += 1
+            self.start()
+
     def kill(self) -> None:
+        self._stopping = True
         if self.proc and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(30)
 
     def stop(self) -> None:
+        self._stopping = True
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
             try:
@@ -89,6 +103,8 @@ class Worker:
                 self.proc.wait(30)
 
     def alive(self) -> bool:
+        if self.proc is not None and self.proc.returncode == STALLED and not self._stopping:
+            time.sleep(2)  # being started again
         return self.proc is not None and self.proc.poll() is None
 
 

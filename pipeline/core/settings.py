@@ -98,6 +98,8 @@ class Settings:
     max_bulk_bytes: int = 20 * 1024 * 1024  # one Elasticsearch bulk request
     dead_letter_max_payload: int = 8 * 1024 * 1024  # original bytes a dead letter keeps
     batch_retries: int = 4  # retries of an unexplained failure before isolating the message
+    stall_timeout: float = 300.0  # behind with no batch finished this long: the worker exits
+    stall_check: float = 15.0  # seconds between the watchdog's checks (0: no watchdog)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -130,6 +132,8 @@ class Settings:
             batch_size=_number(e, "NEWSFLOW_BATCH_SIZE", d.batch_size, int),
             batch_within=_number(e, "NEWSFLOW_BATCH_WITHIN", d.batch_within, float),
             commit_interval=_number(e, "NEWSFLOW_COMMIT_INTERVAL", d.commit_interval, float),
+            stall_timeout=_number(e, "NEWSFLOW_STALL_TIMEOUT", d.stall_timeout, float),
+            stall_check=_number(e, "NEWSFLOW_STALL_CHECK", d.stall_check, float),
             commit_every=_number(e, "NEWSFLOW_COMMIT_EVERY", d.commit_every, int),
             worker_index=_number(e, "NEWSFLOW_WORKER_INDEX", d.worker_index, int),
             metrics_port=_number(e, "NEWSFLOW_METRICS_PORT", d.metrics_port, int),

@@ -106,15 +106,27 @@ def _orphan_quotes(doc: Doc, found: list[Found]) -> list[Found]:
     """Quotes of six words or more covered by no attribution: the nearby speaker's."""
     text = doc_text(doc)
     covered = [f.content for f in found] + [r for f in found for r in f.extra]
+    spans = quotes(doc)
     out = []
-    for start, end in quotes(doc):
+    for start, end in spans:
         if any(s <= start and end <= e for s, e in covered):
             continue
         if len(text[start:end].split()) < 6:
             continue
-        out.append(Found("direct", (start, end), None, _nearby_speaker(text, start, found),
+        speakers = [f for f in found if f.source is not None and _speaker(text, f.source, spans)]
+        out.append(Found("direct", (start, end), None, _nearby_speaker(text, start, speakers),
                          rule="orphan_quote"))
     return found + out
+
+
+PRONOUNS = cues.PRONOUNS_PERSON | cues.PRONOUNS_GROUP | cues.PRONOUNS_THING
+
+
+def _speaker(text: str, source: Range, spans: list[Range]) -> bool:
+    """A source that can speak a quote: not itself inside a quote, not "I"/"you"/"we"."""
+    if any(qs <= source[0] < qe for qs, qe in spans):
+        return False
+    return text[source[0]:source[1]].lower() not in {"i", "you", "we", "me", "us"}
 
 
 def _nearby_speaker(text: str, pos: int, found: list[Found]) -> Range | None:
@@ -123,8 +135,9 @@ def _nearby_speaker(text: str, pos: int, found: list[Found]) -> Range | None:
     p0, p1 = paragraph(text, pos)
     sources = [f.source for f in found if f.source is not None]
     same = [s for s in sources if p0 <= s[0] < p1]
-    if same:
-        return min(same, key=lambda s: abs(s[0] - pos))
+    named = [s for s in same if text[s[0]:s[1]].lower() not in PRONOUNS]
+    if named or same:  # a name before a pronoun: "Warren said. “…” she said. “…”"
+        return min(named or same, key=lambda s: abs(s[0] - pos))
     before = [f for f in found if f.source is not None and f.content[1] <= pos]
     if before:
         last = max(before, key=lambda f: f.content[1])

@@ -46,6 +46,7 @@ from pipeline.index.mapping import ensure_index
 from pipeline.stream.batches import Batches
 from pipeline.stream.quotes import add_quote_agents
 from pipeline.stream.stories import add_stories
+from pipeline.stream.watchdog import Progress, add_watchdog
 
 log = logging.getLogger("newsflow.worker")
 
@@ -130,8 +131,11 @@ def create_app(settings: Settings) -> Pipeline:
     topic = {name: app.topic(name, value_type=bytes, key_type=bytes,
                              partitions=settings.topic_partitions(name))
              for name in settings.topics}
+    progress = Progress(timeout=settings.stall_timeout)
     batches = Batches(settings=settings, enriched=topic[settings.enriched_topic],
-                      dead_letters=topic[settings.dead_letter_topic])
+                      dead_letters=topic[settings.dead_letter_topic], progress=progress)
+    if settings.stall_check > 0:
+        add_watchdog(app, progress, topics=frozenset(settings.topics), every=settings.stall_check)
     pipe = Pipeline(settings=settings, app=app, batches=batches)
     stories = add_stories(app, settings, batches, topic)
 

@@ -52,6 +52,7 @@ from pipeline.core.contracts import (
 from pipeline.core.errors import Backpressure, ContractError, EnrichmentError, NewsflowError
 from pipeline.core.settings import MAX_MESSAGE_BYTES, Settings
 from pipeline.index.indexer import Indexer
+from pipeline.stream.watchdog import Progress
 
 log = logging.getLogger("newsflow.worker")
 M = TypeVar("M")
@@ -170,6 +171,7 @@ class Batches:
     enriched: faust.TopicT
     dead_letters: faust.TopicT
     backoff: float = 0.5  # first retry delay, doubled up to 30 s
+    progress: Progress | None = None  # told when a batch finishes or waits on a service
     _done: set[Key] = field(default_factory=set, repr=False)
 
     def pending(self, events: Sequence[EventT]) -> list[EventT]:
@@ -215,6 +217,8 @@ class Batches:
 
     async def _wait(self, stage: str, exc: BaseException, attempt: int, what: str) -> None:
         delay = min(self.backoff * 2 ** min(attempt - 1, 16), 30.0)
+        if self.progress is not None:
+            self.progress.made()  # waiting on a service is not a stall
         metrics.BACKPRESSURE.labels(stage).set(1)
         metrics.ERRORS.labels(stage, type(exc).__name__).inc()
         log.warning("%s %s failed (%s: %s); retrying in %.1fs", stage, what,
@@ -354,4 +358,6 @@ class Batches:
             for event in batch:
                 await stream.ack(event)
             self._done.difference_update(key_of(e) for e in batch)
+            if self.progress is not None:
+                self.progress.made()
             metrics.BATCH_SECONDS.labels(stage).observe(time.perf_counter() - t0)

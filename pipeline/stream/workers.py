@@ -16,6 +16,7 @@ import time
 from types import FrameType
 
 from pipeline.core.settings import Settings
+from pipeline.stream.watchdog import STALLED
 
 
 def worker_command(loglevel: str = "info") -> list[str]:
@@ -30,17 +31,22 @@ def run_workers(settings: Settings, *, processes: int = 1, loglevel: str = "info
     """Run until interrupted; returns the first non-zero exit code of a worker, else 0.
 
     Process *i* gets ``NEWSFLOW_WORKER_INDEX=i`` (its own Faust data directory) and, when
-    metrics are on, serves them on ``metrics_port + i``.
+    metrics are on, serves them on ``metrics_port + i``. A worker that exits with
+    :data:`~pipeline.stream.watchdog.STALLED` (its watchdog found it stuck) is started
+    again; any other exit ends the run with that code.
     """
-    procs: list[subprocess.Popen[bytes]] = []
-    base_port = settings.metrics_port
+    envs = []
     for i in range(processes):
         env = {**os.environ, "NEWSFLOW_WORKER_INDEX": str(i)}
-        if base_port:
-            env["NEWSFLOW_METRICS_PORT"] = str(base_port + i)
-        procs.append(subprocess.Popen(worker_command(loglevel), env=env))
+        if settings.metrics_port:
+            env["NEWSFLOW_METRICS_PORT"] = str(settings.metrics_port + i)
+        envs.append(env)
+    procs = [subprocess.Popen(worker_command(loglevel), env=env) for env in envs]
+    stopping = False
 
     def stop(signum: int, frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
         for p in procs:
             if p.poll() is None:
                 p.send_signal(signal.SIGTERM)
@@ -48,9 +54,14 @@ def run_workers(settings: Settings, *, processes: int = 1, loglevel: str = "info
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     code = 0
-    while any(p.poll() is None for p in procs):
+    while True:
         time.sleep(0.5)
-        for p in procs:
-            if p.returncode not in (None, 0) and code == 0:
-                code = p.returncode
-    return code
+        for i, p in enumerate(procs):
+            returncode = p.poll()
+            if returncode == STALLED and not stopping:
+                print(f"newsflow worker {i}: stalled, starting it again", file=sys.stderr)
+                procs[i] = subprocess.Popen(worker_command(loglevel), env=envs[i])
+            elif returncode not in (None, 0) and code == 0:
+                code = returncode
+        if all(p.poll() is not None for p in procs):
+            return code

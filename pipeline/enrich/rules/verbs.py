@@ -219,7 +219,19 @@ def _after_quote(m: Match, sent: Span, doc: Doc) -> Found | None:
     q = _quote_before(verb, doc)
     if q is None:
         return None
-    return Found("direct", q, verb_cue(verb), source_range(subject(verb)))
+    subj = subject(verb)
+    if subj is None or q[0] <= subj.idx < q[1]:  # the parse took a word of the quote
+        subj = _inverted_subject(verb)
+    return Found("direct", q, verb_cue(verb), source_range(subj))
+
+
+def _inverted_subject(verb: Token) -> Token | None:
+    """'“…,” said the mayor': the speaker after the verb (often parsed as its object)."""
+    for child in verb.rights:
+        if child.dep_ in {"nsubj", "dobj", "attr", "appos", "npadvmod", "oprd", "dative"} \
+                and child.pos_ in {"PROPN", "NOUN", "PRON"} and child.ent_type_ != "DATE":
+            return child
+    return None
 
 
 QUOTE_BEFORE = Construction(
