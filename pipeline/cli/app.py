@@ -4,7 +4,9 @@ error exits. Commands live in one module per group (``stack``, ``admin``, ``sear
 
 from __future__ import annotations
 
-from typing import NoReturn
+import json
+from collections.abc import Callable
+from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -34,3 +36,23 @@ def fail(exc: NewsflowError, code: int = 1) -> NoReturn:
     """Print ``error: ...`` on stderr and exit with ``code``."""
     err.print(f"[red]error:[/red] {escape(str(exc))}")
     raise typer.Exit(code)
+
+
+def search_failed(what: str, exc: Exception) -> NoReturn:
+    """Exit 1 after a failed query, saying what to check."""
+    err.print(f"[red]error:[/red] {what} failed: {escape(str(exc))}\n"
+              "Is Elasticsearch up (`newsflow stack up`), the index created (`newsflow "
+              "setup`) and a worker running (`newsflow worker`)?")
+    raise typer.Exit(1)
+
+
+def emit(result: dict[str, Any], *, as_json: bool,
+         render: Callable[[dict[str, Any], Console], None]) -> None:
+    """Print a query's result as JSON or rendered; exit 3 when it found nothing (0 else),
+    the convention of ``search``, ``quotes`` and ``sources``."""
+    if as_json:
+        print(json.dumps(result, indent=2, ensure_ascii=False, default=str))
+    else:
+        render(result, out)
+    if result["total"] == 0:
+        raise typer.Exit(3)

@@ -2,19 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 import typer
-from rich.markup import escape
 
-from pipeline.cli.app import app, err, load_settings, out
-
-
-def _failed(what: str, exc: Exception) -> typer.Exit:
-    err.print(f"[red]error:[/red] {what} failed: {escape(str(exc))}\n"
-              "Is Elasticsearch up (`newsflow stack up`), the index created (`newsflow "
-              "setup`) and a worker running (`newsflow worker`)?")
-    return typer.Exit(1)
+from pipeline.cli.app import app, emit, load_settings, search_failed
 
 
 @app.command()
@@ -42,13 +32,8 @@ def quotes(
     try:
         result = search_quotes(settings, req)
     except Exception as exc:  # noqa: BLE001 - say what went wrong and how to fix it
-        raise _failed("quote search", exc) from None
-    if as_json:
-        print(json.dumps(result, indent=2, ensure_ascii=False, default=str))
-    else:
-        render_quotes(result, out)
-    if result["total"] == 0:
-        raise typer.Exit(3)
+        search_failed("quote search", exc)
+    emit(result, as_json=as_json, render=render_quotes)
 
 
 @app.command()
@@ -64,11 +49,6 @@ def sources(
     settings = load_settings()
     try:
         result = citing_edges(settings, cited_by)
-    except Exception as exc:  # noqa: BLE001
-        raise _failed("sources", exc) from None
-    if as_json:
-        print(json.dumps(result, indent=2, ensure_ascii=False))
-    else:
-        render_sources(result, out)
-    if result["total"] == 0:
-        raise typer.Exit(3)
+    except Exception as exc:  # noqa: BLE001 - say what went wrong and how to fix it
+        search_failed("sources", exc)
+    emit(result, as_json=as_json, render=render_sources)

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 import typer
-from rich.markup import escape
 
-from pipeline.cli.app import app, err, load_settings, out
+from pipeline.cli.app import app, emit, err, load_settings, search_failed
 
 STANCES = ("neutral", "distancing", "endorsing")
 
@@ -53,13 +50,5 @@ def search(
     try:
         result = run_search(settings, req)
     except Exception as exc:  # noqa: BLE001 - say what went wrong and how to fix it
-        err.print(f"[red]error:[/red] search failed: {escape(str(exc))}\n"
-                  "Is Elasticsearch up (`newsflow stack up`) and the index created "
-                  "(`newsflow setup`)?")
-        raise typer.Exit(1) from None
-    if as_json:
-        print(json.dumps(result, indent=2, default=str))
-    else:
-        render(result, out)
-    if result["total"] == 0:
-        raise typer.Exit(3)
+        search_failed("search", exc)
+    emit(result, as_json=as_json, render=render)
