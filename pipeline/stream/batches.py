@@ -26,6 +26,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
@@ -57,11 +58,15 @@ from pipeline.stream.watchdog import Progress
 log = logging.getLogger("newsflow.worker")
 M = TypeVar("M")
 Handler = Callable[[list[EventT]], Awaitable[None]]
-Key = tuple[str, int, int]
+Key = tuple[str, str, int, int]  # (agent's stage, topic, partition, offset)
+# The stage of the agent running in this task: two agents read the enriched topic (index
+# and quotes), and one finishing a message must not make the other skip it.
+_STAGE: ContextVar[str] = ContextVar("newsflow_stage", default="")
 HEADROOM = 64 * 1024  # record overhead, key and metadata beside a message's value
 SAFE_PAYLOAD = (MAX_MESSAGE_BYTES - HEADROOM) * 3 // 4  # base64 of it still fits a message
 CUT = Counter("newsflow_cut_total", "Articles whose enrichment output was cut to the bounds",
               ["what"])
+SKIPPED = Counter("newsflow_skipped_offsets_total", "Offsets a consumer jumped over", ["stage"])
 
 
 class TooLarge(NewsflowError):
@@ -99,8 +104,9 @@ def transient(exc: BaseException) -> bool:
 
 
 def key_of(event: EventT) -> Key:
+    """The message's place, for the agent running in this task (see ``_STAGE``)."""
     msg = event.message
-    return (msg.topic, msg.partition, msg.offset)
+    return (_STAGE.get(), msg.topic, msg.partition, msg.offset)
 
 
 Incoming = RawArticle | AssignedArticle  # what the enrich agent reads (a raw article with
@@ -173,6 +179,19 @@ class Batches:
     backoff: float = 0.5  # first retry delay, doubled up to 30 s
     progress: Progress | None = None  # told when a batch finishes or waits on a service
     _done: set[Key] = field(default_factory=set, repr=False)
+    _last: dict[tuple[str, str, int], int] = field(default_factory=dict, repr=False)
+
+    def _check_gaps(self, stage: str, batch: Sequence[EventT]) -> None:
+        """Log offsets a partition skipped (the topics have no transactions and no
+        compaction: any jump is a message this agent never saw)."""
+        for event in batch:
+            agent, topic, partition, offset = key_of(event)
+            last = self._last.get((agent, topic, partition))
+            if last is not None and offset > last + 1:
+                SKIPPED.labels(stage).inc(offset - last - 1)
+                log.error("%s: the consumer skipped offsets %d-%d of %s[%d]", stage, last + 1,
+                          offset - 1, topic, partition)
+            self._last[(agent, topic, partition)] = offset
 
     def pending(self, events: Sequence[EventT]) -> list[EventT]:
         """The events of a batch whose output is not yet delivered (nor dead-lettered)."""
@@ -350,10 +369,12 @@ class Batches:
         ``noack_take``: offsets are acknowledged here, after the batch's writes, and never
         by a cancelled or failed batch (``take()`` would acknowledge those too).
         """
+        _STAGE.set(stage)  # this agent's task: its finished messages are its own
         async for events in stream.noack_take(  # type: ignore[attr-defined]
                 size, within=self.settings.batch_within):
             t0 = time.perf_counter()
             batch = list(events)
+            self._check_gaps(stage, batch)
             await self.settle(stage, batch, handler)
             for event in batch:
                 await stream.ack(event)

@@ -6,6 +6,9 @@ This is the one module that builds the app when imported, because
 
 from pipeline.core.settings import Settings
 from pipeline.stream.app import create_app
+from pipeline.stream.topics import wait_for_kafka
 
-pipeline = create_app(Settings.from_env())
+settings = Settings.from_env()
+wait_for_kafka(settings)
+pipeline = create_app(settings)
 app = pipeline.app

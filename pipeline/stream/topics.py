@@ -5,11 +5,37 @@
 
 from __future__ import annotations
 
+import logging
+import time
+
 from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
 from pipeline.core.settings import MAX_MESSAGE_BYTES, Settings
+
+log = logging.getLogger("newsflow.worker")
+
+
+def wait_for_kafka(settings: Settings, *, every: float = 2.0) -> None:
+    """Block until the brokers answer (a worker restarted by its watchdog while Kafka is
+    away, or started before it, waits here instead of failing), saying so every 30 s."""
+    start = last = time.monotonic()
+    while True:
+        try:
+            admin = KafkaAdminClient(**settings.kafka_client_config(),
+                                     client_id="newsflow-wait", request_timeout_ms=5000)
+            try:
+                admin.list_topics()
+                return
+            finally:
+                admin.close()
+        except Exception as exc:  # noqa: BLE001 - any failure means "not reachable yet"
+            if time.monotonic() - last >= 30 or last == start:
+                log.warning("waiting for Kafka at %s (%s: %s)", settings.kafka_bootstrap,
+                            type(exc).__name__, str(exc)[:200])
+                last = time.monotonic()
+            time.sleep(every)
 
 
 def ensure_topics(settings: Settings, *, replication: int = 1) -> list[str]:

@@ -1,4 +1,5 @@
-"""The stall watchdog: a worker that has work but makes no progress exits, to be restarted.
+"""The watchdog: a worker that has work but makes no progress, or that lost its Kafka
+broker, exits to be restarted.
 
 A Faust consumer can stay stuck after a broker outage: it rejoins the group, seeks to the
 committed offsets and then fetches nothing (faust-streaming issues #175 and #523). The
@@ -10,6 +11,14 @@ logs why and exits with :data:`STALLED` (75, ``EX_TEMPFAIL``). ``newsflow worker
 restarts a worker that exits so (Docker's ``restart: unless-stopped`` too); the new
 process resumes from the committed offsets: nothing is lost (offsets are committed after
 the writes) and replays are idempotent.
+
+A broker that crashes can come back without the last messages it had appended: the ones
+a consumer may already have read and acknowledged. The new messages then take the same
+offsets, and a consumer that goes on from its position skips them (Java clients detect
+this through leader epochs, KIP-320; aiokafka does not). So when the worker's group
+coordinator is lost (the broker went away), the worker exits at once with
+:data:`STALLED`, before it can commit what it read just before the crash; the restarted
+worker waits for Kafka and reads again from the last commit.
 
     >>> clock = Progress(timeout=60.0, now=0.0)
     >>> [clock.stalled(lag=lag, now=t) for lag, t in ((5, 30.0), (5, 61.0), (0, 99.0))]
@@ -84,17 +93,58 @@ async def current_lag(app: faust.App, topics: frozenset[str]) -> int | None:
     return lag_of(ends, {tp: committed.get(tp) for tp in assigned})
 
 
+def coordinator_of(app: faust.App) -> int | None:
+    """The node id of the worker's group coordinator as aiokafka knows it (None: none)."""
+    thread = getattr(app.consumer, "_thread", None)
+    consumer = getattr(thread, "_consumer", None)
+    coordinator = getattr(consumer, "_coordinator", None)
+    node = getattr(coordinator, "coordinator_id", None)
+    return node if isinstance(node, int) else None
+
+
+@dataclass
+class BrokerWatch:
+    """Whether a coordinator once known has been lost.
+
+    >>> w = BrokerWatch()
+    >>> [w.lost(node) for node in (None, 1, 1, None)]
+    [False, False, False, True]
+    """
+
+    known: bool = False
+
+    def lost(self, node: int | None) -> bool:
+        if node is not None:
+            self.known = True
+            return False
+        return self.known
+
+
+def _exit(message: str, *args: Any) -> None:
+    log.error(message, *args)
+    logging.shutdown()
+    os._exit(STALLED)  # no clean shutdown: no commit, and a stuck consumer may block it
+
+
 def add_watchdog(app: faust.App, progress: Progress, *, topics: frozenset[str],
                  every: float) -> None:
-    """A Faust timer that exits the worker with :data:`STALLED` when it is stuck."""
+    """Faust timers that exit the worker with :data:`STALLED` when it is stuck (checked
+    every ``every`` s) or lost its broker (checked every second)."""
+    broker = BrokerWatch()
+
+    @app.timer(interval=1.0)
+    async def broker_watch() -> None:
+        if broker.lost(coordinator_of(app)):
+            _exit("lost the Kafka broker (group coordinator gone): exiting with code %d "
+                  "before committing, to read again from the last commit once it is back "
+                  "(a crashed broker may have lost messages this worker already read)",
+                  STALLED)
 
     @app.timer(interval=every)
     async def watchdog() -> None:
         lag = await current_lag(app, topics)
         if lag is None or not progress.stalled(lag=lag):
             return
-        log.error("worker stalled: %d message(s) behind on its partitions and no batch "
-                  "finished for %.0f s; exiting with code %d so that it is restarted "
-                  "(NEWSFLOW_STALL_TIMEOUT sets the limit)", lag, progress.timeout, STALLED)
-        logging.shutdown()
-        os._exit(STALLED)  # no clean shutdown: a stuck consumer may block it; offsets are safe
+        _exit("worker stalled: %d message(s) behind on its partitions and no batch "
+              "finished for %.0f s; exiting with code %d so that it is restarted "
+              "(NEWSFLOW_STALL_TIMEOUT sets the limit)", lag, progress.timeout, STALLED)

@@ -138,7 +138,7 @@ def _where(settings: Settings, es: Elasticsearch, worker) -> str:  # type: ignor
     try:
         consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
         admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
-        committed = admin.list_consumer_group_offsets(settings.app_id)
+        committed = admin.list_group_offsets(settings.app_id)[settings.app_id]
         for topic in settings.topics:
             parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
             ends = consumer.end_offsets(parts)

@@ -236,3 +236,25 @@ def test_dead_letter_always_fits_a_message(size: int) -> None:
     assert len(value) <= MAX_MESSAGE_BYTES
     letter = DeadLetter.model_validate_json(value)
     assert letter.payload_size == size and letter.replayable == (size <= 8 * MiB)
+
+
+def test_one_agent_finishing_a_message_does_not_make_another_skip_it() -> None:
+    """The index and quotes agents both read the enriched topic: when quotes finished a
+    message while index was retrying it (Elasticsearch away), index took it as its own
+    and acknowledged it unwritten (25 articles lost in a fault run). Finished messages
+    are now kept per agent."""
+    import contextvars
+
+    from pipeline.stream.batches import _STAGE
+
+    settings = Settings()
+    batches = Batches(settings, Topic(), Topic())  # type: ignore[arg-type]
+    event = Event(Message("news.enriched.v1", 1, 427, b"{}"))
+
+    def as_agent(stage: str, step):  # type: ignore[no-untyped-def]
+        ctx = contextvars.copy_context()
+        return ctx.run(lambda: (_STAGE.set(stage), step())[1])
+
+    as_agent("quotes", lambda: batches.finish(event))  # type: ignore[arg-type]
+    assert as_agent("index", lambda: batches.pending([event])) == [event]  # type: ignore[list-item]
+    assert as_agent("quotes", lambda: batches.pending([event])) == []  # type: ignore[list-item]

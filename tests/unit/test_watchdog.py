@@ -46,3 +46,12 @@ def test_supervisor_reports_a_failing_worker(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setattr(workers, "worker_command", lambda loglevel="info": [
         sys.executable, "-c", "import sys; sys.exit(3)"])
     assert workers.run_workers(Settings(), processes=1) == 3
+
+
+def test_a_lost_coordinator_is_noticed_only_once_one_was_known() -> None:
+    from pipeline.stream.watchdog import BrokerWatch
+
+    watch = BrokerWatch()
+    assert not watch.lost(None)  # starting: no coordinator yet
+    assert not watch.lost(1)
+    assert watch.lost(None)  # the broker went away
