@@ -12,7 +12,7 @@ restarts a worker that exits so (Docker's ``restart: unless-stopped`` too); the 
 process resumes from the committed offsets: nothing is lost (offsets are committed after
 the writes) and replays are idempotent.
 
-A broker that crashes can come back without the last messages it had appended: the ones
+A broker that crashes may come back without the last messages it had appended: the ones
 a consumer may already have read and acknowledged. The new messages then take the same
 offsets, and a consumer that goes on from its position skips them (Java clients detect
 this through leader epochs, KIP-320; aiokafka does not). So when the worker's group
