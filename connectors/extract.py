@@ -60,11 +60,17 @@ class Extracted:
                 "description": self.description}
 
 
-def _date(value: str | None) -> datetime | None:
-    if not value:
+def parse_date(value: Any) -> datetime | None:
+    """An ISO 8601 date as an aware datetime (UTC when it has no zone); anything
+    unreadable is no date (as feedparser does for RSS/Atom). Shared by the connectors::
+
+        >>> parse_date(" 2023-03-14T09:00:00Z "), parse_date("Tuesday"), parse_date(7)
+        (datetime.datetime(2023, 3, 14, 9, 0, tzinfo=datetime.timezone.utc), None, None)
+    """
+    if not isinstance(value, str) or not value.strip():
         return None
     try:
-        d = datetime.fromisoformat(value)
+        d = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:
         return None
     return d if d.tzinfo else d.replace(tzinfo=UTC)
@@ -98,10 +104,10 @@ def extract_article(html: str | bytes, *, url: str | None = None) -> Extracted:
     if not body or len(body.split()) < MIN_WORDS:
         raise ParseError(f"no article text found in the page (under {MIN_WORDS} words)",
                          url=url)
-    published = _date(getattr(doc, "date", None))
+    published = parse_date(getattr(doc, "date", None))
     if published is None:
         try:
-            published = _date(find_date(html, url=url, original_date=True))
+            published = parse_date(find_date(html, url=url, original_date=True))
         except Exception:  # noqa: BLE001 - htmldate fails on odd markup; the date is optional
             published = None
     return Extracted(text=str(body).strip(), title=getattr(doc, "title", None),

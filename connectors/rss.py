@@ -40,7 +40,7 @@ from connectors.base import (
     transient,
 )
 from connectors.errors import ConnectorError, ParseError
-from connectors.extract import html_to_text, run_cpu
+from connectors.extract import html_to_text, parse_date, run_cpu
 from connectors.http import Limits
 from pipeline.core.contracts import RawArticle
 
@@ -113,17 +113,6 @@ def parse_feed(body: bytes) -> tuple[list[dict[str, Any]], float | None]:
     return out, _min_interval(parsed.get("feed", {}))
 
 
-def _iso_date(value: Any) -> datetime | None:
-    """A JSON Feed date; an unreadable one is no date (as feedparser does for RSS/Atom)."""
-    if not isinstance(value, str) or not value.strip():
-        return None
-    try:
-        d = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return d if d.tzinfo else d.replace(tzinfo=UTC)
-
-
 def _json_feed(body: bytes) -> list[dict[str, Any]]:
     try:
         feed = json.loads(body)
@@ -163,7 +152,7 @@ def _json_feed_item(item: Any) -> dict[str, Any]:
         "summary": _text(item.get("summary"), "summary"),
         "authors": [a["name"] for a in authors if isinstance(a, dict)
                     and isinstance(a.get("name"), str) and a["name"]],
-        "published_at": _iso_date(item.get("date_published") or item.get("date_modified")),
+        "published_at": parse_date(item.get("date_published") or item.get("date_modified")),
     }
 
 
@@ -173,7 +162,7 @@ def _entry_json(entry: dict[str, Any]) -> dict[str, Any]:
 
 
 def _entry_from_json(data: dict[str, Any]) -> dict[str, Any]:
-    return {**data, "published_at": _iso_date(data.get("published_at"))}
+    return {**data, "published_at": parse_date(data.get("published_at"))}
 
 
 def _entry_hash(data: dict[str, Any]) -> str:

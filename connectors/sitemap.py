@@ -29,6 +29,7 @@ from pydantic import Field
 
 from connectors.base import ByteSize, Connector, ExtractingConfig, Seconds
 from connectors.errors import ConnectorError, ParseError
+from connectors.extract import parse_date
 from connectors.http import Limits
 from pipeline.core.contracts import RawArticle
 
@@ -48,16 +49,6 @@ class SitemapConfig(ExtractingConfig):
     max_bytes: ByteSize = 10 * 1024 * 1024
 
 
-def _date(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        d = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return d if d.tzinfo else d.replace(tzinfo=UTC)
-
-
 def parse_sitemap(body: bytes) -> tuple[list[str], list[dict[str, Any]]]:
     """(child sitemaps, url entries) of a sitemap or sitemap index; safe against entities."""
     try:
@@ -73,10 +64,10 @@ def parse_sitemap(body: bytes) -> tuple[list[str], list[dict[str, Any]]]:
         if not loc:
             continue
         news_date = url.findtext("news:news/news:publication_date", namespaces=NS)
-        entries.append({"url": loc.strip(),
-                        "lastmod": _date(url.findtext("sm:lastmod", namespaces=NS) or news_date),
+        lastmod = url.findtext("sm:lastmod", namespaces=NS) or news_date
+        entries.append({"url": loc.strip(), "lastmod": parse_date(lastmod),
                         "title": url.findtext("news:news/news:title", namespaces=NS),
-                        "published_at": _date(news_date)})
+                        "published_at": parse_date(news_date)})
     return children, entries
 
 
@@ -86,7 +77,8 @@ def _entry_json(entry: dict[str, Any]) -> dict[str, Any]:
 
 def _entry_from_json(data: dict[str, Any]) -> dict[str, Any]:
     return {"url": data.get("url"), "title": data.get("title"),
-            "lastmod": _date(data.get("lastmod")), "published_at": _date(data.get("published_at"))}
+            "lastmod": parse_date(data.get("lastmod")),
+            "published_at": parse_date(data.get("published_at"))}
 
 
 class SitemapConnector(Connector[SitemapConfig]):
