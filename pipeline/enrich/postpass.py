@@ -107,13 +107,13 @@ def _orphan_quotes(doc: Doc, found: list[Found]) -> list[Found]:
     text = doc_text(doc)
     covered = [f.content for f in found] + [r for f in found for r in f.extra]
     spans = quotes(doc)
+    speakers = [f for f in found if f.source is not None and _speaker(text, f.source, spans)]
     out = []
     for start, end in spans:
         if any(s <= start and end <= e for s, e in covered):
             continue
         if len(text[start:end].split()) < 6:
             continue
-        speakers = [f for f in found if f.source is not None and _speaker(text, f.source, spans)]
         out.append(Found("direct", (start, end), None, _nearby_speaker(text, start, speakers),
                          rule="orphan_quote"))
     return found + out
