@@ -215,20 +215,10 @@ def kafka_cluster_id(*, random_bytes: Callable[[], bytes] = lambda: uuid.uuid4()
 
 
 def kafka_healthy(settings: Settings) -> bool:
-    if not port_open(kafka_endpoint(settings)):
-        return False
-    try:
-        from kafka import KafkaAdminClient
+    from pipeline.stream.topics import kafka_problem
 
-        admin = KafkaAdminClient(**settings.kafka_client_config(),
-                                 request_timeout_ms=3000)
-        try:
-            admin.list_topics()
-        finally:
-            admin.close()
-        return True
-    except Exception:  # noqa: BLE001 - any failure means "not healthy yet"
-        return False
+    return port_open(kafka_endpoint(settings)) and kafka_problem(settings,
+                                                                 timeout_ms=3000) is None
 
 
 # ---------------------------------------------------------------- Elasticsearch
