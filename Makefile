@@ -8,12 +8,12 @@ BIN := $(VENV)/bin
 
 .PHONY: setup demo test lint unit stack-up stack-down bench lock wheel smoke clean
 
-# The locked, hash-checked dependencies (requirements-dev.lock), then the project itself
-# without resolving anything again. The machine's own pip is enough.
-$(BIN)/.installed: pyproject.toml requirements-dev.lock
+# A pinned, hash-checked pip first, then exactly the locked, hash-checked dependencies
+# (requirements-dev.lock, nothing resolved), then the project itself; checked afterwards
+# (pip check, every distribution at its locked version). See deploy/install-locked.sh.
+$(BIN)/.installed: pyproject.toml requirements-dev.lock requirements-bootstrap.lock
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q -r requirements-dev.lock
-	$(BIN)/python -m pip install -q --no-deps -e .
+	sh deploy/install-locked.sh $(BIN)/python requirements-dev.lock --editable .
 	touch $@
 
 setup: $(BIN)/.installed
@@ -28,7 +28,7 @@ demo: stack-up
 	$(BIN)/newsflow demo
 
 lint: setup
-	$(BIN)/ruff check connectors pipeline tests bench
+	$(BIN)/ruff check connectors pipeline tests bench deploy
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
@@ -41,18 +41,20 @@ test: lint stack-up
 bench: stack-up
 	$(BIN)/python -m bench.run_all
 
-# Regenerate both locks from pyproject.toml (newest versions within its ranges).
+# Regenerate the three locks from pyproject.toml and deploy/bootstrap.in with the locked uv.
+# Run it after changing a dependency in pyproject.toml or deploy/bootstrap.in: pins that still
+# fit are kept. `make lock UPGRADE=--upgrade` takes the newest versions within the ranges.
+# Then `make clean setup` installs exactly what they say.
+UV_COMPILE := $(BIN)/uv pip compile --python-version 3.11 \
+	--python-platform x86_64-unknown-linux-gnu --generate-hashes --custom-compile-command "make lock" -q
 lock: setup
-	$(BIN)/python -m pip install -q uv
-	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 \
-	    --python-platform x86_64-unknown-linux-gnu --generate-hashes \
-	    --custom-compile-command "make lock" -q -o requirements-dev.lock
-	$(BIN)/uv pip compile pyproject.toml --python-version 3.11 \
-	    --python-platform x86_64-unknown-linux-gnu --generate-hashes -c requirements-dev.lock \
-	    --custom-compile-command "make lock" -q -o requirements.lock
+	$(UV_COMPILE) $(UPGRADE) pyproject.toml --extra dev -o requirements-dev.lock
+	$(UV_COMPILE) pyproject.toml -c requirements-dev.lock -o requirements.lock
+	$(UV_COMPILE) deploy/bootstrap.in -c requirements-dev.lock -o requirements-bootstrap.lock
 
+# Built with the locked setuptools (no unpinned build backend fetched).
 wheel: setup
-	rm -rf dist && $(BIN)/python -m build --wheel --outdir dist .
+	rm -rf dist && $(BIN)/python -m pip wheel -q --no-deps --no-build-isolation -w dist .
 
 # The built wheel in a fresh venv outside the checkout (see .ci/smoke-wheel).
 smoke: wheel
