@@ -42,4 +42,7 @@ case "${3:-}" in
 esac
 
 $pip check || { echo "install-locked: the lock is incomplete or inconsistent: run 'make lock'" >&2; exit 1; }
-"$py" "$here/verify_lock.py" "$lock" "$boot" ${allow:+--allow "$allow"}
+if [ "$(cd "$(dirname "$lock")" && pwd)/$(basename "$lock")" = "$(cd "$(dirname "$boot")" && pwd)/$(basename "$boot")" ]; then
+    boot=""   # installing the installer alone (a build environment)
+fi
+"$py" "$here/verify_lock.py" "$lock" ${boot:+"$boot"} ${allow:+--allow "$allow"}
