@@ -154,3 +154,14 @@ def test_conflicting_pins_across_locks(tmp_path: Path, capsys: pytest.CaptureFix
     (tmp_path / "b.lock").write_text("pip==23.2.1 \\\n")
     assert _verify_lock().main([str(tmp_path / "a.lock"), str(tmp_path / "b.lock")]) == 1
     assert "pip is pinned at 26.3 and 23.2.1" in capsys.readouterr().err
+
+
+def test_image_copies_only_files_that_exist() -> None:
+    """No engine runs here to build the image: every COPY from the build context must at
+    least name files of the repository (the compose build context is the repository root)."""
+    docker = (ROOT / "deploy" / "Dockerfile").read_text()
+    for line in docker.splitlines():
+        if line.startswith("COPY ") and "--from=" not in line:
+            *sources, _dest = line.split()[1:]
+            for source in sources:
+                assert (ROOT / source).exists(), f"the image copies {source}: not in the repo"
