@@ -10,6 +10,7 @@ from pipeline.cli import (  # noqa: F401 - importing a command module registers 
     admin,
     deadletters,
     group,
+    kibana,
     offline,
     quotes,
     run,

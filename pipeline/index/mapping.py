@@ -26,6 +26,10 @@ KW = {"type": "keyword"}
 INT = {"type": "integer"}
 DATE = {"type": "date"}
 SPAN = {"properties": {"text": {"type": "text", "analyzer": "nf_text"}, "start": INT, "end": INT}}
+FLOAT = {"type": "float"}
+GEO = {"type": "geo_point"}
+PLACE = {"properties": {"geonames_id": {"type": "long"}, "name": KW, "kind": KW,
+                        "country": KW, "lat": FLOAT, "lon": FLOAT}}
 
 
 def analyzer_settings(*, has_analysis_common: bool) -> dict[str, Any]:
@@ -49,7 +53,8 @@ def mappings() -> dict[str, Any]:
                 "etag": {"type": "keyword", "index": False},
                 "last_modified": {"type": "keyword", "index": False}}},
             "entities": {"type": "nested", "properties": {
-                "text": KW, "label": KW, "start": INT, "end": INT, "canonical": KW, "key": KW}},
+                "text": KW, "label": KW, "start": INT, "end": INT, "canonical": KW, "key": KW,
+                "place": PLACE}},
             "entity_summary": {"type": "nested", "properties": {
                 "canonical": KW, "label": KW, "key": KW, "mentions": INT, "first_offset": INT,
                 "salience": {"type": "float"}, "outlet": {"type": "boolean"}}},
@@ -66,6 +71,9 @@ def mappings() -> dict[str, Any]:
             "attributed_sources": KW, "attribution_kinds": KW,
             "enrichment_version": KW, "enriched_at": DATE, "indexed_at": DATE,
             "story": KW, "copy_of": KW, "similarity": {"type": "float"}, "wire": KW,
+            # places: the main place with its point, every linked place's point and country
+            "main_place": {"properties": {**PLACE["properties"], "location": GEO}},
+            "place_locations": GEO, "countries": KW, "place_ids": {"type": "long"},
         },
     }
 

@@ -56,9 +56,10 @@ def dashboards_role() -> dict[str, Any]:
         "description": "newsflow setup: import the newsflow Kibana saved objects",
         "applications": [{
             "application": "kibana-.kibana",
-            # index-pattern, search, visualization and dashboard saved objects, default space
+            # index-pattern, search, visualization, dashboard and map saved objects, default space
             "privileges": ["feature_indexPatterns.all", "feature_discover_v2.all",
-                           "feature_visualize_v2.all", "feature_dashboard_v2.all"],
+                           "feature_visualize_v2.all", "feature_dashboard_v2.all",
+                           "feature_maps_v2.all"],
             "resources": ["space:default"],
         }],
     }

@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 
+from pipeline.core.settings import Settings
 from pipeline.index.mapping import mappings
 from pipeline.index.quotes_mapping import quotes_mappings
 from pipeline.ops import security
@@ -274,8 +275,8 @@ def _mapped_fields(props: dict[str, Any], prefix: str = "") -> set[str]:
 
 def test_kibana_objects_parse_resolve_and_use_mapped_fields() -> None:
     committed = NDJSON.read_text()
-    assert committed == ndjson(), \
-        "regenerate: python -m pipeline.ops.kibana > deploy/kibana/newsflow.ndjson"
+    assert committed == ndjson(Settings()), \
+        "regenerate: newsflow kibana export --output deploy/kibana/newsflow.ndjson"
     objects = [json.loads(line) for line in committed.splitlines()]
     ids = {(o["type"], o["id"]) for o in objects}
     for o in objects:
