@@ -180,8 +180,26 @@ class Attribution(BaseModel):
     stance: Literal["neutral", "distancing", "endorsing"] | None = None  # of the cue
 
 
+PlaceKind = Literal["country", "admin", "city", "other"]
+
+
+class Place(BaseModel):
+    """A place linked to the GeoNames gazetteer (``pipeline.enrich.places``): its
+    GeoNames id, canonical name, kind, ISO 3166-1 alpha-2 country and coordinates. An
+    unlinked place keeps its name, kind ``other`` and null id, country and coordinates."""
+
+    model_config = ConfigDict(extra="forbid")
+    geonames_id: int | None = None
+    name: str
+    kind: PlaceKind = "other"
+    country: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+
+
 class Entity(BaseModel):
-    """One mention of a named entity, resolved to its canonical name in the article."""
+    """One mention of a named entity, resolved to its canonical name in the article;
+    a GPE, LOC or NORP mention naming a place has its ``place``."""
 
     model_config = ConfigDict(extra="forbid")
     text: str
@@ -190,6 +208,14 @@ class Entity(BaseModel):
     end: int
     canonical: str
     key: str
+    place: Place | None = None
+
+    @model_serializer(mode="wrap")
+    def _drop_no_place(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        if data.get("place") is None:
+            data.pop("place", None)
+        return data
 
 
 class EntitySummary(BaseModel):
@@ -228,6 +254,8 @@ class EnrichedArticle(BaseModel):
     entity_summary: list[EntitySummary] = Field(default_factory=list)
     attributions: list[Attribution] = Field(default_factory=list)
     attributed_sources: list[str] = Field(default_factory=list)
+    # where the article is set: its dateline, else its most-mentioned linked place
+    main_place: Place | None = None
     enrichment_version: str = ENRICHMENT_VERSION
     enriched_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     # The story the article belongs to (the id of the story's first article), the earliest

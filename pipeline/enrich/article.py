@@ -1,4 +1,5 @@
-"""Enrich articles: language, canonical entities, source attribution, provenance.
+"""Enrich articles: language, canonical entities and their places, source attribution,
+provenance.
 
 The same code serves the Faust agent and ``newsflow enrich``::
 
@@ -31,6 +32,7 @@ from pipeline.enrich.attribution import find_raw
 from pipeline.enrich.entities import EntityIndex, canonicalise, entity_key
 from pipeline.enrich.found import doc_text
 from pipeline.enrich.nlp import detect_language, load_model
+from pipeline.enrich.places import link_entities
 from pipeline.enrich.resolve import resolve_all
 
 MAX_TEXT_CHARS = 1_000_000
@@ -190,13 +192,14 @@ class Enricher:
         provenance = fields.get("provenance") or {}
         publishers = {p for p in (provenance.get("publisher"), provenance.get("source")) if p}
         index = canonicalise(doc, publishers=publishers)
-        entities = _entities(index)
+        entities, main_place = link_entities(doc_text(doc), _entities(index))
         attributions = resolve_all(find_raw(doc), doc, index)
         sources = sorted({a.source.canonical for a in attributions
                           if a.source and a.source.canonical})
         return EnrichedArticle(**fields, entities=entities,
                                entity_summary=_summary(entities, len(doc_text(doc))),
-                               attributions=attributions, attributed_sources=sources)
+                               attributions=attributions, attributed_sources=sources,
+                               main_place=main_place)
 
 
 def enrich_lines(enricher: Enricher, lines: Iterable[ArticleInput | dict[str, Any]],
