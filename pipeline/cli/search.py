@@ -32,6 +32,11 @@ def search(
                                    help="Only articles quoting an anonymous source."),
     stance: str | None = typer.Option(None, "--stance", help="Only articles with a cue of "
                                       "this stance: neutral, distancing or endorsing."),
+    country: str | None = typer.Option(None, "--country", help="Only articles with a place "
+                                       "in this country (ISO 3166-1 alpha-2: SY, TR, US)."),
+    near: str | None = typer.Option(None, "--near", help="Only articles with a place near "
+                                    "this one: a city, country or US state, or lat,lon."),
+    km: float = typer.Option(50.0, "--km", min=0.001, help="Radius of --near in km."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Search articles; exit 0 with hits, 3 with none, 1 on error."""
@@ -42,10 +47,22 @@ def search(
     if stance is not None and stance not in STANCES:
         err.print(f"[red]error:[/red] --stance must be one of {', '.join(STANCES)}")
         raise typer.Exit(2)
+    from pipeline.core.errors import ConfigError
+    from pipeline.search.geo import near_point
+
+    if country is not None and not (len(country) == 2 and country.isalpha()):
+        err.print("[red]error:[/red] --country takes an ISO 3166-1 alpha-2 code (SY, TR, US)")
+        raise typer.Exit(2)
+    try:
+        point = near_point(near) if near else None
+    except ConfigError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
     req = SearchRequest(text=query or None, entity=entity, type=type_, source=source,
                         said_by=said_by, publisher=publisher, since=since, until=until,
                         lang=lang, limit=limit, anonymous=anonymous, stance=stance,
-                        all_copies=all_copies, wire=wire)
+                        all_copies=all_copies, wire=wire, country=country, near=point,
+                        km=km)
     settings = load_settings()
     try:
         result = run_search(settings, req)

@@ -158,12 +158,32 @@ def document(article: EnrichedArticle) -> dict[str, Any]:
         doc[field] = sorted(values)
     doc["entity_keys"] = sorted({e.key for e in article.entity_summary})
     doc["attribution_kinds"] = sorted({a.kind for a in article.attributions})
+    doc.update(place_fields(article))
     for att in doc["attributions"]:  # parts of split quotes are kept in Kafka, not indexed
         for key in ("content", "cue", "source"):
             if att.get(key):
                 att[key].pop("spans", None)
     doc["indexed_at"] = datetime.now(UTC).isoformat()
     return doc
+
+
+def place_fields(article: EnrichedArticle) -> dict[str, Any]:
+    """The places' search fields: the main place's point, every linked place's point
+    (the main place's included), their countries and GeoNames ids."""
+    places = [e.place for e in article.entities if e.place and e.place.geonames_id]
+    main = article.main_place
+    if main and main.geonames_id:
+        places.append(main)
+    points = {(p.lat, p.lon) for p in places if p.lat is not None and p.lon is not None}
+    out: dict[str, Any] = {
+        "place_locations": [{"lat": lat, "lon": lon} for lat, lon in sorted(points)],
+        "countries": sorted({p.country for p in places if p.country}),
+        "place_ids": sorted({p.geonames_id for p in places if p.geonames_id})}
+    if main is not None:
+        out["main_place"] = {**main.model_dump(), **(
+            {"location": {"lat": main.lat, "lon": main.lon}}
+            if main.lat is not None and main.lon is not None else {})}
+    return out
 
 
 def current_version(settings: Settings, es: Elasticsearch) -> int:

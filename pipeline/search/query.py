@@ -18,6 +18,7 @@ from typing import Any
 from pipeline.core.settings import Settings
 from pipeline.core.vocabulary import INDEX_FIELDS
 from pipeline.index.mapping import client
+from pipeline.search.geo import place_filters
 
 TYPE_FIELDS = sorted(set(INDEX_FIELDS.values()))
 
@@ -38,6 +39,9 @@ class SearchRequest:
     wire: str | None = None  # only articles carrying this agency's story (AFP, AP, ...)
     anonymous: bool = False  # only articles with an attribution to an anonymous source
     stance: str | None = None  # only articles with an attribution of that stance
+    country: str | None = None  # only articles with a linked place in this country (ISO)
+    near: tuple[float, float] | None = None  # ... or a linked place within km of (lat, lon)
+    km: float = 50.0
 
 
 def _entity_filter(name: str, label: str | None) -> dict[str, Any]:
@@ -90,6 +94,7 @@ def build_query(req: SearchRequest) -> dict[str, Any]:
         if req.stance:
             said.append({"term": {"attributions.stance": req.stance}})
         filters.append({"nested": {"path": "attributions", "query": {"bool": {"filter": said}}}})
+    filters += place_filters(country=req.country, near=req.near, km=req.km)
     query = {
         "query": {"bool": {"must": must or [{"match_all": {}}], "filter": filters}},
         "size": max(0, min(req.limit, 1000)),
@@ -104,6 +109,7 @@ def build_query(req: SearchRequest) -> dict[str, Any]:
             "attributed_sources": {"terms": {"field": "attributed_sources", "size": 10}},
             "publishers": {"terms": {"field": "provenance.publisher", "size": 10}},
             "wires": {"terms": {"field": "wire", "size": 10}},
+            "countries": {"terms": {"field": "countries", "size": 10}},
             "stories": {"cardinality": {"field": "story"}},
         },
     }
@@ -174,6 +180,7 @@ def search(settings: Settings, req: SearchRequest) -> dict[str, Any]:
             "attributed_sources": src.get("attributed_sources", []),
             "story": src.get("story") or h["_id"], "copy_of": src.get("copy_of"),
             "wire": src.get("wire"),
+            "main_place": src.get("main_place"), "countries": src.get("countries", []),
             "highlights": [frag for frags in h.get("highlight", {}).values() for frag in frags],
             "who_said_what": [
                 {"source": (a.get("source") or {}).get("canonical"), "kind": a["kind"],

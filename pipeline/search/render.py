@@ -47,6 +47,17 @@ def _copies_line(hit: dict[str, Any]) -> str | None:
     return line
 
 
+def _where(console: Console, hit: dict[str, Any]) -> None:
+    """'where: Damascus (SY)  places in SY, TR' for an article with a main place."""
+    where = hit.get("main_place") or {}
+    if not where.get("name"):
+        return
+    country = f" ({_text(where['country'])})" if where.get("country") else ""
+    countries = ", ".join(_text(c) for c in hit.get("countries") or [])
+    more = f"  [dim]places in {countries}[/dim]" if countries else ""
+    console.print(f"   [blue]where: {_text(where['name'])}{country}[/blue]{more}", emoji=False)
+
+
 def _hit(console: Console, i: int, hit: dict[str, Any]) -> None:
     console.print(f"\n[bold cyan]{i}. {_text(hit.get('title') or '(untitled)')}[/bold cyan]"
                   f"  [dim]{_text(hit.get('publisher'))} {_text(hit.get('published_at'))}"
@@ -55,6 +66,7 @@ def _hit(console: Console, i: int, hit: dict[str, Any]) -> None:
     line = _copies_line(hit)
     if line:
         console.print(line, emoji=False)
+    _where(console, hit)
     for frag in hit["highlights"][:2]:
         console.print(f"   … {_highlight(frag)} …", emoji=False)
     for w in hit["who_said_what"][:3]:
