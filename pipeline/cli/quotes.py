@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from pipeline.cli.app import app, emit, load_settings, search_failed
+from pipeline.cli.app import app, emit, fail, load_settings, search_failed
+from pipeline.core.errors import ConfigError
 
 
 @app.command()
@@ -20,6 +21,9 @@ def quotes(
     contested: bool = typer.Option(False, "--contested", help="Only words credited to "
                                    "incompatible speakers."),
     limit: int = typer.Option(10, "--limit", min=0, max=1000),
+    place: str | None = typer.Option(None, "--place", help="What was said about a place "
+                                     "(country, city or US state): quotes naming it, or "
+                                     "first reported in an article set there."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Quotes grouped across outlets: the words, who said them, the first report and how
@@ -27,10 +31,13 @@ def quotes(
     from pipeline.search.quotes import QuotesRequest, render_quotes, search_quotes
 
     req = QuotesRequest(text=query or None, said_by=said_by, publisher=publisher,
-                        since=since, until=until, contested=contested, limit=limit)
+                        since=since, until=until, contested=contested, limit=limit,
+                        place=place)
     settings = load_settings()
     try:
         result = search_quotes(settings, req)
+    except ConfigError as exc:
+        fail(exc, 2)
     except Exception as exc:  # noqa: BLE001 - say what went wrong and how to fix it
         search_failed("quote search", exc)
     emit(result, as_json=as_json, render=render_quotes)

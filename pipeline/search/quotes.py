@@ -34,11 +34,13 @@ class QuotesRequest:
     until: str | None = None
     contested: bool = False
     limit: int = 10
+    place: str | None = None  # what was said about this place (pipeline.search.quote_places)
 
 
-def build_query(req: QuotesRequest) -> dict[str, Any]:
+def build_query(req: QuotesRequest, place: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The quote groups' query; ``place``: the filter of :func:`quote_filter`."""
     must: list[dict[str, Any]] = []
-    filters: list[dict[str, Any]] = []
+    filters: list[dict[str, Any]] = [place] if place else []
     if req.text:
         must.append({"simple_query_string": {"query": req.text, "fields": [
             "content^2", "texts", "speaker.text"], "default_operator": "and"}})
@@ -78,14 +80,25 @@ def _hit(src: dict[str, Any]) -> dict[str, Any]:
 
 
 def search_quotes(settings: Settings, req: QuotesRequest) -> dict[str, Any]:
-    """Run the query; return ``{"total": n, "quotes": [...]}`` (the ``--json`` shape)."""
+    """Run the query; return ``{"total": n, "quotes": [...]}`` (the ``--json`` shape),
+    with ``place`` (the place the quotes are about) when ``req.place`` is given."""
+    place_filter, about = None, None
+    if req.place:
+        from pipeline.search.quote_places import articles_about, place_query, quote_filter
+
+        about = place_query(req.place)
+        place_filter = quote_filter(about, articles_about(settings, about))
     es = client(settings)
     try:
-        resp = es.search(index=settings.quotes_index_alias, body=build_query(req))
+        resp = es.search(index=settings.quotes_index_alias,
+                         body=build_query(req, place_filter))
     finally:
         es.close()
-    return {"total": resp["hits"]["total"]["value"],
-            "quotes": [_hit(h["_source"]) for h in resp["hits"]["hits"]]}
+    out: dict[str, Any] = {"total": resp["hits"]["total"]["value"],
+                           "quotes": [_hit(h["_source"]) for h in resp["hits"]["hits"]]}
+    if about is not None:
+        out["place"] = about.place.model_dump()
+    return out
 
 
 def _t(value: Any, limit: int | None = None) -> str:
@@ -97,7 +110,9 @@ def _t(value: Any, limit: int | None = None) -> str:
 
 def render_quotes(result: dict[str, Any], console: Console) -> None:
     """One line per group: the words, the speaker, the first report, how many carried it."""
-    console.print(f"[bold]{result['total']}[/bold] quote group(s)")
+    about = result.get("place")
+    console.print(f"[bold]{result['total']}[/bold] quote group(s)" + (
+        f" about [blue]{_t(about['name'])}[/blue]" if about else ""))
     for i, q in enumerate(result["quotes"], 1):
         sp = q["speaker"]
         who = sp.get("canonical") or sp.get("text") or "unnamed"
