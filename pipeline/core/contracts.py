@@ -131,7 +131,7 @@ def _short(exc: ValidationError) -> str:
 
 
 ENRICHED_SCHEMA_VERSION = 1
-ENRICHMENT_VERSION = "1.0.0"
+ENRICHMENT_VERSION = "1.1.0"  # 1.1: places (entity place, main_place)
 
 DeadLetterStage = Literal["decode", "enrich", "index", "connector", "quotes", "group",
                           "funnel", "stories"]

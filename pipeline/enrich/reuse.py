@@ -47,6 +47,7 @@ from pipeline.core.contracts import (
 from pipeline.core.errors import EnrichmentError
 from pipeline.core.text import clean_text
 from pipeline.enrich.article import Enricher, _summary
+from pipeline.enrich.places import link_entities
 
 log = logging.getLogger("newsflow.enrich")
 REUSED = Counter("newsflow_enrichment_reused_total",
@@ -162,13 +163,15 @@ def _fields(raw: RawArticle) -> dict[str, Any]:
 
 
 def derive(original: EnrichedArticle, raw: RawArticle) -> EnrichedArticle:
-    """The copy's enrichment from its original's (language, entities, attributions)."""
+    """The copy's enrichment from its original's (language, entities and their places,
+    attributions); the main place is the copy's own (its dateline may differ)."""
     fields = _fields(raw)
     al = Aligner(original.text, fields["text"])
     if al.coverage < COVERAGE:
         raise NotDerivable(f"article {raw.id}: {al.coverage:.0%} of its words are its "
                            f"original's, under {COVERAGE:.0%}")
     entities = [e for e in (_entity(x, al) for x in original.entities) if e is not None]
+    entities, main_place = link_entities(fields["text"], entities)  # the copy's dateline
     attributions = [a for a in (_attribution(x, al) for x in original.attributions)
                     if a is not None]
     sources = sorted({a.source.canonical for a in attributions
@@ -178,6 +181,7 @@ def derive(original: EnrichedArticle, raw: RawArticle) -> EnrichedArticle:
                            entities=entities, entity_summary=_summary(entities,
                                                                       len(fields["text"])),
                            attributions=attributions, attributed_sources=sources,
+                           main_place=main_place,
                            enrichment_version=original.enrichment_version)
 
 

@@ -132,3 +132,18 @@ def test_labelled_set_accuracy_per_kind(enricher: Enricher) -> None:
     assert kinds["country"]["accuracy_end_to_end"] >= 0.90
     assert kinds["city"]["accuracy_end_to_end"] >= 0.85
     assert kinds["main_place"]["accuracy_end_to_end"] >= 0.90
+
+
+def test_a_derived_copy_has_the_places_and_its_own_main_place() -> None:
+    from pipeline.core.contracts import EnrichedArticle, Provenance, RawArticle
+    from pipeline.enrich.reuse import derive
+
+    body = " Officials in Damascus met envoys from Ankara, and Damascus said talks went well."
+    text = "DAMASCUS, Syria (Reuters) —" + body
+    linked, main = link_entities(text, ents(text, ("Ankara", "GPE")))
+    original = EnrichedArticle(id="o", text=text, entities=linked, main_place=main)
+    copy = derive(original, RawArticle.new(
+        url="https://example.org/copy", text="LONDON (Reuters) —" + body,
+        provenance=Provenance(connector="test", source="copy")))
+    assert [e.place.country for e in copy.entities if e.place] == ["TR"]
+    assert copy.main_place and copy.main_place.name == "London"
