@@ -128,7 +128,8 @@ class GroupStage:
             self.groups = None  # reloaded in _apply, from what the index holds now
             self._docs.clear()
             self._removed.clear()
-        good = await batches.decode(events, Quote.from_bytes)
+        # a retry decodes only what is not finished: poison is dead-lettered once
+        good = await batches.decode(batches.pending(events), Quote.from_bytes)
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, self._apply,
                                    [(ev.message.offset, q) for ev, q in good])
