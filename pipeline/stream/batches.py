@@ -53,6 +53,7 @@ from pipeline.core.contracts import (
 from pipeline.core.errors import Backpressure, ContractError, EnrichmentError, NewsflowError
 from pipeline.core.settings import MAX_MESSAGE_BYTES, Settings
 from pipeline.index.indexer import Indexer
+from pipeline.stream.gaps import Gaps
 from pipeline.stream.watchdog import Progress
 
 log = logging.getLogger("newsflow.worker")
@@ -179,19 +180,17 @@ class Batches:
     backoff: float = 0.5  # first retry delay, doubled up to 30 s
     progress: Progress | None = None  # told when a batch finishes or waits on a service
     _done: set[Key] = field(default_factory=set, repr=False)
-    _last: dict[tuple[str, str, int], int] = field(default_factory=dict, repr=False)
+    gaps: Gaps = field(default_factory=Gaps, repr=False)  # reset by the rebalance signals
 
     def _check_gaps(self, stage: str, batch: Sequence[EventT]) -> None:
-        """Log offsets a partition skipped (the topics have no transactions and no
-        compaction: any jump is a message this agent never saw)."""
+        """Log offsets a partition skipped within its current assignment (see ``Gaps``)."""
         for event in batch:
             agent, topic, partition, offset = key_of(event)
-            last = self._last.get((agent, topic, partition))
-            if last is not None and offset > last + 1:
-                SKIPPED.labels(stage).inc(offset - last - 1)
-                log.error("%s: the consumer skipped offsets %d-%d of %s[%d]", stage, last + 1,
-                          offset - 1, topic, partition)
-            self._last[(agent, topic, partition)] = offset
+            skipped = self.gaps.seen(agent, topic, partition, offset)
+            if skipped is not None:
+                SKIPPED.labels(stage).inc(skipped[1] - skipped[0] + 1)
+                log.error("%s: the consumer skipped offsets %d-%d of %s[%d]", stage,
+                          skipped[0], skipped[1], topic, partition)
 
     def pending(self, events: Sequence[EventT]) -> list[EventT]:
         """The events of a batch whose output is not yet delivered (nor dead-lettered)."""
