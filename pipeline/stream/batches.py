@@ -39,6 +39,8 @@ from aiokafka.errors import (
     RecordListTooLargeError,
     RecordTooLargeError,
 )
+from elastic_transport import TransportError as ESTransportError
+from elasticsearch import ApiError
 from faust.types import EventT
 from prometheus_client import Counter
 
@@ -101,6 +103,9 @@ def transient(exc: BaseException) -> bool:
             return True
         if isinstance(e, KafkaError) and e.retriable:
             return True
+        if isinstance(e, ESTransportError) or (isinstance(e, ApiError) and (
+                e.meta.status >= 500 or e.meta.status == 429)):
+            return True  # Elasticsearch away or overloaded (a sync client's call)
     return False
 
 
@@ -223,7 +228,11 @@ class Batches:
                     msg.offset, str(exc)[:500])
 
     async def until_ready(self, stage: str, step: Callable[[], Awaitable[None]]) -> None:
-        """Run an idempotent step (index setup, a last-resort dead letter) until it succeeds."""
+        """Run an idempotent step (index setup, a last-resort dead letter) until it succeeds.
+
+        Waiting on a service (:func:`transient`) is progress; a step that fails for any
+        other reason (a plain index squatting an alias, a mapping that cannot be
+        extended) is retried but is not progress, so the watchdog sees the stage stuck."""
         attempt = 0
         while True:
             try:
@@ -231,11 +240,12 @@ class Batches:
                 return
             except Exception as exc:  # noqa: BLE001 - setup waits for the services
                 attempt += 1
-                await self._wait(stage, exc, attempt, "setup")
+                await self._wait(stage, exc, attempt, "setup", progress=transient(exc))
 
-    async def _wait(self, stage: str, exc: BaseException, attempt: int, what: str) -> None:
+    async def _wait(self, stage: str, exc: BaseException, attempt: int, what: str, *,
+                    progress: bool = True) -> None:
         delay = min(self.backoff * 2 ** min(attempt - 1, 16), 30.0)
-        if self.progress is not None:
+        if self.progress is not None and progress:
             self.progress.made()  # waiting on a service is not a stall
         metrics.BACKPRESSURE.labels(stage).set(1)
         metrics.ERRORS.labels(stage, type(exc).__name__).inc()

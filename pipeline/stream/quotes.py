@@ -134,13 +134,29 @@ class GroupStage:
         await loop.run_in_executor(None, self._apply,
                                    [(ev.message.offset, q) for ev, q in good])
         docs = [g.to_doc() for g in sorted(self._docs.values(), key=lambda g: g.founded)]
-        await self.writer().write(docs, sorted(self._removed.items()))
+        rejected = await self.writer().write(docs, sorted(self._removed.items()))
+        if rejected:
+            await self._rejected(batches, good, dict(rejected))
         self._docs.clear()
         self._removed.clear()
         self.next_offset = events[-1].message.offset + 1
         for event in events:
             batches.finish(event)
         metrics.MESSAGES_OUT.labels("group").inc(len(good))
+
+
+    async def _rejected(self, batches: Batches, good: list[tuple[EventT, Quote]],
+                        rejected: dict[str, Exception]) -> None:
+        """Dead-letter the quotes of this batch that went to a group Elasticsearch
+        rejected (that group alone: the other groups are written); the state is then
+        reloaded from the index before the next batch, so memory holds what is stored."""
+        for event, quote in good:
+            gid = self.store.group_of(quote.id)
+            if gid in rejected:
+                await batches.dead_letter("group", rejected[gid], event, quote.article.id)
+        log.error("quote groups rejected by Elasticsearch: %s",
+                  "; ".join(f"{g}: {str(e)[:300]}" for g, e in rejected.items()))
+        self.groups = None
 
 
 def add_quote_agents(app: faust.App, settings: Settings, batches: Batches,

@@ -23,7 +23,7 @@ class Writer:
         self.written: list[dict[str, Any]] = []
 
     async def write(self, docs: list[dict[str, Any]], removed: list[tuple[str, int]]
-                    ) -> list[tuple[dict[str, Any], Exception]]:
+                    ) -> list[tuple[str, Exception]]:
         if self.fail > 0:
             self.fail -= 1
             raise RuntimeError("the write fell over")
