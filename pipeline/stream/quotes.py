@@ -35,9 +35,9 @@ from pipeline.core import metrics
 from pipeline.core.contracts import EnrichedArticle, Quote
 from pipeline.core.errors import ContractError
 from pipeline.core.settings import Settings
+from pipeline.group.bounded import QuoteGroup
 from pipeline.group.quotes import MemoryStore, QuoteGroups
 from pipeline.group.records import quotes_of
-from pipeline.group.state import QuoteGroup
 from pipeline.index.quotes_mapping import QuoteIndexWriter, ensure_quotes_index, load_groups
 from pipeline.stream.batches import Batches, too_large
 

@@ -21,10 +21,10 @@ from pipeline.core.contracts import (
     quote_id,
 )
 from pipeline.core.errors import ContractError
+from pipeline.group.bounded import QuoteGroup
 from pipeline.group.grouper import Grouper
 from pipeline.group.quotes import MemoryStore, QuoteGroups
 from pipeline.group.records import quotes_of
-from pipeline.group.state import QuoteGroup
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 PUTIN = ("Vladimir Putin", "person")
