@@ -154,7 +154,7 @@ def create_app(settings: Settings) -> Pipeline:
         async def ready() -> None:  # template, index and alias before the first write
             await loop.run_in_executor(None, ensure_index, settings)
 
-        await batches.until_ready("index", ready)
+        await batches.until_ready("index", ready, places=[settings.enriched_topic])
         await batches.consume("index", stream, 256,
                               lambda events: batches.index(events, pipe.indexer()))
 

@@ -109,6 +109,11 @@ def transient(exc: BaseException) -> bool:
     return False
 
 
+def partitions(events: Sequence[EventT]) -> list[tuple[str, int]]:
+    """The (topic, partition) places of a batch's messages."""
+    return sorted({(e.message.topic, e.message.partition) for e in events})
+
+
 def key_of(event: EventT) -> Key:
     """The message's place, for the agent running in this task (see ``_STAGE``)."""
     msg = event.message
@@ -227,12 +232,14 @@ class Batches:
         log.warning("dead-lettered %s at %s[%s]@%s: %s", article_id, msg.topic, msg.partition,
                     msg.offset, str(exc)[:500])
 
-    async def until_ready(self, stage: str, step: Callable[[], Awaitable[None]]) -> None:
+    async def until_ready(self, stage: str, step: Callable[[], Awaitable[None]], *,
+                          places: Sequence[Any] = ()) -> None:
         """Run an idempotent step (index setup, a last-resort dead letter) until it succeeds.
 
         Waiting on a service (:func:`transient`) is progress; a step that fails for any
         other reason (a plain index squatting an alias, a mapping that cannot be
-        extended) is retried but is not progress, so the watchdog sees the stage stuck."""
+        extended) is retried but is not progress, so the watchdog sees the stage stuck.
+        ``places``: the topics or partitions the step is for (none: all)."""
         attempt = 0
         while True:
             try:
@@ -240,13 +247,14 @@ class Batches:
                 return
             except Exception as exc:  # noqa: BLE001 - setup waits for the services
                 attempt += 1
-                await self._wait(stage, exc, attempt, "setup", progress=transient(exc))
+                await self._wait(stage, exc, attempt, "setup", progress=transient(exc),
+                                 places=places)
 
     async def _wait(self, stage: str, exc: BaseException, attempt: int, what: str, *,
-                    progress: bool = True) -> None:
+                    progress: bool = True, places: Sequence[Any] = ()) -> None:
         delay = min(self.backoff * 2 ** min(attempt - 1, 16), 30.0)
         if self.progress is not None and progress:
-            self.progress.made()  # waiting on a service is not a stall
+            self.progress.made(*places)  # waiting on a service is not a stall
         metrics.BACKPRESSURE.labels(stage).set(1)
         metrics.ERRORS.labels(stage, type(exc).__name__).inc()
         log.warning("%s %s failed (%s: %s); retrying in %.1fs", stage, what,
@@ -254,7 +262,8 @@ class Batches:
         await asyncio.sleep(delay)
 
     async def attempts(self, stage: str, run: Callable[[], Awaitable[None]],
-                       what: str = "batch") -> BaseException | None:
+                       what: str = "batch", places: Sequence[Any] = ()
+                       ) -> BaseException | None:
         """Run until it succeeds (None) or fails ``batch_retries + 1`` times for a reason
         that is not transient (that error). Transient failures are waited out, uncounted."""
         failures = waits = 0
@@ -266,17 +275,18 @@ class Batches:
             except Exception as exc:  # noqa: BLE001 - sorted below: transient or not
                 if transient(exc):
                     waits += 1
-                    await self._wait(stage, exc, waits, what)
+                    await self._wait(stage, exc, waits, what, places=places)
                     continue
                 failures += 1
                 if failures > self.settings.batch_retries:
                     return exc
-                await self._wait(stage, exc, failures, what)
+                await self._wait(stage, exc, failures, what, places=places)
 
     async def settle(self, stage: DeadLetterStage, events: list[EventT],
                      handler: Handler) -> None:
         """Handle a batch until each of its messages is delivered or dead-lettered."""
-        exc = await self.attempts(stage, lambda: handler(events))
+        places = partitions(events)
+        exc = await self.attempts(stage, lambda: handler(events), places=places)
         if exc is None:
             return
         rest = self.pending(events)
@@ -284,9 +294,11 @@ class Batches:
                     "by one", stage, type(exc).__name__, exc, len(rest))
         for event in rest:
             one = [event]
-            error = await self.attempts(stage, lambda: handler(one), "message")  # noqa: B023
+            error = await self.attempts(stage, lambda: handler(one), "message",  # noqa: B023
+                                        places)
             if error is not None and key_of(event) not in self._done:
-                await self.until_ready(stage, lambda: self.dead_letter(stage, error, event))  # noqa: B023
+                await self.until_ready(stage, lambda: self.dead_letter(stage, error, event),  # noqa: B023
+                                       places=places)
 
     async def decode(self, events: list[EventT], parse: Callable[[bytes], M]
                      ) -> list[tuple[EventT, M]]:
@@ -389,5 +401,5 @@ class Batches:
                 await stream.ack(event)
             self._done.difference_update(key_of(e) for e in batch)
             if self.progress is not None:
-                self.progress.made()
+                self.progress.made(*partitions(batch))
             metrics.BATCH_SECONDS.labels(stage).observe(time.perf_counter() - t0)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +40,7 @@ from pipeline.group.quotes import MemoryStore, QuoteGroups
 from pipeline.group.records import quotes_of
 from pipeline.index.quotes_mapping import QuoteIndexWriter, ensure_quotes_index, load_groups
 from pipeline.stream.batches import Batches, too_large
+from pipeline.stream.watchdog import Progress
 
 log = logging.getLogger("newsflow.worker")
 
@@ -84,6 +85,7 @@ class GroupStage:
     store: MemoryStore = field(default_factory=MemoryStore)
     groups: QuoteGroups | None = None
     next_offset: int | None = None  # the offset that must come next for the state to hold
+    progress: Progress | None = None  # told as a rebuild goes
     _writer: QuoteIndexWriter | None = None
     _docs: dict[str, QuoteGroup] = field(default_factory=dict)  # written at the batch's end
     _removed: dict[str, int] = field(default_factory=dict)
@@ -97,8 +99,19 @@ class GroupStage:
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, ensure_quotes_index, self.settings)
 
+    def _loaded(self) -> Iterator[QuoteGroup]:
+        """The stored groups; the rebuild reports progress as it goes (a takeover of a
+        big state is recovery, not a stall)."""
+        topic = self.settings.quotes_topic
+        for n, doc in enumerate(load_groups(self.settings)):
+            if self.progress is not None and n % 1000 == 0:
+                self.progress.made(topic)
+            yield QuoteGroup.from_doc(doc)
+        if self.progress is not None:
+            self.progress.made(topic)
+
     def _reload(self) -> QuoteGroups:
-        store = MemoryStore(QuoteGroup.from_doc(d) for d in load_groups(self.settings))
+        store = MemoryStore(self._loaded())
         groups = QuoteGroups(store)
         log.info("quote groups reloaded from %s: %d groups", self.settings.quotes_index_alias,
                  len(store))
@@ -176,7 +189,8 @@ def add_quote_agents(app: faust.App, settings: Settings, batches: Batches,
 
     @app.agent(quotes_topic, concurrency=1, name="group")
     async def group(stream: faust.StreamT) -> None:
-        await batches.until_ready("group", stage.ready)
+        stage.progress = batches.progress
+        await batches.until_ready("group", stage.ready, places=[settings.quotes_topic])
         await batches.consume("group", stream, 256,
                               lambda events: stage.handle(batches, events))
 

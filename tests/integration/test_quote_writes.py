@@ -85,3 +85,19 @@ def test_a_deleted_index_makes_writes_wait_and_setup_names_the_squatter(
     assert es.indices.exists_alias(name=alias)
     assert es.get(index=alias, id="g-old")["_version"] == 3  # moved, version kept
     assert _write(isolated, _docs("https://outlet1.example/a")) == []
+
+
+def test_a_rebuild_from_the_index_reports_progress(isolated: Settings,
+                                                   es: Elasticsearch) -> None:
+    """A takeover that rebuilds a big state is recovery, not a stall: the watchdog hears
+    from it while it loads."""
+    from pipeline.stream.quotes import GroupStage
+    from pipeline.stream.watchdog import Progress
+
+    ensure_quotes_index(isolated)
+    assert _write(isolated, _docs("https://outlet1.example/a")) == []
+    stage = GroupStage(isolated)
+    stage.progress = Progress(timeout=60.0, now=0.0)
+    groups = stage._reload()
+    assert len(list(groups.store.groups())) == 3
+    assert stage.progress.places[(isolated.quotes_topic, None)] > 0.0
