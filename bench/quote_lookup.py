@@ -28,9 +28,10 @@ from itertools import pairwise
 from typing import Any
 
 from pipeline.core.contracts import Quote, QuoteArticle, QuoteSpeaker
+from pipeline.group.bounded import QuoteGroup
 from pipeline.group.quotes import MemoryStore, QuoteGroups
 from pipeline.group.speakers import Speaker
-from pipeline.group.state import Member, QuoteGroup
+from pipeline.group.state import Member
 
 REPORTS = [(1, 0.6), (2, 0.2), (3, 0.1), (5, 0.06), (10, 0.04)]  # reports per statement
 T0 = datetime(2026, 1, 1, tzinfo=UTC)

@@ -92,6 +92,10 @@ def setup(
     security_only: bool = typer.Option(False, "--security-only", help="Only set the "
                                        "kibana_system password and create the newsflow role "
                                        "and user, as the superuser (secure compose profile)."),
+    repair: bool = typer.Option(False, "--repair", help="When a plain index holds an "
+                                "alias's name (written to after its index was deleted), "
+                                "move its documents into the versioned index and make the "
+                                "name an alias again."),
 ) -> None:
     """Create topics, the index template, index and alias (and Kibana objects)."""
     from pipeline.index.mapping import ensure_index
@@ -108,10 +112,11 @@ def setup(
     try:
         created = topics.ensure_topics(settings)
         err.print(f"topics: {', '.join(settings.topics)} (created: {', '.join(created) or 'none'})")
-        err.print(f"index: {ensure_index(settings)} behind alias {settings.index_alias}")
+        err.print(f"index: {ensure_index(settings, repair=repair)} behind alias "
+                  f"{settings.index_alias}")
         from pipeline.index.quotes_mapping import ensure_quotes_index
 
-        err.print(f"quotes index: {ensure_quotes_index(settings)} behind alias "
+        err.print(f"quotes index: {ensure_quotes_index(settings, repair=repair)} behind alias "
                   f"{settings.quotes_index_alias}")
         if kibana and settings.kibana_url:
             from pipeline.ops.kibana import import_saved_objects

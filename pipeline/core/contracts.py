@@ -278,13 +278,22 @@ class EnrichedArticle(BaseModel):
 QUOTE_SCHEMA_VERSION = 1
 
 
-def quote_id(article: str, index: int) -> str:
-    """A stable id for the ``index``-th attribution of an article (32 hex digits).
+def quote_id(article: str, words: str, speaker: str | None = None, occurrence: int = 0) -> str:
+    """A stable id for a quote of an article (32 hex digits), from what it says: the
+    article id, the reported ``words`` (normalised by the caller), the credited
+    ``speaker`` and the ``occurrence`` of those words by that speaker in the article (0
+    for the first). Not from its position: a corrected article (a new version) keeps the
+    ids of its unchanged quotes, so replaying it duplicates nothing, and gives changed
+    words a new id, so they are grouped.
 
-    >>> quote_id("a1", 0) == quote_id("a1", 0) != quote_id("a1", 1)
+    >>> quote_id("a1", "we are ready") == quote_id("a1", "we are ready")
     True
+    >>> len({quote_id("a1", "we are ready"), quote_id("a1", "we are ready to talk"),
+    ...      quote_id("a1", "we are ready", "Putin"), quote_id("a1", "we are ready", None, 1)})
+    4
     """
-    return hashlib.sha256(f"quote:{article}:{index}".encode()).hexdigest()[:32]
+    key = f"quote:{article}:{speaker or ''}:{occurrence}:{words}"
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
 class QuoteArticle(BaseModel):
@@ -315,7 +324,8 @@ class Quote(BaseModel):
     """One attribution of one enriched article, as a record of its own (schema version 1).
 
     ``index`` is its position in the article's ``attributions``; ``id`` derives from the
-    article id and that index (:func:`quote_id`), so a replay gives the same id. ``kind``
+    article id, the words and the speaker (:func:`quote_id`), so a replay gives the same
+    id and a correction's changed words a new one. ``kind``
     is the attribution's kind (direct, indirect, mixed, according_to, citing, ...);
     ``content`` is the reported words (the parts of a split quote joined by " … ");
     ``sentence`` the sentence(s) of the article around them.

@@ -48,9 +48,10 @@ from typing import Protocol
 from datasketch import MinHash
 
 from pipeline.core.contracts import Quote
+from pipeline.group.bounded import QuoteGroup
 from pipeline.group.lsh import CompactLSH
 from pipeline.group.speakers import NO_CHAINS, Chains, Speaker, chain, fits
-from pipeline.group.state import Member, QuoteGroup
+from pipeline.group.state import Member
 from pipeline.group.text import jaccard, minhash, segments, shingles
 
 
@@ -173,7 +174,12 @@ class MemoryStore:
         return self._quotes.get(quote_id)
 
     def put(self, group: QuoteGroup) -> None:
+        """Store a group; its kept members' quotes are looked up, those it summarized
+        away are forgotten (bounded: a group keeps at most HEAD + TAIL members)."""
         self._groups[group.id] = group
+        for q in group.take_dropped():
+            if self._quotes.get(q) == group.id:
+                del self._quotes[q]
         for m in group.members:
             self._quotes[m.quote] = group.id
         self.dirty.add(group.id)
@@ -315,6 +321,8 @@ class QuoteGroups:
         speaker = Speaker.of(quote.speaker)
         links = chain(speaker, quote.cited_via)
         found = self.matches(text, speaker, links, quote.article.id) if text.length else []
+        if seq is not None and found and found[0].group.seq >= seq:
+            return found[0].group.id  # a replay: that group already reflects this arrival
         group = self._join(found, speaker, links) if found else \
             QuoteGroup(id=quote.id, founded=self.seq)
         before = len(group.variants)

@@ -22,7 +22,10 @@ from pipeline.core.settings import Settings
 from pipeline.core.vocabulary import INDEX_FIELDS
 
 INDEX_VERSION = 1
-KW = {"type": "keyword"}
+# Lucene refuses a term over 32,766 bytes, and the whole document with it: longer values
+# (a 40 KB URL) are stored, not indexed. 2,048 characters fit even at 4 bytes each.
+IGNORE_ABOVE = 2048
+KW = {"type": "keyword", "ignore_above": IGNORE_ABOVE}
 INT = {"type": "integer"}
 DATE = {"type": "date"}
 SPAN = {"properties": {"text": {"type": "text", "analyzer": "nf_text"}, "start": INT, "end": INT}}
@@ -115,13 +118,15 @@ def template_body(settings: Settings, *, english: bool) -> dict[str, Any]:
 
 
 def ensure_index(settings: Settings, es: Elasticsearch | None = None,
-                 *, version: int = INDEX_VERSION) -> str:
-    """Install the template; create the versioned index and alias when missing."""
+                 *, version: int = INDEX_VERSION, repair: bool = False) -> str:
+    """Install the template; create the versioned index and alias when missing (see
+    :func:`claim_alias` for ``repair``)."""
     es = es or client(settings)
     english = has_analysis_common(es)
     es.indices.put_index_template(name=f"{settings.index_alias}-template",
                                   **template_body(settings, english=english))
     name = index_name(settings, version)
+    claim_alias(es, settings.index_alias, name, repair=repair)
     if not es.indices.exists_alias(name=settings.index_alias):
         if not es.indices.exists(index=name):
             es.indices.create(index=name)
@@ -129,6 +134,37 @@ def ensure_index(settings: Settings, es: Elasticsearch | None = None,
         return name
     _add_new_fields(settings, es)
     return name
+
+
+def claim_alias(es: Elasticsearch, alias: str, name: str, *, repair: bool = False) -> None:
+    """Refuse, clearly, a plain index that holds the alias's name.
+
+    Every write goes through the alias with ``require_alias``, but a write without it (an
+    older worker, a hand-made request) after the index behind the alias was deleted makes
+    Elasticsearch auto-create a plain index of that name, and the alias can then never be
+    put back (``invalid_alias_name_exception``). Raises :class:`ConfigError` saying so;
+    with ``repair`` (``newsflow setup --repair``) the squatter's documents are copied into
+    ``name`` (their external versions kept) and the squatter deleted, so the alias can be
+    created again.
+    """
+    if es.indices.exists_alias(name=alias) or not es.indices.exists(index=alias):
+        return
+    count = es.count(index=alias)["count"]
+    if not repair:
+        raise ConfigError(
+            f"{alias} is a plain index ({count:,} documents), not the alias newsflow writes "
+            f"through: something wrote to it after the index behind the alias was deleted. "
+            f"Run `newsflow setup --repair` to move its documents into {name} and make "
+            f"{alias} an alias again (or delete it: DELETE /{alias}).")
+    if not es.indices.exists(index=name):
+        es.indices.create(index=name)
+    from elasticsearch import helpers  # the local stack's Elasticsearch has no reindex module
+
+    moves = ({"_op_type": "index", "_index": name, "_id": hit["_id"], "_source": hit["_source"],
+              "version": hit.get("_version", 1), "version_type": "external"}
+             for hit in helpers.scan(es, index=alias, version=True))
+    helpers.bulk(es, moves, raise_on_error=False, refresh=True)  # 409: a newer one stays
+    es.indices.delete(index=alias)
 
 
 def _add_new_fields(settings: Settings, es: Elasticsearch) -> None:

@@ -19,20 +19,25 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from elastic_transport import ConnectionError as ESConnectionError
-from elastic_transport import ConnectionTimeout
-from elasticsearch import AsyncElasticsearch, Elasticsearch, TransportError, helpers
+from elasticsearch import Elasticsearch, helpers
 
-from pipeline.core.errors import Backpressure, IndexingError
+from pipeline.core.errors import IndexingError
 from pipeline.core.settings import Settings
-from pipeline.index.mapping import analyzer_settings, client, has_analysis_common
+from pipeline.index.bulk import BulkWriter, Op
+from pipeline.index.indexer import async_client
+from pipeline.index.mapping import (
+    IGNORE_ABOVE,
+    analyzer_settings,
+    claim_alias,
+    client,
+    has_analysis_common,
+)
 
 QUOTES_INDEX_VERSION = 1
-KW = {"type": "keyword"}
+KW = {"type": "keyword", "ignore_above": IGNORE_ABOVE}
 INT = {"type": "integer"}
 LONG = {"type": "long"}
 DATE = {"type": "date"}
-RETRYABLE = {429, 500, 502, 503, 504}
 
 
 def quotes_mappings() -> dict[str, Any]:
@@ -77,8 +82,10 @@ def quotes_template_body(settings: Settings, *, english: bool) -> dict[str, Any]
     }
 
 
-def ensure_quotes_index(settings: Settings, es: Elasticsearch | None = None) -> str:
-    """Install the template; create the versioned index and its alias when missing."""
+def ensure_quotes_index(settings: Settings, es: Elasticsearch | None = None, *,
+                        repair: bool = False) -> str:
+    """Install the template; create the versioned index and its alias when missing (a
+    plain index squatting the alias's name: see :func:`claim_alias`)."""
     own = es is None
     es = es or client(settings)
     try:
@@ -87,6 +94,7 @@ def ensure_quotes_index(settings: Settings, es: Elasticsearch | None = None) -> 
             name=f"{alias}-template",
             **quotes_template_body(settings, english=has_analysis_common(es)))
         name = quotes_index_name(settings)
+        claim_alias(es, alias, name, repair=repair)
         if not es.indices.exists_alias(name=alias):
             if not es.indices.exists(index=name):
                 es.indices.create(index=name)
@@ -131,40 +139,22 @@ def write_actions(alias: str, docs: list[dict[str, Any]], removed: list[tuple[st
 
 
 class QuoteIndexWriter:
-    """Writes group documents in one bulk call; raises :class:`Backpressure` while
-    Elasticsearch is away or overloaded (the caller retries and acknowledges nothing)."""
+    """Writes group documents through the shared :class:`BulkWriter`: transient failures
+    raise :class:`Backpressure` (the caller retries and acknowledges nothing), a group
+    Elasticsearch rejects is returned alone, with the reason."""
 
     def __init__(self, settings: Settings) -> None:
-        from pipeline.index.mapping import tls_options
-
         self.settings = settings
-        self.es = AsyncElasticsearch(settings.es_url, basic_auth=settings.es_auth(),
-                                     **tls_options(settings), request_timeout=60,
-                                     retry_on_timeout=False, max_retries=0)
+        self.es = async_client(settings)
+        self.bulk = BulkWriter(self.es, max_bytes=settings.max_bulk_bytes)
 
     async def close(self) -> None:
         await self.es.close()
 
-    async def write(self, docs: list[dict[str, Any]], removed: list[tuple[str, int]]) -> None:
-        ops = write_actions(self.settings.quotes_index_alias, docs, removed)
-        if not ops:
-            return
-        try:
-            resp = await self.es.bulk(operations=ops, refresh=False)
-        except (ESConnectionError, ConnectionTimeout, TransportError) as exc:
-            raise Backpressure(f"Elasticsearch unreachable: {exc}") from exc
-        except Exception as exc:
-            status = getattr(getattr(exc, "meta", None), "status", None)
-            if status in RETRYABLE or status is None:
-                raise Backpressure(f"Elasticsearch answered {status}: {exc}") from exc
-            raise
-        for item in resp["items"]:
-            op, result = next(iter(item.items()))
-            status = int(result.get("status", 500))
-            # 409: a newer (or this same) state is already stored; 404: already deleted
-            if status < 300 or status == 409 or (op == "delete" and status == 404):
-                continue
-            if status in RETRYABLE:
-                raise Backpressure(f"Elasticsearch {status} on quote group {result.get('_id')}")
-            raise IndexingError(f"Elasticsearch {status} on quote group {result.get('_id')}: "
-                                f"{result.get('error')}")
+    async def write(self, docs: list[dict[str, Any]], removed: list[tuple[str, int]]
+                    ) -> list[tuple[str, IndexingError]]:
+        """Write and delete; return the ids of the groups rejected, with the reason."""
+        alias = self.settings.quotes_index_alias
+        ops = [Op.index(alias, d["group"], d, ref=d["group"], version=d["seq"]) for d in docs]
+        ops += [Op.delete(alias, gid, ref=gid, version=seq) for gid, seq in removed]
+        return await self.bulk.write(ops)

@@ -134,6 +134,8 @@ def create_app(settings: Settings) -> Pipeline:
     progress = Progress(timeout=settings.stall_timeout)
     batches = Batches(settings=settings, enriched=topic[settings.enriched_topic],
                       dead_letters=topic[settings.dead_letter_topic], progress=progress)
+    app.on_partitions_revoked.connect(batches.gaps.on_rebalance)  # a partition that
+    app.on_partitions_assigned.connect(batches.gaps.on_rebalance)  # moved is no gap
     if settings.stall_check > 0:
         add_watchdog(app, progress, topics=frozenset(settings.topics), every=settings.stall_check)
     pipe = Pipeline(settings=settings, app=app, batches=batches)
@@ -152,7 +154,7 @@ def create_app(settings: Settings) -> Pipeline:
         async def ready() -> None:  # template, index and alias before the first write
             await loop.run_in_executor(None, ensure_index, settings)
 
-        await batches.until_ready("index", ready)
+        await batches.until_ready("index", ready, places=[settings.enriched_topic])
         await batches.consume("index", stream, 256,
                               lambda events: batches.index(events, pipe.indexer()))
 

@@ -39,6 +39,8 @@ from aiokafka.errors import (
     RecordListTooLargeError,
     RecordTooLargeError,
 )
+from elastic_transport import TransportError as ESTransportError
+from elasticsearch import ApiError
 from faust.types import EventT
 from prometheus_client import Counter
 
@@ -53,6 +55,7 @@ from pipeline.core.contracts import (
 from pipeline.core.errors import Backpressure, ContractError, EnrichmentError, NewsflowError
 from pipeline.core.settings import MAX_MESSAGE_BYTES, Settings
 from pipeline.index.indexer import Indexer
+from pipeline.stream.gaps import Gaps
 from pipeline.stream.watchdog import Progress
 
 log = logging.getLogger("newsflow.worker")
@@ -100,7 +103,15 @@ def transient(exc: BaseException) -> bool:
             return True
         if isinstance(e, KafkaError) and e.retriable:
             return True
+        if isinstance(e, ESTransportError) or (isinstance(e, ApiError) and (
+                e.meta.status >= 500 or e.meta.status == 429)):
+            return True  # Elasticsearch away or overloaded (a sync client's call)
     return False
+
+
+def partitions(events: Sequence[EventT]) -> list[tuple[str, int]]:
+    """The (topic, partition) places of a batch's messages."""
+    return sorted({(e.message.topic, e.message.partition) for e in events})
 
 
 def key_of(event: EventT) -> Key:
@@ -179,19 +190,17 @@ class Batches:
     backoff: float = 0.5  # first retry delay, doubled up to 30 s
     progress: Progress | None = None  # told when a batch finishes or waits on a service
     _done: set[Key] = field(default_factory=set, repr=False)
-    _last: dict[tuple[str, str, int], int] = field(default_factory=dict, repr=False)
+    gaps: Gaps = field(default_factory=Gaps, repr=False)  # reset by the rebalance signals
 
     def _check_gaps(self, stage: str, batch: Sequence[EventT]) -> None:
-        """Log offsets a partition skipped (the topics have no transactions and no
-        compaction: any jump is a message this agent never saw)."""
+        """Log offsets a partition skipped within its current assignment (see ``Gaps``)."""
         for event in batch:
             agent, topic, partition, offset = key_of(event)
-            last = self._last.get((agent, topic, partition))
-            if last is not None and offset > last + 1:
-                SKIPPED.labels(stage).inc(offset - last - 1)
-                log.error("%s: the consumer skipped offsets %d-%d of %s[%d]", stage, last + 1,
-                          offset - 1, topic, partition)
-            self._last[(agent, topic, partition)] = offset
+            skipped = self.gaps.seen(agent, topic, partition, offset)
+            if skipped is not None:
+                SKIPPED.labels(stage).inc(skipped[1] - skipped[0] + 1)
+                log.error("%s: the consumer skipped offsets %d-%d of %s[%d]", stage,
+                          skipped[0], skipped[1], topic, partition)
 
     def pending(self, events: Sequence[EventT]) -> list[EventT]:
         """The events of a batch whose output is not yet delivered (nor dead-lettered)."""
@@ -223,8 +232,14 @@ class Batches:
         log.warning("dead-lettered %s at %s[%s]@%s: %s", article_id, msg.topic, msg.partition,
                     msg.offset, str(exc)[:500])
 
-    async def until_ready(self, stage: str, step: Callable[[], Awaitable[None]]) -> None:
-        """Run an idempotent step (index setup, a last-resort dead letter) until it succeeds."""
+    async def until_ready(self, stage: str, step: Callable[[], Awaitable[None]], *,
+                          places: Sequence[Any] = ()) -> None:
+        """Run an idempotent step (index setup, a last-resort dead letter) until it succeeds.
+
+        Waiting on a service (:func:`transient`) is progress; a step that fails for any
+        other reason (a plain index squatting an alias, a mapping that cannot be
+        extended) is retried but is not progress, so the watchdog sees the stage stuck.
+        ``places``: the topics or partitions the step is for (none: all)."""
         attempt = 0
         while True:
             try:
@@ -232,12 +247,14 @@ class Batches:
                 return
             except Exception as exc:  # noqa: BLE001 - setup waits for the services
                 attempt += 1
-                await self._wait(stage, exc, attempt, "setup")
+                await self._wait(stage, exc, attempt, "setup", progress=transient(exc),
+                                 places=places)
 
-    async def _wait(self, stage: str, exc: BaseException, attempt: int, what: str) -> None:
+    async def _wait(self, stage: str, exc: BaseException, attempt: int, what: str, *,
+                    progress: bool = True, places: Sequence[Any] = ()) -> None:
         delay = min(self.backoff * 2 ** min(attempt - 1, 16), 30.0)
-        if self.progress is not None:
-            self.progress.made()  # waiting on a service is not a stall
+        if self.progress is not None and progress:
+            self.progress.made(*places)  # waiting on a service is not a stall
         metrics.BACKPRESSURE.labels(stage).set(1)
         metrics.ERRORS.labels(stage, type(exc).__name__).inc()
         log.warning("%s %s failed (%s: %s); retrying in %.1fs", stage, what,
@@ -245,7 +262,8 @@ class Batches:
         await asyncio.sleep(delay)
 
     async def attempts(self, stage: str, run: Callable[[], Awaitable[None]],
-                       what: str = "batch") -> BaseException | None:
+                       what: str = "batch", places: Sequence[Any] = ()
+                       ) -> BaseException | None:
         """Run until it succeeds (None) or fails ``batch_retries + 1`` times for a reason
         that is not transient (that error). Transient failures are waited out, uncounted."""
         failures = waits = 0
@@ -257,17 +275,18 @@ class Batches:
             except Exception as exc:  # noqa: BLE001 - sorted below: transient or not
                 if transient(exc):
                     waits += 1
-                    await self._wait(stage, exc, waits, what)
+                    await self._wait(stage, exc, waits, what, places=places)
                     continue
                 failures += 1
                 if failures > self.settings.batch_retries:
                     return exc
-                await self._wait(stage, exc, failures, what)
+                await self._wait(stage, exc, failures, what, places=places)
 
     async def settle(self, stage: DeadLetterStage, events: list[EventT],
                      handler: Handler) -> None:
         """Handle a batch until each of its messages is delivered or dead-lettered."""
-        exc = await self.attempts(stage, lambda: handler(events))
+        places = partitions(events)
+        exc = await self.attempts(stage, lambda: handler(events), places=places)
         if exc is None:
             return
         rest = self.pending(events)
@@ -275,9 +294,11 @@ class Batches:
                     "by one", stage, type(exc).__name__, exc, len(rest))
         for event in rest:
             one = [event]
-            error = await self.attempts(stage, lambda: handler(one), "message")  # noqa: B023
+            error = await self.attempts(stage, lambda: handler(one), "message",  # noqa: B023
+                                        places)
             if error is not None and key_of(event) not in self._done:
-                await self.until_ready(stage, lambda: self.dead_letter(stage, error, event))  # noqa: B023
+                await self.until_ready(stage, lambda: self.dead_letter(stage, error, event),  # noqa: B023
+                                       places=places)
 
     async def decode(self, events: list[EventT], parse: Callable[[bytes], M]
                      ) -> list[tuple[EventT, M]]:
@@ -380,5 +401,5 @@ class Batches:
                 await stream.ack(event)
             self._done.difference_update(key_of(e) for e in batch)
             if self.progress is not None:
-                self.progress.made()
+                self.progress.made(*partitions(batch))
             metrics.BATCH_SECONDS.labels(stage).observe(time.perf_counter() - t0)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,11 +35,12 @@ from pipeline.core import metrics
 from pipeline.core.contracts import EnrichedArticle, Quote
 from pipeline.core.errors import ContractError
 from pipeline.core.settings import Settings
+from pipeline.group.bounded import QuoteGroup
 from pipeline.group.quotes import MemoryStore, QuoteGroups
 from pipeline.group.records import quotes_of
-from pipeline.group.state import QuoteGroup
 from pipeline.index.quotes_mapping import QuoteIndexWriter, ensure_quotes_index, load_groups
 from pipeline.stream.batches import Batches, too_large
+from pipeline.stream.watchdog import Progress
 
 log = logging.getLogger("newsflow.worker")
 
@@ -84,6 +85,7 @@ class GroupStage:
     store: MemoryStore = field(default_factory=MemoryStore)
     groups: QuoteGroups | None = None
     next_offset: int | None = None  # the offset that must come next for the state to hold
+    progress: Progress | None = None  # told as a rebuild goes
     _writer: QuoteIndexWriter | None = None
     _docs: dict[str, QuoteGroup] = field(default_factory=dict)  # written at the batch's end
     _removed: dict[str, int] = field(default_factory=dict)
@@ -97,8 +99,19 @@ class GroupStage:
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, ensure_quotes_index, self.settings)
 
+    def _loaded(self) -> Iterator[QuoteGroup]:
+        """The stored groups; the rebuild reports progress as it goes (a takeover of a
+        big state is recovery, not a stall)."""
+        topic = self.settings.quotes_topic
+        for n, doc in enumerate(load_groups(self.settings)):
+            if self.progress is not None and n % 1000 == 0:
+                self.progress.made(topic)
+            yield QuoteGroup.from_doc(doc)
+        if self.progress is not None:
+            self.progress.made(topic)
+
     def _reload(self) -> QuoteGroups:
-        store = MemoryStore(QuoteGroup.from_doc(d) for d in load_groups(self.settings))
+        store = MemoryStore(self._loaded())
         groups = QuoteGroups(store)
         log.info("quote groups reloaded from %s: %d groups", self.settings.quotes_index_alias,
                  len(store))
@@ -128,18 +141,35 @@ class GroupStage:
             self.groups = None  # reloaded in _apply, from what the index holds now
             self._docs.clear()
             self._removed.clear()
-        good = await batches.decode(events, Quote.from_bytes)
+        # a retry decodes only what is not finished: poison is dead-lettered once
+        good = await batches.decode(batches.pending(events), Quote.from_bytes)
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, self._apply,
                                    [(ev.message.offset, q) for ev, q in good])
         docs = [g.to_doc() for g in sorted(self._docs.values(), key=lambda g: g.founded)]
-        await self.writer().write(docs, sorted(self._removed.items()))
+        rejected = await self.writer().write(docs, sorted(self._removed.items()))
+        if rejected:
+            await self._rejected(batches, good, dict(rejected))
         self._docs.clear()
         self._removed.clear()
         self.next_offset = events[-1].message.offset + 1
         for event in events:
             batches.finish(event)
         metrics.MESSAGES_OUT.labels("group").inc(len(good))
+
+
+    async def _rejected(self, batches: Batches, good: list[tuple[EventT, Quote]],
+                        rejected: dict[str, Exception]) -> None:
+        """Dead-letter the quotes of this batch that went to a group Elasticsearch
+        rejected (that group alone: the other groups are written); the state is then
+        reloaded from the index before the next batch, so memory holds what is stored."""
+        for event, quote in good:
+            gid = self.store.group_of(quote.id)
+            if gid in rejected:
+                await batches.dead_letter("group", rejected[gid], event, quote.article.id)
+        log.error("quote groups rejected by Elasticsearch: %s",
+                  "; ".join(f"{g}: {str(e)[:300]}" for g, e in rejected.items()))
+        self.groups = None
 
 
 def add_quote_agents(app: faust.App, settings: Settings, batches: Batches,
@@ -159,7 +189,8 @@ def add_quote_agents(app: faust.App, settings: Settings, batches: Batches,
 
     @app.agent(quotes_topic, concurrency=1, name="group")
     async def group(stream: faust.StreamT) -> None:
-        await batches.until_ready("group", stage.ready)
+        stage.progress = batches.progress
+        await batches.until_ready("group", stage.ready, places=[settings.quotes_topic])
         await batches.consume("group", stream, 256,
                               lambda events: stage.handle(batches, events))
 

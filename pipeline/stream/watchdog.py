@@ -1,30 +1,39 @@
-"""The watchdog: a worker that has work but makes no progress, or that lost its Kafka
-broker, exits to be restarted.
+"""The watchdog: a worker with a partition that has work but makes no progress, or that
+lost its Kafka broker for good, exits to be restarted.
 
 A Faust consumer can stay stuck after a broker outage: it rejoins the group, seeks to the
 committed offsets and then fetches nothing (faust-streaming issues #175 and #523). The
-worker looks alive while its partitions fall behind. The watchdog asks the broker, every
-``NEWSFLOW_STALL_CHECK`` seconds, how far the worker's partitions are behind what it has
-committed; when they are behind and no batch has finished (nor waited on a service, see
-:class:`~pipeline.stream.batches.Batches`) for ``NEWSFLOW_STALL_TIMEOUT`` seconds, it
-logs why and exits with :data:`STALLED` (75, ``EX_TEMPFAIL``). ``newsflow worker``
-restarts a worker that exits so (Docker's ``restart: unless-stopped`` too); the new
-process resumes from the committed offsets: nothing is lost (offsets are committed after
-the writes) and replays are idempotent.
+worker looks alive while its partitions fall behind. An agent can also be stuck alone
+(a setup that can never succeed, a step that never returns) while the other agents move.
+So liveness is **per partition**: the watchdog asks the broker, every
+``NEWSFLOW_STALL_CHECK`` seconds, how far each of the worker's partitions is behind what
+it has committed; when one is behind and has had no progress for
+``NEWSFLOW_STALL_TIMEOUT`` seconds, it logs which and exits with :data:`STALLED` (75,
+``EX_TEMPFAIL``). ``newsflow worker`` restarts a worker that exits so (Docker's
+``restart: unless-stopped`` too); the new process resumes from the committed offsets:
+nothing is lost (offsets are committed after the writes) and replays are idempotent.
 
-A broker that crashes may come back without the last messages it had appended: the ones
-a consumer may already have read and acknowledged. The new messages then take the same
-offsets, and a consumer that goes on from its position skips them (Java clients detect
-this through leader epochs, KIP-320; aiokafka does not). So when the worker's group
-coordinator is lost (the broker went away), the worker exits at once with
-:data:`STALLED`, before it can commit what it read just before the crash; the restarted
-worker waits for Kafka and reads again from the last commit.
+Progress of a partition (:meth:`Progress.made`) is a batch of it finished, a batch of it
+waiting on a service (Kafka or Elasticsearch away is not a stall), a transient wait of
+the setup of the agent that reads its topic, or a stage recovering its state for it (a
+rebuild reports as it goes, so a long takeover is not killed). A setup step that fails
+for any other reason is not progress.
+
+The group coordinator: aiokafka clears the consumer's coordinator id on any coordinator
+error, including a routine coordinator move in a cluster. A lost coordinator is a
+reason to exit only when it stays lost past the stall timeout (the broker is away for
+good, or the consumer will never find it again).
 
     >>> clock = Progress(timeout=60.0, now=0.0)
     >>> [clock.stalled(lag=lag, now=t) for lag, t in ((5, 30.0), (5, 61.0), (0, 99.0))]
     [False, True, False]
     >>> clock.made(now=100.0); clock.stalled(lag=5, now=150.0)
     False
+    >>> clock.made(("t", 0), now=200.0)
+    >>> clock.stuck({("t", 0): 3, ("t", 1): 4}, now=230.0)
+    [(('t', 1), 4, 130.0)]
+    >>> clock.made("t", now=231.0); clock.stuck({("t", 1): 4}, now=240.0)
+    []
 """
 
 from __future__ import annotations
@@ -43,28 +52,63 @@ log = logging.getLogger("newsflow.watchdog")
 STALLED = 75  # EX_TEMPFAIL: the supervisor starts the worker again
 
 
+Place = Any  # a partition ((topic, partition), or a faust TP), or a topic name
+
+
 @dataclass
 class Progress:
-    """When the worker last made progress, and whether it is stalled."""
+    """When each partition last made progress, and which are stalled."""
 
     timeout: float
     now: float | None = None  # the start (monotonic clock) when not now
 
     def __post_init__(self) -> None:
-        self.last = time.monotonic() if self.now is None else self.now
+        self.last = time.monotonic() if self.now is None else self.now  # everywhere
+        self.places: dict[Place, float] = {}
 
-    def made(self, *, now: float | None = None) -> None:
-        """A batch finished, or a batch is waiting on a service (it is not stuck)."""
-        self.last = time.monotonic() if now is None else now
+    def made(self, *places: Place, now: float | None = None) -> None:
+        """Progress of these partitions or topics (none given: of every partition).
+        Safe to call from a thread (a rebuild running in an executor)."""
+        when = time.monotonic() if now is None else now
+        if not places:
+            self.last = when
+        for place in places:
+            self.places[_key(place)] = when
+
+    def idle(self, place: Place, now: float) -> float:
+        """Seconds since the partition (or its topic, or everything) made progress."""
+        tp = _key(place)
+        seen = max(self.places.get(tp, self.last), self.places.get((tp[0], None), self.last),
+                   self.last)
+        return now - seen
+
+    def stuck(self, lags: Mapping[Place, int], now: float | None = None
+              ) -> list[tuple[Place, int, float]]:
+        """The partitions behind (lag > 0) with no progress for ``timeout`` s, with their
+        lag and idle seconds. A partition not behind counts as progress."""
+        now = time.monotonic() if now is None else now
+        out = []
+        for place, lag in lags.items():
+            if lag <= 0:
+                self.made(place, now=now)
+            elif (idle := self.idle(place, now)) > self.timeout:
+                out.append((_key(place), lag, idle))
+        return out
 
     def stalled(self, *, lag: int, now: float | None = None) -> bool:
-        """Behind (``lag`` messages not committed) and no progress for ``timeout`` s.
-        Not behind counts as progress: an idle worker is not stalled."""
+        """Behind (``lag`` messages not committed, all partitions together) and no
+        progress anywhere for ``timeout`` s. Not behind counts as progress."""
         now = time.monotonic() if now is None else now
         if lag <= 0:
             self.last = now
             return False
-        return now - self.last > self.timeout
+        return now - max([self.last, *self.places.values()]) > self.timeout
+
+
+def _key(place: Place) -> Any:
+    if isinstance(place, str):
+        return (place, None)
+    return (place[0], place[1])
 
 
 def lag_of(ends: Mapping[Any, int], committed: Mapping[Any, int | None]) -> int:
@@ -76,9 +120,9 @@ def lag_of(ends: Mapping[Any, int], committed: Mapping[Any, int | None]) -> int:
     return sum(max(0, end - (committed.get(tp) or 0)) for tp, end in ends.items())
 
 
-async def current_lag(app: faust.App, topics: frozenset[str]) -> int | None:
-    """How far the worker's assigned partitions of ``topics`` are behind its commits
-    (None: unknown, e.g. the broker is away or nothing is assigned)."""
+async def current_lags(app: faust.App, topics: frozenset[str]) -> dict[Any, int] | None:
+    """How far each of the worker's assigned partitions of ``topics`` is behind its
+    commits (None: unknown, e.g. the broker is away or nothing is assigned)."""
     consumer = app.consumer
     assigned = sorted(tp for tp in consumer.assignment() if tp.topic in topics)
     if not assigned:
@@ -90,7 +134,13 @@ async def current_lag(app: faust.App, topics: frozenset[str]) -> int | None:
         return None
     # Faust's record of the offsets it committed for this worker's partitions
     committed: Mapping[Any, int | None] = getattr(consumer, "_committed_offset", {})
-    return lag_of(ends, {tp: committed.get(tp) for tp in assigned})
+    return {tp: max(0, end - (committed.get(tp) or 0)) for tp, end in ends.items()}
+
+
+async def current_lag(app: faust.App, topics: frozenset[str]) -> int | None:
+    """The lags of :func:`current_lags`, summed."""
+    lags = await current_lags(app, topics)
+    return None if lags is None else sum(lags.values())
 
 
 def coordinator_of(app: faust.App) -> int | None:
@@ -104,20 +154,28 @@ def coordinator_of(app: faust.App) -> int | None:
 
 @dataclass
 class BrokerWatch:
-    """Whether a coordinator once known has been lost.
+    """Whether a coordinator once known has stayed lost for longer than ``grace`` s.
 
-    >>> w = BrokerWatch()
-    >>> [w.lost(node) for node in (None, 1, 1, None)]
-    [False, False, False, True]
+    >>> w = BrokerWatch(grace=30.0)
+    >>> [w.lost(node, now=t) for node, t in ((None, 0), (1, 1), (None, 2), (None, 31),
+    ...                                      (2, 33), (None, 40), (None, 71))]
+    [False, False, False, False, False, False, True]
     """
 
+    grace: float = 0.0
     known: bool = False
+    since: float | None = None  # when the coordinator was last seen lost
 
-    def lost(self, node: int | None) -> bool:
+    def lost(self, node: int | None, *, now: float | None = None) -> bool:
+        now = time.monotonic() if now is None else now
         if node is not None:
-            self.known = True
+            self.known, self.since = True, None
             return False
-        return self.known
+        if not self.known:
+            return False
+        if self.since is None:
+            self.since = now
+        return now - self.since >= self.grace
 
 
 def _exit(message: str, *args: Any) -> None:
@@ -128,23 +186,28 @@ def _exit(message: str, *args: Any) -> None:
 
 def add_watchdog(app: faust.App, progress: Progress, *, topics: frozenset[str],
                  every: float) -> None:
-    """Faust timers that exit the worker with :data:`STALLED` when it is stuck (checked
-    every ``every`` s) or lost its broker (checked every second)."""
-    broker = BrokerWatch()
+    """Faust timers that exit the worker with :data:`STALLED` when one of its partitions
+    is stuck (checked every ``every`` s) or it lost its broker for longer than the stall
+    timeout (checked every second)."""
+    broker = BrokerWatch(grace=progress.timeout)
 
     @app.timer(interval=1.0)
     async def broker_watch() -> None:
         if broker.lost(coordinator_of(app)):
-            _exit("lost the Kafka broker (group coordinator gone): exiting with code %d "
-                  "before committing, to read again from the last commit once it is back "
-                  "(a crashed broker may have lost messages this worker already read)",
-                  STALLED)
+            _exit("lost the Kafka broker (no group coordinator for %.0f s): exiting with "
+                  "code %d before committing, to read again from the last commit once it "
+                  "is back", progress.timeout, STALLED)
 
     @app.timer(interval=every)
     async def watchdog() -> None:
-        lag = await current_lag(app, topics)
-        if lag is None or not progress.stalled(lag=lag):
+        lags = await current_lags(app, topics)
+        if lags is None:
             return
-        _exit("worker stalled: %d message(s) behind on its partitions and no batch "
-              "finished for %.0f s; exiting with code %d so that it is restarted "
-              "(NEWSFLOW_STALL_TIMEOUT sets the limit)", lag, progress.timeout, STALLED)
+        stuck = progress.stuck(lags)
+        if not stuck:
+            return
+        where = ", ".join(f"{tp[0]}[{tp[1]}] {lag} behind, idle {idle:.0f} s"
+                          for tp, lag, idle in stuck)
+        _exit("worker stalled: %s (no batch finished nor waited on a service for more "
+              "than %.0f s); exiting with code %d so that it is restarted "
+              "(NEWSFLOW_STALL_TIMEOUT sets the limit)", where, progress.timeout, STALLED)

@@ -104,3 +104,34 @@ def test_fixed_poison_is_reingested_by_replay(isolated: Settings, worker_factory
     finally:
         es.indices.delete(index=index_name(isolated), ignore_unavailable=True)
         es.close()
+
+
+def test_letters_of_the_quotes_and_group_stages_replay_and_say_so(isolated: Settings) -> None:
+    ensure_topics(isolated)
+    quotes = isolated.quotes_topic
+    letters = [
+        DeadLetter.of(stage="group", exc=ValueError("rejected group"), payload=b"quote 1",
+                      article_id="a1", topic=quotes, partition=0, offset=3),
+        DeadLetter.of(stage="quotes", exc=ValueError("too large"), payload=b"enriched 2",
+                      article_id="a2", topic=isolated.enriched_topic, partition=0, offset=4),
+    ]
+    _produce(isolated, isolated.dead_letter_topic, [x.to_bytes() for x in letters])
+    lines = [json.loads(x) for x in _cli(isolated, "replay", "--json").splitlines()]
+    assert [(x["replayed"], x["stage"]) for x in lines] == [(True, "group"), (True, "quotes")]
+    assert lines[0]["from"] == {"topic": quotes, "partition": 0, "offset": 3}
+    assert lines[0]["to"]["topic"] == quotes and lines[0]["dlq_offset"] == 0
+    consumer = KafkaConsumer(quotes, bootstrap_servers=isolated.kafka_bootstrap,
+                             auto_offset_reset="earliest", consumer_timeout_ms=3000)
+    [message] = list(consumer)
+    consumer.close()
+    assert message.value == b"quote 1"
+    replay = json.loads(dict(message.headers)["newsflow-replay"])
+    assert (replay["stage"], replay["offset"], replay["dlq_offset"]) == ("group", 3, 0)
+
+
+def test_bad_stage_and_huge_since_are_told_apart_from_errors(isolated: Settings) -> None:
+    ensure_topics(isolated)
+    env = settings_env(isolated)
+    bad = CliRunner().invoke(app, ["deadletters", "list", "--stage", "nosuchstage"], env=env)
+    assert bad.exit_code == 2 and "no such stage" in bad.output
+    assert _cli(isolated, "list", "--since", "999999999999d", "--json") == ""

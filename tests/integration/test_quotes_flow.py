@@ -20,7 +20,7 @@ from bench.quote_lookup import Statements, fragment
 from connectors.runner import Runner
 from connectors.sources import parse_sources
 from connectors.state import StateStore
-from pipeline.core.contracts import Quote, QuoteArticle, QuoteSpeaker, article_id, quote_id
+from pipeline.core.contracts import Quote, QuoteArticle, QuoteSpeaker, article_id
 from pipeline.core.contracts import canonicalize_url as canon
 from pipeline.core.settings import Settings
 from pipeline.group.quotes import QuoteGroups
@@ -97,7 +97,7 @@ def test_samples_flow_to_quote_groups(isolated: Settings, worker_factory,  # typ
                                  auto_offset_reset="earliest", consumer_timeout_ms=3000)
         records = [Quote.from_bytes(m.value) for m in consumer]
         consumer.close()
-        mine = next(q for q in records if q.id == quote_id(seed, 0))
+        mine = next(q for q in records if q.article.id == seed and q.index == 0)
         assert mine.speaker.canonical == "Kremlin" and mine.article.publisher == "Newsflow Seed"
         assert {m["quote"] for m in group["state"]["members"]} >= {mine.id}
         assert set(group["publishers"]) == {"Newsflow Seed", "Northfield Wire", "Daily Ledger"}

@@ -16,6 +16,7 @@ from elastic_transport import ConnectionError as ESConnectionError
 from pipeline.core.contracts import EnrichedArticle
 from pipeline.core.errors import Backpressure
 from pipeline.core.settings import Settings
+from pipeline.index import bulk as bulk_module
 from pipeline.index import indexer as indexer_module
 from pipeline.index.indexer import Indexer
 
@@ -47,7 +48,7 @@ def no_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
     async def sleep(_: float) -> None:
         return None
 
-    monkeypatch.setattr(indexer_module.asyncio, "sleep", sleep)
+    monkeypatch.setattr(bulk_module.asyncio, "sleep", sleep)
 
 
 def run(indexer: Indexer, articles: list[EnrichedArticle]) -> Any:

@@ -21,10 +21,10 @@ from pipeline.core.contracts import (
     quote_id,
 )
 from pipeline.core.errors import ContractError
+from pipeline.group.bounded import QuoteGroup
 from pipeline.group.grouper import Grouper
 from pipeline.group.quotes import MemoryStore, QuoteGroups
 from pipeline.group.records import quotes_of
-from pipeline.group.state import QuoteGroup
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 PUTIN = ("Vladimir Putin", "person")
@@ -55,7 +55,7 @@ def test_quote_contract_round_trip_and_rejects_unknown_fields() -> None:
         Quote.from_bytes(json.dumps(data))
     with pytest.raises(ContractError):
         Quote.from_bytes(json.dumps({**json.loads(q.to_bytes()), "schema_version": 2}))
-    assert quote_id("a", 0) == quote_id("a", 0) != quote_id("a", 1) != quote_id("b", 0)
+    assert quote_id("a", "w") == quote_id("a", "w") != quote_id("a", "v") != quote_id("b", "w")
 
 
 def test_quotes_of_an_article_one_per_attribution() -> None:
@@ -79,7 +79,9 @@ def test_quotes_of_an_article_one_per_attribution() -> None:
         provenance=Provenance(connector="rss.v1", source="s", publisher="Wire"))
     first, second = quotes_of(article)
     assert (first.index, second.index) == (0, 1)
-    assert first.id == quote_id("art1", 0) and second.id == quote_id("art1", 1)
+    assert first.id == quote_id("art1", "we are ready talks can start tomorrow",
+                                "Vladimir Putin")
+    assert second.id == quote_id("art1", "that the talks would be long", "Al-Watan")
     assert first.content == "“We are ready,” … “Talks can start tomorrow.”"
     assert first.speaker.canonical == "Vladimir Putin" and first.cue == "said"
     assert first.article.publisher == "Wire" and first.article.published_at == T0
@@ -242,3 +244,29 @@ def test_grouping_quality_on_the_labelled_set_meets_the_targets() -> None:
     score, _ = evaluate(quotes, gold)
     assert score["precision"] >= 0.97, score
     assert score["recall"] >= 0.90, score
+
+
+def _said(article: str, *said: str) -> EnrichedArticle:
+    text = " ".join(said)
+    atts = [Attribution(kind="direct", cue=None, content=Span(
+                text=s, start=text.index(s), end=text.index(s) + len(s)),
+                source=Source(text="Putin", start=0, end=0, canonical="Vladimir Putin",
+                              type="person")) for s in said]
+    return EnrichedArticle(id=article, text=text, published_at=T0, attributions=atts,
+                           provenance=Provenance(connector="rss.v1", source="s",
+                                                 publisher="Wire"))
+
+
+def test_a_corrected_article_groups_its_new_words_and_duplicates_nothing() -> None:
+    unchanged = "“Talks with every neighbour will begin on Monday in Geneva.”"
+    v1 = _said("art9", "“We are ready.”", unchanged)
+    v2 = _said("art9", "“We are ready to sign the agreement with everyone, today.”", unchanged)
+    groups = QuoteGroups()
+    for q in quotes_of(v1) + quotes_of(v2) + quotes_of(v2):  # v2 is also replayed
+        groups.add(q)
+    every = list(groups.store.groups())
+    texts = [v for g in every for v in g.variants]
+    assert any("sign the agreement" in t for t in texts)  # the correction's words landed
+    [talks] = [g for g in every if unchanged in g.variants]
+    assert len(talks.members) == 1  # the unchanged quote is not counted again
+    assert sum(len(g.members) for g in every) == 3

@@ -54,4 +54,53 @@ def test_a_lost_coordinator_is_noticed_only_once_one_was_known() -> None:
     watch = BrokerWatch()
     assert not watch.lost(None)  # starting: no coordinator yet
     assert not watch.lost(1)
-    assert watch.lost(None)  # the broker went away
+    assert watch.lost(None)  # the broker went away (no grace given)
+
+
+def test_a_stuck_partition_is_seen_while_another_moves() -> None:
+    p = Progress(timeout=60.0, now=0.0)
+    moving, stuck = ("u.enriched.v1", 0), ("u.quotes.v1", 0)
+    for t in range(10, 200, 10):
+        p.made(moving, now=float(t))  # the index agent finishes a batch every 10 s
+    assert not p.stalled(lag=7, now=200.0)  # all partitions together: looks alive
+    assert p.stuck({moving: 3, stuck: 4}, now=200.0) == [(stuck, 4, 200.0)]
+    assert p.stuck({moving: 3, stuck: 0}, now=201.0) == []  # not behind: not stuck
+
+
+def test_setup_failing_for_good_is_not_progress_but_waiting_on_a_service_is() -> None:
+    import asyncio
+
+    from pipeline.core.errors import Backpressure, ConfigError
+    from pipeline.stream.batches import Batches
+
+    progress = Progress(timeout=60.0, now=0.0)
+    batches = Batches(Settings(), None, None, progress=progress)  # type: ignore[arg-type]
+    batches.backoff = 0.001
+    failures = [ConfigError("a plain index squats the alias"), Backpressure("away")]
+
+    async def step() -> None:
+        if failures:
+            raise failures.pop(0)
+
+    async def run() -> None:
+        await batches.until_ready("group", step, places=["u.quotes.v1"])
+
+    before = dict(progress.places)
+    failures.pop()  # only the squatter: retried, but not progress
+    asyncio.run(run())
+    assert progress.places == before and progress.last == 0.0
+    failures.append(Backpressure("Elasticsearch away"))
+    asyncio.run(run())
+    assert ("u.quotes.v1", None) in progress.places  # waiting on a service is progress
+    assert progress.last == 0.0  # for that topic only
+
+
+def test_a_coordinator_move_is_not_a_lost_broker() -> None:
+    from pipeline.stream.watchdog import BrokerWatch
+
+    watch = BrokerWatch(grace=300.0)
+    assert not watch.lost(1, now=0.0)
+    assert not watch.lost(None, now=1.0)  # a coordinator error: aiokafka clears it
+    assert not watch.lost(2, now=3.0)  # found again on another broker
+    assert not watch.lost(None, now=10.0) and not watch.lost(None, now=309.0)
+    assert watch.lost(None, now=311.0)  # gone for longer than the stall timeout
