@@ -18,6 +18,13 @@
   and a quote already seen returns its group, a replay from the last acknowledged offset
   rebuilds exactly the state a run without the interruption would have had; a stale
   worker's late write of an older state is refused by the version check.
+
+  Memory holds the groups of the hot window (``NEWSFLOW_HOT_WINDOW``, event time;
+  :mod:`pipeline.group.window`): after a successful write the groups that fell out of it
+  are let go, and before a batch is grouped the cold groups its quotes may join are read
+  back from the index (one multi-search on their LSH band keys). A group Elasticsearch
+  rejects dead-letters the quotes of the batch that went to it, alone; the state is then
+  reloaded. A reload reports progress to the watchdog as it goes.
 """
 
 from __future__ import annotations
