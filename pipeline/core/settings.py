@@ -32,6 +32,27 @@ def _number(env: Mapping[str, str], name: str, default: N, kind: type[N]) -> N:
         raise ConfigError(f"{name}={raw!r} is not a valid {kind.__name__}") from None
 
 
+DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(name: str, raw: str) -> float:
+    """Seconds of a duration such as ``7d``, ``36h``, ``90m``, ``30s`` or a plain number
+    of seconds (``0``: off).
+
+    >>> parse_duration("X", "7d"), parse_duration("X", "36h"), parse_duration("X", "45")
+    (604800.0, 129600.0, 45.0)
+    """
+    text = raw.strip().lower()
+    unit = DURATION_UNITS.get(text[-1:]) if text else None
+    try:
+        value = float(text[:-1] if unit else text)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a duration: give e.g. 7d, 36h, 90m or "
+                          "seconds") from None
+    if value < 0:
+        raise ConfigError(f"{name}={raw!r}: a duration cannot be negative")
+    return value * (unit or 1)
+
 
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 """The largest Kafka message any newsflow topic, producer or consumer accepts (16 MiB)."""
@@ -100,6 +121,7 @@ class Settings:
     batch_retries: int = 4  # retries of an unexplained failure before isolating the message
     stall_timeout: float = 300.0  # behind with no batch finished this long: the worker exits
     stall_check: float = 15.0  # seconds between the watchdog's checks (0: no watchdog)
+    hot_window: float = 7 * 86400.0  # event-time seconds of state kept in memory (0: all)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -134,6 +156,8 @@ class Settings:
             commit_interval=_number(e, "NEWSFLOW_COMMIT_INTERVAL", d.commit_interval, float),
             stall_timeout=_number(e, "NEWSFLOW_STALL_TIMEOUT", d.stall_timeout, float),
             stall_check=_number(e, "NEWSFLOW_STALL_CHECK", d.stall_check, float),
+            hot_window=parse_duration("NEWSFLOW_HOT_WINDOW", e["NEWSFLOW_HOT_WINDOW"])
+            if e.get("NEWSFLOW_HOT_WINDOW") else d.hot_window,
             commit_every=_number(e, "NEWSFLOW_COMMIT_EVERY", d.commit_every, int),
             worker_index=_number(e, "NEWSFLOW_WORKER_INDEX", d.worker_index, int),
             metrics_port=_number(e, "NEWSFLOW_METRICS_PORT", d.metrics_port, int),

@@ -193,6 +193,21 @@ class MemoryStore:
     def groups(self) -> Iterator[QuoteGroup]:
         return iter(self._groups.values())
 
+    def adopt(self, group: QuoteGroup) -> None:
+        """Hold a group read back from durable storage (not a change to write)."""
+        self._groups[group.id] = group
+        for m in group.members:
+            self._quotes[m.quote] = group.id
+
+    def evict(self, group_id: str) -> None:
+        """Let go of a group whose durable copy is current (not a removal to write)."""
+        group = self._groups.pop(group_id, None)
+        self.dirty.discard(group_id)
+        if group is not None:
+            for m in group.members:
+                if self._quotes.get(m.quote) == group_id:
+                    del self._quotes[m.quote]
+
     def take_changes(self) -> tuple[list[QuoteGroup], list[str]]:
         """The groups changed (oldest first) and the ids removed since the last call."""
         changed = sorted((self._groups[g] for g in self.dirty), key=lambda g: g.founded)

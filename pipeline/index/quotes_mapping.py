@@ -59,6 +59,7 @@ def quotes_mappings() -> dict[str, Any]:
                 "title": {**text, "fields": raw}, "publisher": KW, "published_at": DATE}},
             "published_at": DATE, "last_published_at": DATE,
             "founded": LONG, "seq": LONG, "merged": KW,
+            "bands": {**KW, "doc_values": False}, "last_event": DATE,
             "state": {"type": "object", "enabled": False},
         },
     }
@@ -107,8 +108,11 @@ def ensure_quotes_index(settings: Settings, es: Elasticsearch | None = None, *,
             es.close()
 
 
-def load_groups(settings: Settings, es: Elasticsearch | None = None) -> Iterator[dict[str, Any]]:
-    """Every group document (refreshed first, so the last acknowledged writes are in)."""
+def load_groups(settings: Settings, es: Elasticsearch | None = None, *,
+                window: float = 0.0) -> Iterator[dict[str, Any]]:
+    """Every group document (refreshed first, so the last acknowledged writes are in);
+    with a ``window`` (seconds), only those touched within it of the latest event time
+    stored (and those stored without one)."""
     own = es is None
     es = es or client(settings)
     try:
@@ -116,8 +120,57 @@ def load_groups(settings: Settings, es: Elasticsearch | None = None) -> Iterator
         if not es.indices.exists_alias(name=alias):
             return
         es.indices.refresh(index=alias)
-        for hit in helpers.scan(es, index=alias, size=1000, preserve_order=False):
+        query: dict[str, Any] = {"match_all": {}}
+        if window > 0:
+            latest = es.search(index=alias, size=0, aggs={"t": {"max": {"field": "last_event"}}}
+                               )["aggregations"]["t"]["value"]
+            if latest is not None:
+                query = {"bool": {"should": [
+                    {"range": {"last_event": {"gte": int(latest - window * 1000),
+                                              "format": "epoch_millis"}}},
+                    {"bool": {"must_not": {"exists": {"field": "last_event"}}}}]}}
+        for hit in helpers.scan(es, index=alias, size=1000, preserve_order=False,
+                                query={"query": query}):
             yield hit["_source"]
+    finally:
+        if own:
+            es.close()
+
+
+def refresh_quotes_index(settings: Settings) -> None:
+    """Make the last writes searchable (before looking up groups just let go)."""
+    es = client(settings)
+    try:
+        es.indices.refresh(index=settings.quotes_index_alias)
+    finally:
+        es.close()
+
+
+def find_cold(settings: Settings, terms: list[list[str]], *, before: float, size: int = 16,
+              es: Elasticsearch | None = None) -> list[dict[str, Any]]:
+    """For each quote's LSH band keys (``terms``), the groups last touched before event time
+    ``before`` (epoch seconds) that share most of them (rare keys weigh more): the
+    candidates the hot window no longer holds. One multi-search for a batch."""
+    wanted = [t for t in terms if t]
+    if not wanted:
+        return []
+    own = es is None
+    es = es or client(settings)
+    old = {"range": {"last_event": {"lt": int(before * 1000), "format": "epoch_millis"}}}
+    lines: list[dict[str, Any]] = []
+    for keys in wanted:
+        lines += [{"index": settings.quotes_index_alias},
+                  {"size": size, "query": {"bool": {
+                      "filter": [old], "minimum_should_match": 1,
+                      "should": [{"term": {"bands": k}} for k in keys]}}}]
+    try:
+        found: dict[str, dict[str, Any]] = {}
+        for resp in es.msearch(searches=lines)["responses"]:
+            if "error" in resp:
+                raise IndexingError(f"cold group lookup failed: {resp['error']}")
+            for hit in resp["hits"]["hits"]:
+                found.setdefault(hit["_id"], hit["_source"])
+        return list(found.values())
     finally:
         if own:
             es.close()

@@ -18,6 +18,13 @@
   and a quote already seen returns its group, a replay from the last acknowledged offset
   rebuilds exactly the state a run without the interruption would have had; a stale
   worker's late write of an older state is refused by the version check.
+
+  Memory holds the groups of the hot window (``NEWSFLOW_HOT_WINDOW``, event time;
+  :mod:`pipeline.group.window`): after a successful write the groups that fell out of it
+  are let go, and before a batch is grouped the cold groups its quotes may join are read
+  back from the index (one multi-search on their LSH band keys). A group Elasticsearch
+  rejects dead-letters the quotes of the batch that went to it, alone; the state is then
+  reloaded. A reload reports progress to the watchdog as it goes.
 """
 
 from __future__ import annotations
@@ -38,7 +45,14 @@ from pipeline.core.settings import Settings
 from pipeline.group.bounded import QuoteGroup
 from pipeline.group.quotes import MemoryStore, QuoteGroups
 from pipeline.group.records import quotes_of
-from pipeline.index.quotes_mapping import QuoteIndexWriter, ensure_quotes_index, load_groups
+from pipeline.group.window import HotWindow, epoch, event_time
+from pipeline.index.quotes_mapping import (
+    QuoteIndexWriter,
+    ensure_quotes_index,
+    find_cold,
+    load_groups,
+    refresh_quotes_index,
+)
 from pipeline.stream.batches import Batches, too_large
 from pipeline.stream.watchdog import Progress
 
@@ -86,6 +100,8 @@ class GroupStage:
     groups: QuoteGroups | None = None
     next_offset: int | None = None  # the offset that must come next for the state to hold
     progress: Progress | None = None  # told as a rebuild goes
+    window: HotWindow | None = None  # which groups memory holds (NEWSFLOW_HOT_WINDOW)
+    evicted: int = 0  # groups let go since the index was last refreshed
     _writer: QuoteIndexWriter | None = None
     _docs: dict[str, QuoteGroup] = field(default_factory=dict)  # written at the batch's end
     _removed: dict[str, int] = field(default_factory=dict)
@@ -103,16 +119,23 @@ class GroupStage:
         """The stored groups; the rebuild reports progress as it goes (a takeover of a
         big state is recovery, not a stall)."""
         topic = self.settings.quotes_topic
-        for n, doc in enumerate(load_groups(self.settings)):
+        for n, doc in enumerate(load_groups(self.settings, window=self.settings.hot_window)):
             if self.progress is not None and n % 1000 == 0:
                 self.progress.made(topic)
+            self._stored_event[doc["group"]] = doc.get("last_event")
             yield QuoteGroup.from_doc(doc)
         if self.progress is not None:
             self.progress.made(topic)
 
     def _reload(self) -> QuoteGroups:
+        self._stored_event: dict[str, Any] = {}
         store = MemoryStore(self._loaded())
         groups = QuoteGroups(store)
+        self.window = HotWindow(groups, seconds=self.settings.hot_window)
+        for gid, when in self._stored_event.items():
+            if when is not None:
+                self.window.touch(gid, epoch(when))
+        self._stored_event = {}
         log.info("quote groups reloaded from %s: %d groups", self.settings.quotes_index_alias,
                  len(store))
         self.store, self.groups = store, groups
@@ -121,8 +144,11 @@ class GroupStage:
     def _apply(self, quotes: list[tuple[int, Quote]]) -> None:
         """Group the quotes (a thread: the event loop keeps heart-beating)."""
         groups = self.groups if self.groups is not None else self._reload()
+        window = self.window or HotWindow(groups, seconds=0)
+        self._bring_back(window, [q for _, q in quotes])
         for offset, quote in quotes:
             gid = groups.add(quote, seq=offset + 1)
+            window.touch(gid, event_time(quote))
             group = self.store.get(gid)
             if group is not None:  # also on a retry, when nothing is dirty any more
                 self._docs[gid] = group
@@ -132,6 +158,36 @@ class GroupStage:
         for gid in removed:
             self._removed[gid] = groups.seq
             self._docs.pop(gid, None)
+            window.forget(gid)
+
+    def _bring_back(self, window: HotWindow, quotes: list[Quote]) -> None:
+        """The cold groups (out of the hot window, in the index only) the batch's quotes
+        may join, read back into memory first."""
+        if window.seconds <= 0 or not quotes or window.high == float("-inf"):
+            return
+        if self.evicted:  # their last writes must be searchable
+            refresh_quotes_index(self.settings)
+            self.evicted = 0
+        docs = find_cold(self.settings, window.query_terms(quotes), before=window.cutoff())
+        n = window.bring_back(docs)
+        if n:
+            log.info("quote groups: %d cold groups read back for a batch", n)
+
+    def document(self, group: QuoteGroup) -> dict[str, Any]:
+        """The group's document, with its band keys and latest event time."""
+        doc = group.to_doc()
+        if self.window is not None:
+            doc["bands"] = self.window.band_terms(group)
+            when = self.window.last.get(group.id)
+            if when is not None:
+                doc["last_event"] = int(when * 1000)
+        return doc
+
+    def _evict(self) -> None:
+        """After a successful write: let go of the groups that left the hot window."""
+        if self.window is not None and self.window.seconds > 0:
+            n = self.window.evict(self.window.expired())
+            self.evicted += n
 
     async def handle(self, batches: Batches, events: list[EventT]) -> None:
         """Group a batch of quote messages and write the groups it changed."""
@@ -146,10 +202,12 @@ class GroupStage:
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, self._apply,
                                    [(ev.message.offset, q) for ev, q in good])
-        docs = [g.to_doc() for g in sorted(self._docs.values(), key=lambda g: g.founded)]
+        docs = [self.document(g) for g in sorted(self._docs.values(), key=lambda g: g.founded)]
         rejected = await self.writer().write(docs, sorted(self._removed.items()))
         if rejected:
             await self._rejected(batches, good, dict(rejected))
+        else:
+            self._evict()
         self._docs.clear()
         self._removed.clear()
         self.next_offset = events[-1].message.offset + 1

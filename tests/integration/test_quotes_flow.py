@@ -9,6 +9,7 @@ import json
 import random
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -119,8 +120,10 @@ def test_samples_flow_to_quote_groups(isolated: Settings, worker_factory,  # typ
         es.close()
 
 
-def _stream(n: int, seed: int = 5) -> list[Quote]:
-    """Quote records of statements reported 1-4 times (copies and fragments), shuffled."""
+def _stream(n: int, seed: int = 5, *, hourly: bool = False) -> list[Quote]:
+    """Quote records of statements reported 1-4 times (copies and fragments), shuffled
+    (``hourly``: published an hour apart in topic order, so reports of one statement can
+    be months apart in event time)."""
     rng, gen = random.Random(seed), Statements(seed)
     out: list[Quote] = []
     while len(out) < n:
@@ -134,14 +137,23 @@ def _stream(n: int, seed: int = 5) -> list[Quote]:
                                                   publisher=f"Outlet {rng.randrange(30)}"),
                              speaker=QuoteSpeaker(text=who, canonical=who, type="person")))
     rng.shuffle(out)
+    if hourly:
+        t0 = datetime(2026, 1, 1, tzinfo=UTC)
+        out = [q.model_copy(update={"article": q.article.model_copy(update={
+            "published_at": t0 + timedelta(hours=k)})}) for k, q in enumerate(out)]
     return out[:n]
 
 
+@pytest.mark.parametrize("hot_window", ["", "2d"])
 def test_kill_9_while_grouping_loses_no_quote_and_splits_no_group(  # type: ignore[no-untyped-def]
-        isolated: Settings, worker_factory) -> None:
+        isolated: Settings, worker_factory, monkeypatch: pytest.MonkeyPatch,
+        hot_window: str) -> None:
+    """With a hot window of 2 days over quotes spread across 250 days, most reports of a
+    statement find its group in the index, not in memory: the groups are the same."""
+    monkeypatch.setenv("NEWSFLOW_HOT_WINDOW", hot_window or "0")
     ensure_topics(isolated)
     ensure_quotes_index(isolated)
-    quotes = _stream(6000)
+    quotes = _stream(6000, hourly=bool(hot_window))
     producer = KafkaProducer(bootstrap_servers=isolated.kafka_bootstrap, acks="all")
     for q in quotes:
         producer.send(isolated.quotes_topic, key=q.article.id.encode(), value=q.to_bytes())

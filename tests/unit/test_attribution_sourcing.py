@@ -85,7 +85,7 @@ def test_new_fields_are_indexed_and_mapped() -> None:
     props = mappings()["properties"]["attributions"]["properties"]
     assert set(indexed) <= set(props)
     assert set(indexed["source"]) <= set(props["source"]["properties"])
-    assert props["stance"] == {"type": "keyword"} and props["rule"] == {"type": "keyword"}
+    assert props["stance"]["type"] == "keyword" and props["rule"]["type"] == "keyword"
     assert props["source"]["properties"]["anonymous"] == {"type": "boolean"}
     assert props["source"]["properties"]["anonymity_reason"]["type"] == "text"
 
@@ -113,7 +113,7 @@ def test_dashboard_has_the_anonymous_sourcing_panel_over_mapped_fields() -> None
     for field in ANONYMOUS_FIELDS:
         assert f'"{field}"' in body
     props = mappings()["properties"]
-    assert props["provenance"]["properties"]["publisher"] == {"type": "keyword"}
+    assert props["provenance"]["properties"]["publisher"]["type"] == "keyword"
     assert props["attributions"]["type"] == "nested"
     dashboard = next(o for o in saved_objects() if o["type"] == "dashboard")
     assert any(r["id"] == vis["id"] for r in dashboard["references"])

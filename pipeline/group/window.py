@@ -1,0 +1,136 @@
+"""The hot window of the quote groups: memory holds the groups touched within the last
+``NEWSFLOW_HOT_WINDOW`` of event time; older groups live in the index only, and are
+found again through their LSH band keys when a quote matches them.
+
+Event time is the quote's article ``published_at`` (its arrival where missing), and the
+window ends at the latest event time seen, so a backfill of last year's archive keeps the
+same groups hot as the live stream did. A group's document carries ``bands`` (the band
+keys of its indexed windows, keyword terms) and ``last_event``; a batch's quotes look up
+cold groups with one terms query on their windows' band keys
+(:func:`pipeline.index.quotes_mapping.find_cold`), and the groups found are brought back
+into memory before the batch is grouped::
+
+    >>> from pipeline.group.quotes import QuoteGroups
+    >>> w = HotWindow(QuoteGroups(), seconds=86400)
+    >>> w.touch("g1", 1_000.0); w.touch("g2", 200_000.0)
+    >>> w.expired()
+    ['g1']
+"""
+
+from __future__ import annotations
+
+import heapq
+import time
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from pipeline.core.contracts import Quote
+from pipeline.group.bounded import QuoteGroup
+from pipeline.group.quotes import QuoteGroups, Text, prepare, windows
+
+MAX_TERMS = 2048  # band keys stored per group
+MAX_QUERY_TERMS = 512  # band keys one quote looks up with
+
+
+def event_time(quote: Quote, *, now: float | None = None) -> float:
+    """The quote's event time (epoch seconds): its article's publication, else now."""
+    when: datetime | None = quote.article.published_at
+    return when.timestamp() if when is not None else (time.time() if now is None else now)
+
+
+class HotWindow:
+    """Which groups are hot, and the band keys to store and to look up."""
+
+    def __init__(self, groups: QuoteGroups, *, seconds: float) -> None:
+        self.groups = groups
+        self.seconds = seconds
+        self.high = float("-inf")  # the latest event time seen
+        self.last: dict[str, float] = {}  # group id -> latest event time of a report
+        self._heap: list[tuple[float, str]] = []
+        self._bands: dict[str, tuple[int, list[str]]] = {}  # id -> (variants, band keys)
+
+    def touch(self, group_id: str, when: float) -> None:
+        """A report at event time ``when`` joined the group."""
+        self.high = max(self.high, when)
+        if when > self.last.get(group_id, float("-inf")):
+            self.last[group_id] = when
+            heapq.heappush(self._heap, (when, group_id))
+
+    def cutoff(self) -> float:
+        """Groups last touched before this event time are cold."""
+        return self.high - self.seconds if self.seconds > 0 else float("-inf")
+
+    def expired(self) -> list[str]:
+        """The hot groups that fell out of the window (to evict once they are written)."""
+        cut, out = self.cutoff(), []
+        while self._heap and self._heap[0][0] < cut:
+            when, gid = heapq.heappop(self._heap)
+            if self.last.get(gid) == when:
+                del self.last[gid]
+                out.append(gid)
+        return out
+
+    def forget(self, group_id: str) -> None:
+        self.last.pop(group_id, None)
+        self._bands.pop(group_id, None)
+
+    def _terms(self, keys: Iterable[tuple[str, ...]], limit: int = MAX_TERMS) -> list[str]:
+        lsh, out = self.groups.lsh, dict[str, None]()
+        for window in keys:
+            m = self.groups._minhash(window)
+            for band, (start, end) in enumerate(lsh.hashranges):
+                out[f"{band}:{lsh._H(m.hashvalues[start:end])}"] = None
+                if len(out) >= limit:
+                    return list(out)
+        return list(out)
+
+    def band_terms(self, group: QuoteGroup) -> list[str]:
+        """The band keys of the group's indexed windows (for its document; computed again
+        only when its variants change)."""
+        known = self._bands.get(group.id)
+        if known is None or known[0] != len(group.variants):
+            terms = self._terms(w for _, w in self.groups._keys(
+                group, range(len(group.variants))))
+            known = self._bands[group.id] = (len(group.variants), terms)
+        return known[1]
+
+    def query_terms(self, quotes: Iterable[Quote]) -> list[list[str]]:
+        """The band keys each quote of a batch looks up cold groups with."""
+        p = self.groups.p
+        texts: list[Text] = [prepare(q.content, p.shingle) for q in quotes]
+        return [self._terms(dict.fromkeys(windows(t, p.window, p.query_stride)),
+                            MAX_QUERY_TERMS) for t in texts if t.length]
+
+    def bring_back(self, docs: Iterable[dict[str, Any]]) -> int:
+        """Put cold groups found in the index back into memory (not as changes)."""
+        store, n = self.groups.store, 0
+        for doc in docs:
+            if store.get(doc["group"]) is not None:
+                continue
+            group = QuoteGroup.from_doc(doc)
+            store.adopt(group)  # type: ignore[attr-defined]
+            self.groups._index(group)
+            when = doc.get("last_event")
+            self.touch(group.id, epoch(when) if when else self.cutoff())
+            n += 1
+        return n
+
+    def evict(self, group_ids: Iterable[str]) -> int:
+        """Drop written groups from memory (their documents stay the durable state)."""
+        store, n = self.groups.store, 0
+        for gid in group_ids:
+            group = store.get(gid)
+            if group is not None:
+                self.groups._unindex(group)
+                store.evict(gid)  # type: ignore[attr-defined]
+                self._bands.pop(gid, None)
+                n += 1
+        return n
+
+
+def epoch(value: Any) -> float:
+    """Epoch seconds of a stored date (epoch milliseconds or ISO 8601)."""
+    if isinstance(value, int | float):
+        return float(value) / 1000.0
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
