@@ -37,6 +37,19 @@ MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 """The largest Kafka message any newsflow topic, producer or consumer accepts (16 MiB)."""
 
 
+def _duration(env: Mapping[str, str], name: str, default: float) -> float:
+    """A duration setting (``7d``, ``36h``; 0/off: none); a bad one names the variable."""
+    from pipeline.core.durations import seconds
+
+    raw = env.get(name)
+    if raw is None:
+        return default
+    try:
+        return seconds(raw)
+    except ConfigError as exc:
+        raise ConfigError(f"{name}: {exc}") from None
+
+
 def _default_home() -> Path:
     # Elasticsearch runs as an unprivileged user, who cannot enter /root: when
     # we are root, keep the stack's files where that user can reach them.
@@ -100,6 +113,8 @@ class Settings:
     batch_retries: int = 4  # retries of an unexplained failure before isolating the message
     stall_timeout: float = 300.0  # behind with no batch finished this long: the worker exits
     stall_check: float = 15.0  # seconds between the watchdog's checks (0: no watchdog)
+    hot_window: float = 7 * 86400.0  # event time the story index keeps in memory (0: all)
+    stories_retention: float = 0.0  # event time the durable story state keeps (0: all)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -150,6 +165,8 @@ class Settings:
             dead_letter_max_payload=_number(e, "NEWSFLOW_DEAD_LETTER_MAX_PAYLOAD",
                                             d.dead_letter_max_payload, int),
             batch_retries=_number(e, "NEWSFLOW_BATCH_RETRIES", d.batch_retries, int),
+            hot_window=_duration(e, "NEWSFLOW_HOT_WINDOW", d.hot_window),
+            stories_retention=_duration(e, "NEWSFLOW_STORIES_RETENTION", d.stories_retention),
         )
 
     @property
