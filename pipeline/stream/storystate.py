@@ -31,6 +31,7 @@ from pipeline.core.settings import Settings
 from pipeline.index.mapping import client
 
 WATERMARK = "~watermark"
+HOT_BYTES_PER_ARTICLE = 2400  # RSS per article in the index (bench/results/story_soak.json)
 RECORDS: dict[str, Any] = {"exists": {"field": "seq"}}
 STATE_MAPPING: dict[str, Any] = {
     "dynamic": "strict",
@@ -72,6 +73,7 @@ class StoryState:
 
     settings: Settings
     es: Elasticsearch | None = None
+    dirty: bool = False  # written since the last refresh (a lookup refreshes first)
 
     def client(self) -> Elasticsearch:
         if self.es is None:
@@ -106,6 +108,7 @@ class StoryState:
                 "clock": clock if clock is not None and math.isfinite(clock) else None}})
         if not actions:
             return
+        self.dirty = True
         try:
             _, errors = helpers.bulk(self.client(), actions, raise_on_error=False,
                                      refresh=False, chunk_size=500)
@@ -160,6 +163,9 @@ class StoryState:
         """Records sharing a band term with event time before ``before``, earliest seq
         first (the durable side of the story index's lookup)."""
         try:
+            if self.dirty:  # a fast backfill evicts what it wrote a moment ago
+                self.client().indices.refresh(index=self.name)
+                self.dirty = False
             resp = self.client().search(
                 index=self.name, size=size, sort=[{"seq": "asc"}], query={"bool": {
                     "filter": [{"terms": {"bands": terms}},
@@ -169,8 +175,41 @@ class StoryState:
         return [hit["_source"] for hit in resp["hits"]["hits"]]
 
     def prune(self, *, before: float) -> int:
-        """Delete the records of event time before ``before`` (retention); how many."""
-        resp = self.client().delete_by_query(
-            index=self.name, query={"range": {"event": {"lt": before}}}, conflicts="proceed",
-            refresh=True)
-        return int(resp.get("deleted", 0))
+        """Delete the records of event time before ``before`` (retention); how many.
+        (A scan and bulk deletes: the stack's Elasticsearch has no delete-by-query.)"""
+        es = self.client()
+        es.indices.refresh(index=self.name)
+        hits = helpers.scan(es, index=self.name, size=2000, _source=False,
+                            query={"query": {"range": {"event": {"lt": before}}}})
+        actions = ({"_op_type": "delete", "_index": self.name, "_id": h["_id"]} for h in hits)
+        done, _ = helpers.bulk(es, actions, raise_on_error=False, chunk_size=2000,
+                               refresh=True)
+        return int(done)
+
+def report(settings: Settings) -> dict[str, Any]:
+    """The durable story state for ``newsflow status``: records, their event-time span,
+    the watermark, and the hot window a worker keeps of it (count, approximate bytes)."""
+    from datetime import UTC, datetime
+
+    from pipeline.core.durations import text
+
+    state = StoryState(settings)
+    es = state.client()
+    if not es.indices.exists(index=state.name):
+        return {"index": state.name, "exists": False}
+    s = state.summary()
+    mark = state.watermark()
+    window = settings.hot_window
+    hot = s.records
+    if window and s.newest is not None:
+        hot = int(es.count(index=state.name, query={"range": {
+            "event": {"gte": s.newest - window}}})["count"])
+
+    def when(t: float | None) -> str | None:
+        return None if t is None else datetime.fromtimestamp(t, UTC).isoformat()
+
+    return {"index": state.name, "exists": True, "durable_articles": s.records,
+            "oldest_event": when(s.oldest), "newest_event": when(s.newest),
+            "watermark_offset": None if mark is None else mark.get("offset"),
+            "hot_window": text(window), "retention": text(settings.stories_retention),
+            "hot_articles": hot, "hot_bytes_estimate": hot * HOT_BYTES_PER_ARTICLE}
