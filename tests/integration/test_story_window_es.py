@@ -18,7 +18,7 @@ from pipeline.stream.storystate import StateLost, StoryState, report
 from tests.integration.test_stories_state import state  # noqa: F401 - fixture
 from tests.unit.copies_text import SAME_TOPIC, WIRE
 from tests.unit.test_copies import combined
-from tests.unit.test_story_window import DAY, at, filler
+from tests.unit.test_story_window import DAY, archive, at, filler
 
 pytestmark = pytest.mark.integration
 
@@ -98,3 +98,18 @@ def test_retention_deletes_only_what_is_older(isolated: Settings,
     _, st, _ = history
     assert st.prune(before=at(10).timestamp()) == 10  # "wire" and f1..f9
     assert st.summary().records == 20 and st.watermark() is not None
+
+
+def test_a_backfill_groups_as_the_live_stream_did(state: StoryState) -> None:  # noqa: F811
+    bodies = archive()  # last year's articles, arriving now in a few seconds
+    live = StoryIndex()
+    expected = [live.assign(b) for b in bodies]
+    bounded = StoryIndex(window=7 * DAY, durable=state)
+    got = []
+    for offset, b in enumerate(bodies):
+        bounded.begin()
+        got.append(bounded.assign(b))
+        state.write([bounded.record(b.id)], offset=offset, clock=bounded.hot.clock)
+        bounded.commit()
+    assert got == expected
+    assert bounded.cold_hits == 3  # copy33, copy50 and fcopy45 found in Elasticsearch

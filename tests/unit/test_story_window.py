@@ -83,17 +83,24 @@ def test_a_replay_of_an_evicted_article_gets_its_stored_assignment() -> None:
         == ("wire", "wire")
 
 
-def test_a_backfill_of_an_old_archive_groups_as_the_live_stream_did() -> None:
+def archive() -> list[Body]:
+    """Two months of an archive: a story a day, two wire stories and their copies days
+    and weeks later."""
     bodies: list[Body] = []
     for day in range(60):
         bodies.append(Body(f"f{day}", filler(day), published_at=at(day)))
         if day in (3, 20):
             bodies.append(Body(f"wire{day}", WIRE if day == 3 else FOLLOW_UP,
                                published_at=at(day)))
-        if day in (5, 33, 50):  # copies days and weeks later
+        if day in (5, 33, 50):
             bodies.append(Body(f"copy{day}", combined(WIRE), published_at=at(day)))
         if day in (21, 45):
             bodies.append(Body(f"fcopy{day}", truncated(FOLLOW_UP), published_at=at(day)))
+    return bodies
+
+
+def test_a_backfill_of_an_old_archive_groups_as_the_live_stream_did() -> None:
+    bodies = archive()
     live = StoryIndex()  # everything in memory
     expected = [live.assign(b) for b in bodies]
     store = SqliteState()
