@@ -50,12 +50,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from pipeline.group.arraylsh import ArrayLSH
-from pipeline.group.body import WIRES, edges
+from pipeline.group.articles import Article, Body, Durable, event_time
+from pipeline.group.body import WIRES, comparable, edges
 from pipeline.group.hot import HotWindow
 from pipeline.group.signature import (
     BANDS,
@@ -78,55 +77,8 @@ from pipeline.group.wire import WireDetector
 
 __all__ = ["Article", "Assignment", "Body", "Durable", "Entry", "Overlap", "Signature",
            "StoryIndex", "assign_all", "comparable", "is_copy", "overlap"]
-
-from pipeline.group.body import comparable
-
 THRESHOLD = 0.5  # containment of the smaller text in the larger, to be a copy
 COLD_CANDIDATES = 32  # older candidates asked of the durable state per lookup
-
-
-class Article(Protocol):
-    """What the index reads of an article: a RawArticle or an EnrichedArticle will do
-    (``published_at`` and ``provenance.fetched_at``, when it has them, give its event time)."""
-
-    @property
-    def id(self) -> str: ...
-    @property
-    def text(self) -> str: ...
-    @property
-    def authors(self) -> list[str]: ...
-
-
-class Durable(Protocol):
-    """The durable state's candidate lookup: records (:func:`record_of`) sharing one of
-    ``terms`` (LSH band terms) with event time before ``before``, earliest first."""
-
-    def candidates(self, terms: list[str], *, before: float, size: int
-                   ) -> list[dict[str, Any]]: ...
-
-
-@dataclass
-class Body:
-    """A bare article for the index (tests, benchmarks): id, text, optional authors and
-    publication time."""
-
-    id: str
-    text: str
-    authors: list[str] = field(default_factory=list)
-    published_at: datetime | None = None
-
-
-def event_time(article: object, default: float) -> float:
-    """Epoch seconds of an article's event: ``published_at`` (not after its arrival),
-    else its arrival (``provenance.fetched_at``), else ``default``."""
-    published = getattr(article, "published_at", None)
-    prov = getattr(article, "provenance", None)
-    fetched = getattr(prov, "fetched_at", None) if prov is not None else None
-    arrived = fetched.timestamp() if isinstance(fetched, datetime) else None
-    if isinstance(published, datetime):
-        when = published.timestamp()
-        return min(when, arrived) if arrived is not None else when
-    return arrived if arrived is not None else default
 
 
 class StoryIndex:
