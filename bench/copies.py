@@ -30,11 +30,11 @@ import numpy as np
 
 from bench.common import RESULTS, write
 from bench.copies_data import Doc, build, pair_scores
-from pipeline.group import copies as C
-from pipeline.group.copies import Body, Entry, Signature, StoryIndex
+from pipeline.group import signature as C
+from pipeline.group.copies import THRESHOLD, Body, Entry, Signature, StoryIndex
 
 THRESHOLDS = [round(0.05 * i, 2) for i in range(2, 20)]
-CHOSEN = C.THRESHOLD
+CHOSEN = THRESHOLD
 
 
 def ordered(docs: list[Doc], order: str) -> list[Doc]:
@@ -158,7 +158,7 @@ def ablation(args: argparse.Namespace) -> dict[str, Any]:
             res[f"b{bands}r{rows}-{order}"] = {"precision": sc["precision"],
                                                "recall": sc["recall"],
                                                "lsh_bytes_per_article": round(
-                                                   index.lsh.nbytes() / len(seq))}
+                                                   index.hot.lsh_bytes() / len(seq))}
     with unguarded():
         for order in ("wire-first", "random"):
             seq = ordered(docs, order)
@@ -248,7 +248,7 @@ def online_inserts(n: int = 20_000) -> float:
     hv = rng.integers(0, 2**32, size=(n, 192), dtype=np.uint64).astype("<u4")
     t0 = time.perf_counter()
     for i, row in enumerate(hv):
-        index._insert(Entry(seq=i, id=f"{i:032x}", story=f"{i:032x}", copy_of=None,
+        index._keep(Entry(seq=i, id=f"{i:032x}", story=f"{i:032x}", copy_of=None,
                             similarity=None, wire=None, size=400, mod=4,
                             sample_bytes=np.unique(row[128:]).tobytes(),
                             whole_bytes=row[:64].tobytes(), lede_bytes=row[64:128].tobytes()))

@@ -58,6 +58,13 @@ def _print_status(report: dict[str, Any]) -> None:
     if quotes.get("exists"):
         out.print(f"quote groups: {quotes.get('alias')} -> {', '.join(quotes['indices'])}, "
                   f"{quotes.get('documents', '-')} groups", markup=False)
+    st = report.get("stories_state", {})
+    if st.get("exists"):
+        out.print(f"story state: {st['index']}, {st['durable_articles']} articles "
+                  f"({st['oldest_event']} .. {st['newest_event']}), watermark offset "
+                  f"{st['watermark_offset']}; hot window {st['hot_window']}: "
+                  f"{st['hot_articles']} articles, ~{st['hot_bytes_estimate'] / 2**20:.1f} MiB;"
+                  f" retention {st['retention']}", markup=False)
     if report["sources"]:
         out.print(_sources_table(report))
 

@@ -18,6 +18,11 @@ def group(
                                                help="JSON Lines out (default stdout)."),
     quote_groups: typer.FileTextWrite | None = typer.Option(
         None, "--quote-groups", help="Also write the quote groups, one JSON line each."),
+    hot_window: str | None = typer.Option(
+        None, "--hot-window", help="Event time kept in memory, e.g. 7d, 36h, off "
+        "(default NEWSFLOW_HOT_WINDOW, 7d); older articles are looked up in --state."),
+    state: str = typer.Option(":memory:", "--state", help="SQLite file of the durable story "
+                              "state (default: in memory, gone at exit)."),
 ) -> None:
     """Group enriched articles offline, in arrival order: the agent's own code.
 
@@ -28,13 +33,27 @@ def group(
     "attributions" and "group" the id of its quote group (the same words however
     and by whomever they were reported). Bad lines are reported on stderr with
     their line number and skipped; exit 2 at the end if any line failed.
+
+    The story state is the agent's: a hot window of event time in memory, every
+    article in a durable store (--state) where copies of older ones are found.
     """
     from pipeline.core.contracts import EnrichedArticle
-    from pipeline.core.errors import ContractError
+    from pipeline.core.durations import seconds
+    from pipeline.core.errors import ConfigError, ContractError
+    from pipeline.core.settings import Settings
     from pipeline.group.copies import StoryIndex
+    from pipeline.group.durable import SqliteState
     from pipeline.group.grouper import Grouper
 
-    grouper = Grouper(stories=StoryIndex())  # the stories agent's copy detection
+    try:
+        window = seconds(hot_window) if hot_window is not None \
+            else Settings.from_env().hot_window
+    except ConfigError as exc:
+        err.print(f"[red]error:[/red] --hot-window: {escape(str(exc))}")
+        raise typer.Exit(2) from None
+    store = SqliteState(state)
+    index = StoryIndex(window=window or None, durable=store)  # the stories agent's code
+    grouper = Grouper(stories=index)
     failures = 0
     for n, raw in enumerate(input, 1):
         if not raw.strip():
@@ -45,7 +64,10 @@ def group(
             failures += 1
             err.print(f"[red]line {n}:[/red] {escape(str(exc))}")
             continue
-        output.write(json.dumps(grouper.add(article).to_json(), ensure_ascii=False) + "\n")
+        result = grouper.add(article)
+        if article.id in index:
+            store.write([index.record(article.id)])
+        output.write(json.dumps(result.to_json(), ensure_ascii=False) + "\n")
     output.flush()
     if quote_groups is not None:
         for g in sorted(grouper.quotes.store.groups(), key=lambda g: g.founded):

@@ -32,30 +32,21 @@ def _number(env: Mapping[str, str], name: str, default: N, kind: type[N]) -> N:
         raise ConfigError(f"{name}={raw!r} is not a valid {kind.__name__}") from None
 
 
-DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
-
-def parse_duration(name: str, raw: str) -> float:
-    """Seconds of a duration such as ``7d``, ``36h``, ``90m``, ``30s`` or a plain number
-    of seconds (``0``: off).
-
-    >>> parse_duration("X", "7d"), parse_duration("X", "36h"), parse_duration("X", "45")
-    (604800.0, 129600.0, 45.0)
-    """
-    text = raw.strip().lower()
-    unit = DURATION_UNITS.get(text[-1:]) if text else None
-    try:
-        value = float(text[:-1] if unit else text)
-    except ValueError:
-        raise ConfigError(f"{name}={raw!r} is not a duration: give e.g. 7d, 36h, 90m or "
-                          "seconds") from None
-    if value < 0:
-        raise ConfigError(f"{name}={raw!r}: a duration cannot be negative")
-    return value * (unit or 1)
-
-
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 """The largest Kafka message any newsflow topic, producer or consumer accepts (16 MiB)."""
+
+
+def _duration(env: Mapping[str, str], name: str, default: float) -> float:
+    """A duration setting (``7d``, ``36h``; 0/off: none); a bad one names the variable."""
+    from pipeline.core.durations import seconds
+
+    raw = env.get(name)
+    if raw is None:
+        return default
+    try:
+        return seconds(raw)
+    except ConfigError as exc:
+        raise ConfigError(f"{name}: {exc}") from None
 
 
 def _default_home() -> Path:
@@ -121,7 +112,8 @@ class Settings:
     batch_retries: int = 4  # retries of an unexplained failure before isolating the message
     stall_timeout: float = 300.0  # behind with no batch finished this long: the worker exits
     stall_check: float = 15.0  # seconds between the watchdog's checks (0: no watchdog)
-    hot_window: float = 7 * 86400.0  # event-time seconds of state kept in memory (0: all)
+    hot_window: float = 7 * 86400.0  # event time stories and quote groups keep in memory
+    stories_retention: float = 0.0  # event time the durable story state keeps (0: all)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -156,8 +148,6 @@ class Settings:
             commit_interval=_number(e, "NEWSFLOW_COMMIT_INTERVAL", d.commit_interval, float),
             stall_timeout=_number(e, "NEWSFLOW_STALL_TIMEOUT", d.stall_timeout, float),
             stall_check=_number(e, "NEWSFLOW_STALL_CHECK", d.stall_check, float),
-            hot_window=parse_duration("NEWSFLOW_HOT_WINDOW", e["NEWSFLOW_HOT_WINDOW"])
-            if e.get("NEWSFLOW_HOT_WINDOW") else d.hot_window,
             commit_every=_number(e, "NEWSFLOW_COMMIT_EVERY", d.commit_every, int),
             worker_index=_number(e, "NEWSFLOW_WORKER_INDEX", d.worker_index, int),
             metrics_port=_number(e, "NEWSFLOW_METRICS_PORT", d.metrics_port, int),
@@ -174,6 +164,8 @@ class Settings:
             dead_letter_max_payload=_number(e, "NEWSFLOW_DEAD_LETTER_MAX_PAYLOAD",
                                             d.dead_letter_max_payload, int),
             batch_retries=_number(e, "NEWSFLOW_BATCH_RETRIES", d.batch_retries, int),
+            hot_window=_duration(e, "NEWSFLOW_HOT_WINDOW", d.hot_window),
+            stories_retention=_duration(e, "NEWSFLOW_STORIES_RETENTION", d.stories_retention),
         )
 
     @property

@@ -42,6 +42,36 @@ NUMBER_WORDS = {w: str(i) for i, w in enumerate(["zero", "one", "two", "three", 
 NUMBER_WORD = re.compile(r"\b(" + "|".join(NUMBER_WORDS) + r")\b", re.IGNORECASE)
 CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 WIRES = WireDetector()
+MAX_CHARS = 100_000  # characters of an article compared: its head (a bounded cost per article)
+_OPENING = frozenset(" \t\"“‘'(«[—–-")
+
+
+def bounded(text: str, *, cap: int = MAX_CHARS) -> str:
+    """The part of ``text`` compared: all of it up to ``cap`` characters, else its head,
+    cut at the last paragraph break (or space) before ``cap``. Deterministic, so two
+    copies of one long text are compared on the same words, and the cost of comparing
+    an article is bounded whatever its size::
+
+        >>> bounded("one two three four", cap=10)
+        'one two'
+        >>> bounded("short") == "short"
+        True
+    """
+    if len(text) <= cap:
+        return text
+    head = text[:cap]
+    cut = head.rfind("\n\n")
+    if cut < cap // 2:
+        cut = head.rfind(" ")
+    return head[:cut] if cut > 0 else head
+
+
+def edges(text: str, *, cap: int = MAX_CHARS) -> str:
+    """``text`` up to ``cap`` characters, else its head and its tail (where datelines,
+    bylines and credit lines are), each half of ``cap``."""
+    if len(text) <= cap:
+        return text
+    return text[:cap // 2] + "\n\n" + text[-(cap // 2):]
 
 
 def _linky(para: str) -> bool:
@@ -120,8 +150,10 @@ def keys(body: str) -> tuple[set[str], set[str]]:
             continue
         name = fold(word).rstrip(".’'")
         seen[name] = seen.get(name, 0) + 1
-        before = body[:m.start()].rstrip(" \t\"“‘'(«[—–-")
-        if before and before[-1] not in ".!?:\n":
+        i = m.start() - 1
+        while i >= 0 and body[i] in _OPENING:  # the character before, openers skipped
+            i -= 1
+        if i >= 0 and body[i] not in ".!?:\n":
             names.add(name)
         elif name not in STARTERS:
             openers.append(name)

@@ -30,93 +30,37 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import faust
-from elasticsearch import Elasticsearch, helpers
 from faust.types import EventT
 from prometheus_client import Counter, Gauge
 
 from pipeline.core import metrics
 from pipeline.core.contracts import AssignedArticle, RawArticle
+from pipeline.core.durations import text as duration
 from pipeline.core.settings import Settings
 from pipeline.group.copies import StoryIndex
-from pipeline.index.mapping import client
 from pipeline.stream.batches import Batches, Incoming
+from pipeline.stream.storystate import STATE_MAPPING, StateLost, StoryState
+
+__all__ = ["STATE_MAPPING", "StateLost", "Stories", "StoryState", "add_stories"]
 
 log = logging.getLogger("newsflow.worker")
 ASSIGNED = Counter("newsflow_stories_assigned_total", "Articles assigned to a story",
                    ["kind"])
 INDEXED = Gauge("newsflow_story_index_articles", "Articles in the in-memory story index")
-
-STATE_MAPPING: dict[str, Any] = {
-    "dynamic": "strict",
-    "properties": {
-        "id": {"type": "keyword"}, "seq": {"type": "long"}, "story": {"type": "keyword"},
-        "copy_of": {"type": "keyword"}, "similarity": {"type": "float"},
-        "wire": {"type": "keyword"}, "size": {"type": "integer"}, "mod": {"type": "integer"},
-        "sample": {"type": "binary"}, "whole": {"type": "binary"}, "lede": {"type": "binary"},
-        "names": {"type": "binary"}, "numbers": {"type": "binary"},
-        "key_mod": {"type": "integer"},
-    },
-}
-
-
-@dataclass
-class StoryState:
-    """The story index's durable state: one Elasticsearch document per article."""
-
-    settings: Settings
-    es: Elasticsearch | None = None
-
-    def client(self) -> Elasticsearch:
-        if self.es is None:
-            self.es = client(self.settings)
-        return self.es
-
-    @property
-    def name(self) -> str:
-        return self.settings.story_state_index
-
-    def ensure(self) -> None:
-        """Create the state index, or add the fields a newer version records."""
-        es = self.client()
-        if es.indices.exists(index=self.name):
-            es.indices.put_mapping(index=self.name, properties=STATE_MAPPING["properties"])
-        else:
-            try:
-                es.indices.create(index=self.name, mappings=STATE_MAPPING, settings={
-                    "number_of_shards": 1, "number_of_replicas": 0})
-            except Exception as exc:  # another worker created it first: fine
-                if "resource_already_exists" not in str(exc):
-                    raise
-
-    def write(self, records: list[dict[str, Any]]) -> None:
-        """Index the records; raise unless Elasticsearch took every one."""
-        if not records:
-            return
-        actions = ({"_index": self.name, "_id": r["id"], "_source": r} for r in records)
-        _, errors = helpers.bulk(self.client(), actions, raise_on_error=False,
-                                 refresh=False, chunk_size=500)
-        if errors:
-            raise RuntimeError(f"story state: record(s) not written: {str(errors)[:300]}")
-
-    def summary(self) -> tuple[int, int]:
-        """(records, highest sequence number or -1), after a refresh."""
-        es = self.client()
-        es.indices.refresh(index=self.name)
-        resp = es.search(index=self.name, size=0, track_total_hits=True,
-                         aggs={"last": {"max": {"field": "seq"}}})
-        last = resp["aggregations"]["last"]["value"]
-        return int(resp["hits"]["total"]["value"]), -1 if last is None else int(last)
-
-    def load(self) -> Iterator[dict[str, Any]]:
-        return (hit["_source"] for hit in helpers.scan(self.client(), index=self.name,
-                                                       size=2000))
-
+HOT_BYTES = Gauge("newsflow_story_hot_bytes", "Approximate bytes of the story index's hot "
+                  "window")
+DURABLE = Gauge("newsflow_story_durable_articles", "Articles in the durable story state")
+OLDEST = Gauge("newsflow_story_oldest_event_seconds", "Event time (epoch s) of the oldest "
+               "article in the hot window")
+COLD_HITS = Counter("newsflow_story_cold_hits_total", "Copies whose original was found in "
+                    "the durable state, out of the hot window")
+PRUNE_EVERY = 10_000  # articles between two retention passes
 
 @dataclass
 class Stories:
@@ -128,8 +72,19 @@ class Stories:
     stories: faust.TopicT
     assigned: faust.TopicT
     state: StoryState
-    index: StoryIndex = field(default_factory=StoryIndex)
+    index: StoryIndex = field(default=None)  # type: ignore[assignment]  # None: fresh()
     stale: bool = True  # compare with the state before the next batch
+
+    def __post_init__(self) -> None:
+        if self.index is None:
+            self.index = self.fresh()
+        self.offset: int | None = None  # the input offset the in-memory index reflects
+        self.durable = 0
+        self._since_prune = 0
+
+    def fresh(self) -> StoryIndex:
+        """An empty index with the configured hot window, backed by the durable state."""
+        return StoryIndex(window=self.settings.hot_window or None, durable=self.state)
 
     def on_assigned(self, sender: Any, /, *args: Any, signal: Any = None,
                     **kwargs: Any) -> None:
@@ -138,19 +93,73 @@ class Stories:
         if any(tp.topic == self.settings.stories_topic for tp in assigned):
             self.stale = True
 
-    def recover(self) -> str:
-        """Make the in-memory index equal to the state (rebuilt when they differ)."""
+    def recover(self, next_offset: int | None = None) -> str:
+        """Make the in-memory index reflect the durable state, and check that state
+        against ``next_offset`` (the first input offset to process: the committed one).
+
+        A state whose watermark is behind it (deleted, emptied, older) raises
+        :class:`StateLost`; otherwise the hot window is loaded when the index differs."""
         self.state.ensure()
-        count, last = self.state.summary()
-        if count == len(self.index) and last == self.index.next_seq - 1:
-            return f"story index up to date ({count} articles)"
+        mark = self.state.watermark()
+        summary = self.state.summary()
+        self.durable = summary.records
+        DURABLE.set(summary.records)
+        stored = None if mark is None else int(mark["offset"])
+        if next_offset is not None and next_offset > 0:
+            if stored is None and summary.records == 0:
+                raise StateLost(
+                    f"story state {self.state.name} is empty but the stories topic was "
+                    f"consumed up to offset {next_offset}: the state was deleted. Restore it, "
+                    f"or replay the stories topic from its start (reset the consumer group's "
+                    f"offsets) to rebuild it", retry_after=30.0)
+            if stored is not None and stored < next_offset - 1:
+                raise StateLost(
+                    f"story state {self.state.name} reflects the input up to offset {stored}, "
+                    f"but the stories topic was consumed up to {next_offset}: "
+                    f"{next_offset - 1 - stored} message(s) of state are missing (an older or "
+                    f"partly deleted state). Restore it, or replay the stories topic from "
+                    f"offset {stored + 1}", retry_after=30.0)
+        if stored is not None and stored == self.offset \
+                and summary.last_seq == self.index.next_seq - 1:
+            return (f"story index up to date (watermark offset {stored}, "
+                    f"{len(self.index)} hot of {summary.records} stored articles)")
         t0 = time.perf_counter()
-        index = StoryIndex()
-        index.restore(self.state.load())
-        self.index = index
-        INDEXED.set(len(index))
-        return (f"story index rebuilt from {len(index)} stored articles in "
-                f"{time.perf_counter() - t0:.1f}s")
+        index = self.fresh()
+        clock = mark.get("clock") if mark else None
+        if clock is None:
+            clock = summary.newest
+        since = index.hot.start(clock - (self.settings.hot_window or math.inf)) \
+            if clock is not None else -math.inf
+        index.restore(self.state.load(since=since), since=since)
+        index.next_seq = max(index.next_seq, summary.last_seq + 1)
+        if clock is not None:
+            index.hot.clock = max(index.hot.clock, float(clock))
+        self.index, self.offset = index, stored
+        self._gauges()
+        return (f"story index rebuilt from {len(index)} stored articles of the hot window "
+                f"({duration(self.settings.hot_window)}; {summary.records} stored in all, "
+                f"watermark offset {stored}) in {time.perf_counter() - t0:.1f}s")
+
+    def _gauges(self) -> None:
+        INDEXED.set(len(self.index))
+        HOT_BYTES.set(self.index.nbytes())
+        DURABLE.set(self.durable)
+        oldest = self.index.hot.oldest()
+        if oldest is not None:
+            OLDEST.set(oldest)
+
+    def _prune(self) -> None:
+        """Drop durable records older than the retention (every PRUNE_EVERY articles)."""
+        keep = self.settings.stories_retention
+        clock = self.index.hot.clock
+        if not keep or not math.isfinite(clock) or self._since_prune < PRUNE_EVERY:
+            return
+        self._since_prune = 0
+        gone = self.state.prune(before=clock - keep)
+        if gone:
+            self.durable = max(0, self.durable - gone)
+            log.info("story state: %d records older than the retention (%s) deleted", gone,
+                     duration(keep))
 
     async def funnel(self, events: list[EventT]) -> None:
         """Forward raw messages, unchanged, to the one-partition stories topic; poison is
@@ -166,32 +175,53 @@ class Stories:
         metrics.MESSAGES_OUT.labels("funnel").inc(len(futures))
 
     async def assign(self, events: list[EventT]) -> None:
-        """Place each article, write the state, produce the assignments (in that order)."""
+        """Place each article (staged), write the state and its watermark, keep the
+        entries in memory, produce the assignments (in that order)."""
         loop = asyncio.get_running_loop()
-        if self.stale:
-            log.info(await loop.run_in_executor(None, self.recover))
-            self.stale = False
         events = self.batches.pending(events)
+        if not events:
+            return
+        if self.stale:
+            first = min(e.message.offset for e in events)
+            log.info(await loop.run_in_executor(None, self.recover, first))
+            self.stale = False
         metrics.MESSAGES_IN.labels("stories").inc(len(events))
         good = await self.batches.decode(events, RawArticle.from_bytes)
-        placed = await loop.run_in_executor(None, self._place, [raw for _, raw in good])
-        records = [self.index.record(raw.id) for _, raw in good]
-        await loop.run_in_executor(None, self.state.write, records)
+        last = max(e.message.offset for e in events)
+        self.index.begin()
+        try:
+            placed, records = await loop.run_in_executor(None, self._place,
+                                                         [raw for _, raw in good])
+            await loop.run_in_executor(None, lambda: self.state.write(
+                records, offset=last, clock=self.index.hot.clock))
+        except BaseException:
+            self.index.rollback()  # memory changes only after the durable write
+            raise
+        hits = self.index.cold_hits
+        self.index.commit()
+        self.offset = last
+        self.durable += len(records)
+        self._since_prune += len(records)
+        COLD_HITS.inc(self.index.cold_hits - hits)
         sent: list[tuple[EventT, Incoming, Any]] = []
         for (event, _), item in zip(good, placed, strict=True):
             sent.append((event, item, await self.assigned.send(key=item.story.encode(),
                                                                value=item.to_bytes())))
             ASSIGNED.labels("copy" if item.copy_of else "original").inc()
         await self.batches._delivered("stories", sent)
-        INDEXED.set(len(self.index))
+        self._gauges()
+        await loop.run_in_executor(None, self._prune)
 
-    def _place(self, raws: list[RawArticle]) -> list[AssignedArticle]:
-        out = []
+    def _place(self, raws: list[RawArticle]
+               ) -> tuple[list[AssignedArticle], list[dict[str, Any]]]:
+        out, records = [], []
         for raw in raws:
             a = self.index.place(raw)
             out.append(AssignedArticle(article=raw, story=a.story, copy_of=a.copy_of,
                                        similarity=a.similarity, wire=a.wire))
-        return out
+            if raw.id in self.index:
+                records.append(self.index.record(raw.id))
+        return out, records
 
 
 def add_stories(app: faust.App, settings: Settings, batches: Batches,

@@ -38,7 +38,7 @@ def test_the_index_is_rebuilt_from_the_state(isolated: Settings, state: StorySta
     for d in docs:
         first.assign(d)
     state.write([first.record(d.id) for d in docs])
-    assert state.summary() == (3, 2)
+    assert state.summary()[:2] == (3, 2)
 
     stories = _stories(isolated, state)  # a fresh worker, after a kill -9
     assert "rebuilt from 3" in stories.recover()
@@ -52,9 +52,10 @@ def test_the_index_is_rebuilt_from_the_state(isolated: Settings, state: StorySta
 def test_an_index_equal_to_the_state_is_kept(isolated: Settings, state: StoryState) -> None:
     index = StoryIndex()
     index.assign(Body("a", WIRE))
-    state.write([index.record("a")])
+    state.write([index.record("a")], offset=0)
     stories = _stories(isolated, state, index)
-    assert "up to date" in stories.recover()
+    stories.offset = 0  # the worker that wrote the state, up to input offset 0
+    assert "up to date" in stories.recover(1)
     assert stories.index is index
     behind = StoryIndex()  # a worker that held the partition before someone else did
     assert "rebuilt" in _stories(isolated, state, behind).recover()
@@ -65,4 +66,4 @@ def test_rewriting_a_record_is_idempotent(isolated: Settings, state: StoryState)
     index.assign(Body("a", WIRE))
     state.write([index.record("a")])
     state.write([index.record("a")])
-    assert state.summary() == (1, 0)
+    assert state.summary()[:2] == (1, 0)
