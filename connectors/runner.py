@@ -113,20 +113,35 @@ class Runner:
         self._kafka.shutdown(wait=False)
 
     async def run(self, *, once: bool = False) -> list[PassResult]:
-        """Poll every enabled source when due; with ``once``, one pass and return."""
-        due: dict[str, float] = {s.spec.name: 0.0 for s in self.sources}
-        results: list[PassResult] = []
+        """Poll every enabled source when due; with ``once``, one pass each and return
+        their results. Otherwise each source runs in its own task, started when it is
+        due: a slow source or a long backfill never delays another, and nothing is kept
+        per pass (results go to ``on_result``), so memory stays bounded."""
+        if once:
+            ready = [s for s in self.sources if self._runnable(s)]
+            return list(await asyncio.gather(*(self.run_source(s) for s in ready)))
+        tasks = [asyncio.create_task(self._keep_polling(s), name=f"source:{s.spec.name}")
+                 for s in self.sources if s.spec.enabled]
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        return []
+
+    def _runnable(self, source: Source) -> bool:
+        return source.spec.enabled and not self.state.health(source.spec.name).disabled
+
+    async def _keep_polling(self, source: Source) -> None:
+        """One source's schedule: a pass, then its interval (counted from the pass's
+        end); a disabled source is looked at again every second (``--enable``)."""
         while True:
-            now = time.monotonic()
-            ready = [s for s in self.sources if s.spec.enabled and due[s.spec.name] <= now
-                     and not self.state.health(s.spec.name).disabled]
-            batch = await asyncio.gather(*(self.run_source(s) for s in ready))
-            results.extend(batch)
-            for s in ready:
-                due[s.spec.name] = time.monotonic() + self._interval(s)
-            if once:
-                return results
-            await asyncio.sleep(1.0)
+            if not self._runnable(source):
+                await asyncio.sleep(1.0)
+                continue
+            await self.run_source(source)
+            await asyncio.sleep(self._interval(source))
 
     def _interval(self, source: Source) -> float:
         name = source.spec.name
