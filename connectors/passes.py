@@ -13,6 +13,7 @@ from typing import Any
 
 from kafka import KafkaProducer
 
+from connectors.journal import Journal
 from connectors.sources import Source
 from connectors.state import ItemFailure, ItemLedger
 from pipeline.core.contracts import DeadLetter, RawArticle
@@ -42,7 +43,7 @@ class PendingItem:
     """One item of a pass, in the order the connector yielded it."""
 
     label: str
-    snapshot: str | None = None      # connector state when it yielded this item
+    snapshot: list[Any] = field(default_factory=list)  # state changes up to this item
     topic: str | None = None         # what to send (None: nothing, e.g. unchanged)
     key: bytes | None = None
     value: bytes | None = None
@@ -67,8 +68,7 @@ class PassState:
     confirmed: list[PendingItem] = field(default_factory=list)
     in_flight_bytes: int = 0
     last_commit: float = field(default_factory=time.monotonic)
-    snap_at: float = 0.0
-    snap_cost: float = 0.0
+    journal: Journal = field(default_factory=Journal)
     yielded_at: float = field(default_factory=time.monotonic)
 
     @property

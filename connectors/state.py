@@ -40,11 +40,16 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from connectors.journal import Op, apply
+
 SCHEMA = """
 create table if not exists seen (canonical_url text primary key, content_hash text not null,
   version integer not null, first_seen real not null, last_sent real not null);
 create table if not exists health (source text primary key, data text not null);
+create index if not exists seen_last_sent on seen (last_sent);
 create table if not exists conn_state (source text primary key, data text not null);
+create table if not exists conn_state_log (seq integer primary key autoincrement,
+  source text not null, ops text not null);
 create table if not exists item_failures (source text not null, item text not null,
   status text not null, attempts integer not null, error_type text not null,
   error text not null, first_at real not null, last_at real not null, next_at real,
@@ -179,15 +184,52 @@ class StateStore:
     # ---------------------------------------------------------------- connector state
 
     def conn_state(self, source: str) -> dict[str, Any]:
+        """The connector's saved state: the last whole save, then the changes logged
+        after it (``log_conn_state``), in order."""
         row = self.db.execute("select data from conn_state where source=?",
                               (source,)).fetchone()
-        return dict(json.loads(row[0])) if row else {}
+        state = dict(json.loads(row[0])) if row else {}
+        for (ops,) in self.db.execute("select ops from conn_state_log where source=? "
+                                      "order by seq", (source,)):
+            apply(state, json.loads(ops))
+        return state
 
     def save_conn_state(self, source: str, data: dict[str, Any] | str) -> None:
-        """Save a connector's state (a dict, or the dict already dumped to JSON)."""
+        """Save a connector's whole state (a dict, or the dict already dumped to JSON);
+        the changes logged before it are dropped."""
         text = data if isinstance(data, str) else json.dumps(data)
         self.db.execute("insert or replace into conn_state values (?,?)", (source, text))
+        self.db.execute("delete from conn_state_log where source=?", (source,))
         self._commit()
+
+    def log_conn_state(self, source: str, ops: list[Op]) -> None:
+        """Record changes of a connector's state (``Journal.drain``): O(change)."""
+        if ops:
+            self.db.execute("insert into conn_state_log (source, ops) values (?,?)",
+                            (source, json.dumps(ops)))
+            self._commit()
+
+    def prune_seen(self, *, max_age: float | None, max_rows: int | None,
+                   now: float | None = None) -> int:
+        """Forget articles last sent more than ``max_age`` seconds ago, then the oldest
+        beyond ``max_rows``; returns how many were forgotten. A forgotten article seen
+        again is sent again as new (its id, from the canonical URL, is the same)."""
+        now = time.time() if now is None else now
+        gone = 0
+        if max_age is not None:
+            gone += self.db.execute("delete from seen where last_sent < ?",
+                                    (now - max_age,)).rowcount
+        if max_rows is not None:
+            over = self.db.execute("select count(*) from seen").fetchone()[0] - max_rows
+            if over > 0:
+                gone += self.db.execute(
+                    "delete from seen where canonical_url in (select canonical_url from seen "
+                    "order by last_sent limit ?)", (over,)).rowcount
+        self._commit()
+        return gone
+
+    def seen_count(self) -> int:
+        return int(self.db.execute("select count(*) from seen").fetchone()[0])
 
     # ---------------------------------------------------------------- item failures
 
