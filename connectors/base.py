@@ -36,9 +36,17 @@ from typing import Annotated, Any, ClassVar, Generic, TypeVar
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
-from connectors.errors import BlockedURL, ConnectorError, FetchError, ParseError, TooLarge
+from connectors.errors import (
+    BlockedURL,
+    ConnectorError,
+    FetchError,
+    ParseError,
+    TooLarge,
+    Walled,
+)
 from connectors.extract import DEFAULT_EXTRACT_TIMEOUT, Extracted, extract_article_async
 from connectors.http import Fetcher, Response
+from connectors.page import wall_of
 from connectors.state import ItemLedger
 from pipeline.core.contracts import Provenance, RawArticle
 
@@ -141,6 +149,8 @@ def transient(exc: BaseException) -> bool:
     for _ in range(8):
         if seen is None:
             return False
+        if isinstance(seen, Walled):
+            return True  # backed off and attempted again, never ingested
         if isinstance(seen, HTTPStatusError):
             return seen.status >= 500 or seen.status in TRANSIENT_STATUS
         if isinstance(seen, TooLarge | BlockedURL | ParseError):
@@ -225,9 +235,15 @@ class Connector(ABC, Generic[C]):
                                        transient=is_transient, retry_after=after))
 
     def check_status(self, resp: Response, url: str | None = None) -> Response:
-        """``resp`` when its status is 2xx; otherwise raise :class:`HTTPStatusError`."""
+        """``resp`` when its status is 2xx; otherwise raise :class:`HTTPStatusError`, or
+        :class:`Walled` when the body is a bot-protection challenge."""
         if 200 <= resp.status < 300:
             return resp
+        wall = wall_of(resp.body, status=resp.status)
+        if wall is not None:
+            raise Walled(f"{wall.kind} wall (rule '{wall.rule}'), HTTP {resp.status}: not "
+                         "ingested, attempted again later", kind=wall.kind, rule=wall.rule,
+                         source=self.context.source, url=url or resp.url)
         raise HTTPStatusError(resp.status, source=self.context.source, url=url or resp.url,
                               retry_after=_retry_after(resp.headers.get("retry-after")))
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from kafka import KafkaProducer
 
+from connectors.errors import Walled
 from connectors.journal import Journal
 from connectors.sources import Source
 from connectors.state import ItemFailure, ItemLedger
@@ -36,6 +37,20 @@ class PassResult:
     errors: list[str] = field(default_factory=list)
     failed: str | None = None
     dead_lettered: int = 0
+    walls: int = 0
+    last_wall: str | None = None
+
+    def wall(self, exc: BaseException) -> None:
+        """Count ``exc`` if it is (or was caused by) a wall."""
+        seen: BaseException | None = exc
+        for _ in range(8):
+            if seen is None:
+                return
+            if isinstance(seen, Walled):
+                self.walls += 1
+                self.last_wall = f"{seen.kind} ({seen.rule}): {seen.url or '?'}"
+                return
+            seen = seen.__cause__
 
 
 @dataclass

@@ -263,6 +263,7 @@ class RSSConnector(Connector[RSSConfig]):
                 fields["authors"] = fields["authors"] or ext.authors
                 fields["published_at"] = fields["published_at"] or ext.published_at
                 fields["title"] = fields["title"] or ext.title
+                fields["access"], fields["images"] = ext.access, ext.images
             except ConnectorError as exc:
                 if transient(exc) and not self.context.items.final_attempt(key):
                     # attempted again on a later pass (the feed's text is not enough)

@@ -176,6 +176,7 @@ class Runner:
         except ConnectorError as exc:
             await self._finish_quietly(ps)
             result.failed = str(with_source(exc, name))
+            result.wall(exc)
             self._failure(health, source, result.failed)
         except Exception as exc:
             await self._finish_quietly(ps)
@@ -187,6 +188,9 @@ class Runner:
         health.items_changed += result.changed
         health.item_errors += len(result.errors)
         health.items_dead_lettered += result.dead_lettered
+        if result.walls:
+            health.walls += result.walls
+            health.last_wall, health.last_wall_at = result.last_wall, time.time()
         health.items_retrying = sum(1 for f in ledger.all() if not f.final)
         self.state.save_health(health)
         metrics.SOURCE_ITEMS.labels(name, "seen").inc(result.seen)
@@ -260,6 +264,7 @@ class Runner:
         key = info.key or err.url or err.reason[:300]
         is_transient = transient(err) if info.transient is None else info.transient
         ps.result.errors.append(str(err))
+        ps.result.wall(err)
         log.warning("%s", err)
         failure = ps.ledger.failure(key, error_type=type(err).__name__, error=str(err),
                                     transient=is_transient, payload=info.retry,

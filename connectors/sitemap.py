@@ -161,6 +161,7 @@ class SitemapConnector(Connector[SitemapConfig]):
             return self.article(url=url, text=ext.text, title=entry["title"] or ext.title,
                                 authors=ext.authors,
                                 published_at=entry["published_at"] or ext.published_at,
+                                access=ext.access, images=ext.images,
                                 provenance=self.provenance(feed_url=self.config.url,
                                                            http_status=resp.status))
         except ValueError as exc:  # pydantic's ValidationError

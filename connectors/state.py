@@ -76,6 +76,9 @@ class Health:
     disabled: bool = False
     items_dead_lettered: int = 0
     items_retrying: int = 0
+    walls: int = 0                  # pages that were walls (challenge, consent, app shell)
+    last_wall: str | None = None    # "<kind> (<rule>): <url>"
+    last_wall_at: float | None = None
 
 
 @dataclass

@@ -73,6 +73,7 @@ class WebConnector(Connector[WebConfig]):
             try:
                 yield self.article(url=url, text=ext.text, title=ext.title,
                                    authors=ext.authors, published_at=ext.published_at,
+                                   access=ext.access, images=ext.images,
                                    provenance=self.provenance(http_status=resp.status))
             except ValueError as exc:  # pydantic's ValidationError
                 yield self.error(ParseError, f"not a valid article: {exc}", url, key=url)

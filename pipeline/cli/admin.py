@@ -38,11 +38,13 @@ def _topics_table(report: dict[str, Any]) -> Table:
 
 
 def _sources_table(report: dict[str, Any]) -> Table:
-    src = Table("source", "last success", "failures", "seen", "new", "last error")
+    src = Table("source", "last success", "failures", "seen", "new", "walls", "last error")
     for h in report["sources"]:
+        walls = str(h.get("walls", 0)) + (f" {h['last_wall']}" if h.get("last_wall") else "")
         src.add_row(_cell(h["source"]) + (" [red](disabled)[/red]" if h["disabled"] else ""),
                     _cell(h["last_success"] or "-"), str(h["consecutive_failures"]),
-                    str(h["items_seen"]), str(h["items_new"]), _cell(h["last_error"] or "", 60))
+                    str(h["items_seen"]), str(h["items_new"]), _cell(walls, 50),
+                    _cell(h["last_error"] or "", 60))
     return src
 
 

@@ -7,6 +7,7 @@ import typer
 from pipeline.cli.app import app, emit, err, load_settings, search_failed
 
 STANCES = ("neutral", "distancing", "endorsing")
+ACCESS = ("free", "paywalled", "registration", "unknown")
 
 
 @app.command()
@@ -32,6 +33,8 @@ def search(
                                    help="Only articles quoting an anonymous source."),
     stance: str | None = typer.Option(None, "--stance", help="Only articles with a cue of "
                                       "this stance: neutral, distancing or endorsing."),
+    access: str | None = typer.Option(None, "--access", help="Only articles of this access: "
+                                      "free, paywalled, registration or unknown."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Search articles; exit 0 with hits, 3 with none, 1 on error."""
@@ -42,10 +45,13 @@ def search(
     if stance is not None and stance not in STANCES:
         err.print(f"[red]error:[/red] --stance must be one of {', '.join(STANCES)}")
         raise typer.Exit(2)
+    if access is not None and access not in ACCESS:
+        err.print(f"[red]error:[/red] --access must be one of {', '.join(ACCESS)}")
+        raise typer.Exit(2)
     req = SearchRequest(text=query or None, entity=entity, type=type_, source=source,
                         said_by=said_by, publisher=publisher, since=since, until=until,
                         lang=lang, limit=limit, anonymous=anonymous, stance=stance,
-                        all_copies=all_copies, wire=wire)
+                        all_copies=all_copies, wire=wire, access=access)
     settings = load_settings()
     try:
         result = run_search(settings, req)

@@ -66,6 +66,11 @@ def mappings() -> dict[str, Any]:
             "attributed_sources": KW, "attribution_kinds": KW,
             "enrichment_version": KW, "enriched_at": DATE, "indexed_at": DATE,
             "story": KW, "copy_of": KW, "similarity": {"type": "float"}, "wire": KW,
+            "access": KW,
+            "images": {"properties": {
+                "url": {"type": "keyword", "ignore_above": 2048}, "caption": text,
+                "credit": {"type": "keyword", "ignore_above": 512},
+                "lead": {"type": "boolean"}}},
         },
     }
 

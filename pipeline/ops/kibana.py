@@ -25,6 +25,7 @@ TERMS_PANELS = [
     ("persons", "Top people"), ("organizations", "Top organisations"),
     ("places", "Top places"), ("attributed_sources", "Top attributed sources"),
     ("provenance.publisher", "Publishers"), ("outlets", "News outlets mentioned"),
+    ("access", "Access (free, paywalled, registration)"),
 ]
 
 

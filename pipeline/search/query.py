@@ -38,6 +38,7 @@ class SearchRequest:
     wire: str | None = None  # only articles carrying this agency's story (AFP, AP, ...)
     anonymous: bool = False  # only articles with an attribution to an anonymous source
     stance: str | None = None  # only articles with an attribution of that stance
+    access: str | None = None  # only articles of that access (free, paywalled, ...)
 
 
 def _entity_filter(name: str, label: str | None) -> dict[str, Any]:
@@ -83,6 +84,8 @@ def build_query(req: SearchRequest) -> dict[str, Any]:
         filters.append({"term": {"language": req.lang}})
     if req.wire:
         filters.append({"term": {"wire": req.wire}})
+    if req.access:
+        filters.append({"term": {"access": req.access}})
     if req.anonymous or req.stance:  # both on one attribution: an anonymous source's claim
         said: list[dict[str, Any]] = []
         if req.anonymous:
@@ -104,6 +107,7 @@ def build_query(req: SearchRequest) -> dict[str, Any]:
             "attributed_sources": {"terms": {"field": "attributed_sources", "size": 10}},
             "publishers": {"terms": {"field": "provenance.publisher", "size": 10}},
             "wires": {"terms": {"field": "wire", "size": 10}},
+            "access": {"terms": {"field": "access", "size": 4}},
             "stories": {"cardinality": {"field": "story"}},
         },
     }
@@ -173,7 +177,8 @@ def search(settings: Settings, req: SearchRequest) -> dict[str, Any]:
             "persons": src.get("persons", []),
             "attributed_sources": src.get("attributed_sources", []),
             "story": src.get("story") or h["_id"], "copy_of": src.get("copy_of"),
-            "wire": src.get("wire"),
+            "wire": src.get("wire"), "access": src.get("access", "unknown"),
+            "images": src.get("images", []),
             "highlights": [frag for frags in h.get("highlight", {}).values() for frag in frags],
             "who_said_what": [
                 {"source": (a.get("source") or {}).get("canonical"), "kind": a["kind"],
