@@ -34,7 +34,7 @@ from email.utils import parsedate_to_datetime
 from typing import Annotated, Any, ClassVar, Generic, TypeVar
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from connectors.errors import (
     BlockedURL,
@@ -47,6 +47,7 @@ from connectors.errors import (
 from connectors.extract import DEFAULT_EXTRACT_TIMEOUT, Extracted, extract_article_async
 from connectors.http import Fetcher, Response
 from connectors.page import wall_of
+from connectors.proxy import ProxyConfig, check_proxy_url
 from connectors.state import ItemLedger
 from pipeline.core.contracts import Provenance, RawArticle
 
@@ -64,6 +65,28 @@ class ConnectorConfig(BaseModel):
     tags: list[str] = Field(default_factory=list)
     delay: float = Field(default=0.25, ge=0, le=3600,
                          description="seconds between requests to one host")
+
+
+class HTTPConfig(ConnectorConfig):
+    """Config of a connector that fetches over HTTP: an optional proxy for the source.
+
+        proxy: socks5://proxy.internal:1080      # or http://..., https://...
+        proxy_auth_env: NEWS_PROXY_AUTH          # a variable holding user:password
+    """
+
+    proxy: str | None = Field(default=None, description="http://, https:// or socks5:// "
+                              "proxy for this source's requests")
+    proxy_auth_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+                                       description="environment variable holding the "
+                                                   "proxy's user:password")
+
+    @field_validator("proxy")
+    @classmethod
+    def _proxy_url(cls, value: str | None) -> str | None:
+        return check_proxy_url(value) if value is not None else None
+
+    def proxy_config(self) -> ProxyConfig | None:
+        return ProxyConfig(self.proxy, self.proxy_auth_env) if self.proxy else None
 
 
 class ExtractingConfig(ConnectorConfig):

@@ -40,6 +40,7 @@ import httpx
 
 from connectors.decoding import ACCEPT_ENCODING, Decoder, offered_encodings
 from connectors.errors import BlockedURL, FetchError, TooLarge
+from connectors.proxy import ProxyConfig
 from connectors.robots import ROBOTS_TTL, RobotsCache
 
 USER_AGENT = "newsflow/0.1 (+https://github.com/newsflow/newsflow; news ingestion bot)"
@@ -69,6 +70,7 @@ class Limits:
     per_host_delay: float = 0.25
     allow_private: bool = False
     respect_robots: bool = True
+    proxy: ProxyConfig | None = None
 
 
 @dataclass
@@ -206,6 +208,7 @@ class Fetcher:
     user_agent: str = USER_AGENT
     resolver: Resolver = resolve
     robots_ttl: float = ROBOTS_TTL
+    verify: Any = True  # TLS verification: True, a CA bundle path or an ssl.SSLContext
     _sems: dict[str, asyncio.Semaphore] = field(default_factory=dict)
     _next: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     _robots: RobotsCache = field(init=False)
@@ -267,12 +270,19 @@ class Fetcher:
     async def _hop(self, url: str, target: Target, headers: dict[str, str],
                    jar: httpx.Cookies, lim: Limits) -> Response | str:
         """One request, to the checked address: the response, or the URL it redirects to."""
-        request_url, extensions = pinned(target)
+        proxy = lim.proxy
+        request_url, extensions = pinned(target) \
+            if proxy is None or proxy.pins(target.url.scheme) else (target.url, {})
         try:
             named = httpx.Request("GET", target.url, headers=headers)  # as the name sees it
             named.headers["Host"] = target.netloc
+            if proxy is not None:  # the proxy hears only its own credentials
+                named.headers.pop("Proxy-Authorization", None)
             jar.set_cookie_header(named)
-            async with (httpx.AsyncClient(follow_redirects=False, timeout=lim.timeout) as client,
+            via = proxy.for_httpx() if proxy is not None else None
+            async with (httpx.AsyncClient(follow_redirects=False, timeout=lim.timeout,
+                                          proxy=via,
+                                          verify=self.verify) as client,
                         client.stream("GET", request_url, headers=named.headers,
                                       extensions=extensions) as resp):
                 jar.extract_cookies(httpx.Response(resp.status_code, headers=resp.headers,

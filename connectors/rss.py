@@ -35,6 +35,7 @@ from connectors.base import (
     ByteSize,
     Connector,
     ExtractingConfig,
+    HTTPConfig,
     Seconds,
     content_key,
     transient,
@@ -45,7 +46,7 @@ from connectors.http import Limits
 from pipeline.core.contracts import RawArticle
 
 
-class RSSConfig(ExtractingConfig):
+class RSSConfig(ExtractingConfig, HTTPConfig):
     url: str
     full_text: Literal["auto", "always", "never"] = "auto"
     min_text_chars: int = Field(default=400, ge=0)
@@ -179,7 +180,7 @@ class RSSConnector(Connector[RSSConfig]):
     def _limits(self) -> Limits:
         c = self.config
         return Limits(timeout=c.timeout, max_bytes=c.max_bytes, allow_private=c.allow_private,
-                      per_host_delay=c.delay)
+                      per_host_delay=c.delay, proxy=c.proxy_config())
 
     async def fetch(self) -> AsyncIterator[RawArticle | ConnectorError]:
         state, items = self.context.state, self.context.items
