@@ -56,6 +56,9 @@ create table if not exists item_failures (source text not null, item text not nu
   payload text, primary key (source, item));
 """
 
+LOG_COMPACT_ROWS = 1000
+"""Logged state changes of one source folded into a whole save past this many rows."""
+
 RETRY = "retry"      # a transient failure: attempted again at next_at
 GAVE_UP = "gave_up"  # transient failures, attempts used up: reported, not retried
 BAD = "bad"          # the item cannot be handled (malformed, refused, too large): reported
@@ -128,6 +131,7 @@ class StateStore:
             self.db.execute("pragma synchronous=normal")
         self.db.executescript(SCHEMA)
         self._depth = 0
+        self._log_rows: dict[str, int] = {}
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -203,14 +207,20 @@ class StateStore:
         text = data if isinstance(data, str) else json.dumps(data)
         self.db.execute("insert or replace into conn_state values (?,?)", (source, text))
         self.db.execute("delete from conn_state_log where source=?", (source,))
+        self._log_rows[source] = 0
         self._commit()
 
     def log_conn_state(self, source: str, ops: list[Op]) -> None:
-        """Record changes of a connector's state (``Journal.drain``): O(change)."""
-        if ops:
-            self.db.execute("insert into conn_state_log (source, ops) values (?,?)",
-                            (source, json.dumps(ops)))
-            self._commit()
+        """Record changes of a connector's state (``Journal.drain``): O(change). Past
+        LOG_COMPACT_ROWS rows (a long pass), the log is folded into one whole save."""
+        if not ops:
+            return
+        self.db.execute("insert into conn_state_log (source, ops) values (?,?)",
+                        (source, json.dumps(ops)))
+        self._log_rows[source] = self._log_rows.get(source, 0) + 1
+        if self._log_rows[source] >= LOG_COMPACT_ROWS:
+            self.save_conn_state(source, self.conn_state(source))
+        self._commit()
 
     def prune_seen(self, *, max_age: float | None, max_rows: int | None,
                    now: float | None = None) -> int:
