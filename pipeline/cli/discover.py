@@ -29,7 +29,7 @@ def discover(
 
     Looks at <link rel="alternate">, the usual feed paths, the Sitemap: lines of
     robots.txt, the usual sitemap paths and the news sitemaps of a sitemap index.
-    Exit 0 with results, 3 with none, 2 for a URL that cannot be fetched at all.
+    Exit 0 with results, 3 with none, 2 for a URL that is not http(s).
     """
     from connectors.discover import discover as run
     from connectors.errors import BlockedURL
