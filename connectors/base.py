@@ -41,11 +41,18 @@ from connectors.errors import (
     ConnectorError,
     FetchError,
     ParseError,
+    Skipped,
     TooLarge,
     Walled,
 )
-from connectors.extract import DEFAULT_EXTRACT_TIMEOUT, Extracted, extract_article_async
+from connectors.extract import (
+    DEFAULT_EXTRACT_TIMEOUT,
+    CPUWorkers,
+    Extracted,
+    extract_article_async,
+)
 from connectors.http import Fetcher, Response
+from connectors.language import detect, sniff, wanted
 from connectors.page import wall_of
 from connectors.proxy import ProxyConfig, check_proxy_url
 from connectors.state import ItemLedger
@@ -65,6 +72,17 @@ class ConnectorConfig(BaseModel):
     tags: list[str] = Field(default_factory=list)
     delay: float = Field(default=0.25, ge=0, le=3600,
                          description="seconds between requests to one host")
+    languages: list[str] = Field(default_factory=list,
+                                 description="keep only pages in these languages (ISO 639-1)")
+
+    @field_validator("languages")
+    @classmethod
+    def _language_codes(cls, value: list[str]) -> list[str]:
+        codes = [v.strip().lower() for v in value]
+        bad = [c for c in codes if not (2 <= len(c) <= 3 and c.isalpha())]
+        if bad:
+            raise ValueError(f"languages are ISO 639-1 codes such as en, fr; not {bad}")
+        return codes
 
 
 class HTTPConfig(ConnectorConfig):
@@ -270,14 +288,36 @@ class Connector(ABC, Generic[C]):
         raise HTTPStatusError(resp.status, source=self.context.source, url=url or resp.url,
                               retry_after=_retry_after(resp.headers.get("retry-after")))
 
-    async def extract(self, body: bytes, url: str) -> Extracted:
-        """Extract a page's article in a worker process, under the config's time limit."""
+    def skipped(self, lang: str | None, url: str, *, when: str) -> Skipped:
+        """The :class:`Skipped` for a page whose language the source does not keep."""
+        return Skipped(f"language {lang or 'unknown'} ({when}) not in "
+                       f"{self.config.languages}", source=self.context.source, url=url)
+
+    async def extract(self, body: bytes, url: str, *, declared: str | None = None,
+                      workers: CPUWorkers | None = None) -> Extracted:
+        """Extract a page's article in a worker process, under the config's time limit.
+
+        With ``languages`` set, a page whose declared language (``declared``, else its
+        ``<html lang>``) is not kept raises :class:`Skipped` before extraction; a page
+        that declares none is judged on the language detected in its text."""
+        langs = self.config.languages
+        lang = (declared or sniff(body, content_language=None)) if langs else None
+        if lang is not None and not wanted(lang, langs):
+            raise self.skipped(lang, url, when="declared")
         limit = (self.config.extract_timeout if isinstance(self.config, ExtractingConfig)
                  else DEFAULT_EXTRACT_TIMEOUT)
         try:
-            return await extract_article_async(body, url=url, timeout=limit)
+            ext = await extract_article_async(body, url=url, timeout=limit, workers=workers)
         except ConnectorError as exc:
             named = with_source(exc, self.context.source, url)
             if named is exc:
                 raise
             raise named from exc
+        if langs and lang is None:
+            found = detect(f"{ext.title or ''}\n{ext.text}")
+            if not wanted(found, langs):
+                raise self.skipped(found, url, when="detected")
+            ext.language = found
+        elif lang is not None:
+            ext.language = lang
+        return ext

@@ -44,5 +44,15 @@ class Walled(ConnectorError):
         super().__init__(message, source=source, url=url)
 
 
+class Skipped(ConnectorError):
+    """The item is left out by the source's own filter (e.g. ``languages``): counted in
+    the pass result and the source's health, neither an error nor an article."""
+
+    def __init__(self, message: str, *, reason: str = "language", source: str = "?",
+                 url: str | None = None) -> None:
+        self.why = reason
+        super().__init__(message, source=source, url=url)
+
+
 class SourceConfigError(ConnectorError):
     """A source's configuration is invalid (raised at startup)."""

@@ -289,26 +289,30 @@ class CPUWorkers:
         self._local = threading.local()
 
 
-_POOL: CPUWorkers | None = None
+_POOLS: dict[int | None, CPUWorkers] = {}
 _POOL_LOCK = threading.Lock()
 
 
-def cpu_workers() -> CPUWorkers:
-    """The process's shared :class:`CPUWorkers` (started on first use)."""
-    global _POOL
+def cpu_workers(size: int | None = None) -> CPUWorkers:
+    """The process's shared :class:`CPUWorkers` of ``size`` processes (default: up to
+    4), started on first use; a backfill asks for one process per core::
+
+        pool = cpu_workers(os.cpu_count())
+    """
     with _POOL_LOCK:
-        if _POOL is None:
-            _POOL = CPUWorkers()
-            atexit.register(_POOL.shutdown)
-        return _POOL
+        pool = _POOLS.get(size)
+        if pool is None:
+            pool = _POOLS[size] = CPUWorkers(size)
+            atexit.register(pool.shutdown)
+        return pool
 
 
 async def run_cpu(job: Callable[[], T], *, timeout: float, what: str,
-                  url: str | None = None) -> T:
+                  url: str | None = None, workers: CPUWorkers | None = None) -> T:
     """``job()`` in a worker process; a timeout or failure is a :class:`ParseError`
     ("<what> took longer than N s")."""
     try:
-        return await cpu_workers().run(job, timeout=timeout)
+        return await (workers or cpu_workers()).run(job, timeout=timeout)
     except JobTimeout:
         raise ParseError(f"{what} took longer than {timeout:g} s", url=url) from None
     except JobFailed as exc:
@@ -320,8 +324,9 @@ async def run_cpu(job: Callable[[], T], *, timeout: float, what: str,
 
 
 async def extract_article_async(html: str | bytes, *, url: str | None = None,
-                                timeout: float = DEFAULT_EXTRACT_TIMEOUT) -> Extracted:
-    """:func:`extract_article` in a worker process; over ``timeout`` s it is a ParseError
-    saying "extraction took longer than N s"."""
+                                timeout: float = DEFAULT_EXTRACT_TIMEOUT,
+                                workers: CPUWorkers | None = None) -> Extracted:
+    """:func:`extract_article` in a worker process (of ``workers``, else the shared
+    pool); over ``timeout`` s it is a ParseError saying "extraction took longer than N s"."""
     return await run_cpu(partial(extract_article, html, url=url), timeout=timeout,
-                         what="extraction", url=url)
+                         what="extraction", url=url, workers=workers)

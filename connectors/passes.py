@@ -37,6 +37,7 @@ class PassResult:
     errors: list[str] = field(default_factory=list)
     failed: str | None = None
     dead_lettered: int = 0
+    skipped: int = 0          # left out by the source's filter (languages)
     walls: int = 0
     last_wall: str | None = None
 

@@ -40,7 +40,7 @@ from connectors.base import (
     content_key,
     transient,
 )
-from connectors.errors import ConnectorError, ParseError
+from connectors.errors import ConnectorError, ParseError, Skipped
 from connectors.extract import html_to_text, parse_date, run_cpu
 from connectors.http import Limits
 from pipeline.core.contracts import RawArticle
@@ -266,6 +266,8 @@ class RSSConnector(Connector[RSSConfig]):
                 fields["title"] = fields["title"] or ext.title
                 fields["access"], fields["images"] = ext.access, ext.images
             except ConnectorError as exc:
+                if isinstance(exc, Skipped):  # not in the source's languages
+                    return self.failed(exc, url=url, key=key)
                 if transient(exc) and not self.context.items.final_attempt(key):
                     # attempted again on a later pass (the feed's text is not enough)
                     return self.failed(exc, url=url, key=key,

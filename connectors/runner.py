@@ -46,7 +46,7 @@ from kafka.errors import (
 )
 
 from connectors.base import Context, item_info, transient, with_source
-from connectors.errors import ConnectorError, TooLarge
+from connectors.errors import ConnectorError, Skipped, TooLarge
 from connectors.http import Fetcher
 from connectors.journal import Journal, Op, TrackedDict
 from connectors.passes import PassResult, PassState, PendingItem, make_producer
@@ -157,7 +157,10 @@ class Runner:
             connector = source.cls(source.config, ctx)
             async for item in connector.fetch():
                 snapshot = ps.journal.drain()  # the state's changes up to this item
-                if isinstance(item, ConnectorError):
+                if isinstance(item, Skipped):  # the source's own filter: not an error
+                    result.skipped += 1
+                    ps.queue.append(PendingItem(label=item.url or "?", snapshot=snapshot))
+                elif isinstance(item, ConnectorError):
                     await self._item_error(ps, item, snapshot)
                 elif isinstance(item, RawArticle):
                     result.seen += 1
@@ -188,6 +191,7 @@ class Runner:
         health.items_changed += result.changed
         health.item_errors += len(result.errors)
         health.items_dead_lettered += result.dead_lettered
+        health.items_skipped += result.skipped
         if result.walls:
             health.walls += result.walls
             health.last_wall, health.last_wall_at = result.last_wall, time.time()

@@ -82,6 +82,7 @@ class Health:
     walls: int = 0                  # pages that were walls (challenge, consent, app shell)
     last_wall: str | None = None    # "<kind> (<rule>): <url>"
     last_wall_at: float | None = None
+    items_skipped: int = 0          # left out by the source's filter (languages)
 
 
 @dataclass
