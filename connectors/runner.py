@@ -45,6 +45,7 @@ from kafka.errors import (
     RecordListTooLargeError,
 )
 
+from connectors.alarm import note_pass
 from connectors.base import Context, item_info, transient, with_source
 from connectors.errors import ConnectorError, Skipped, TooLarge
 from connectors.http import Fetcher
@@ -196,6 +197,8 @@ class Runner:
             health.walls += result.walls
             health.last_wall, health.last_wall_at = result.last_wall, time.time()
         health.items_retrying = sum(1 for f in ledger.all() if not f.final)
+        note_pass(health, new=result.new, interval=source.spec.interval,
+                  gaps=source.spec.alarm_gaps, floor=source.spec.alarm_floor)
         self.state.save_health(health)
         metrics.SOURCE_ITEMS.labels(name, "seen").inc(result.seen)
         metrics.SOURCE_ITEMS.labels(name, "new").inc(result.new)

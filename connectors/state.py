@@ -36,7 +36,7 @@ import sqlite3
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +83,10 @@ class Health:
     last_wall: str | None = None    # "<kind> (<rule>): <url>"
     last_wall_at: float | None = None
     items_skipped: int = 0          # left out by the source's filter (languages)
+    last_new_at: float | None = None  # the last pass that gave a new item
+    new_gaps: list[float] = field(default_factory=list)  # between such passes, last 20
+    usual_gap: float | None = None  # their median (connectors.alarm)
+    alarm_after: float | None = None  # silent longer than this: stopped collecting
 
 
 @dataclass
