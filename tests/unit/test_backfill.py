@@ -162,3 +162,19 @@ def test_feed_pages_take_the_filter_and_never_fall_back_to_the_summary(tmp_path:
         [result] = run_pass([spec], store, producer)
     assert [a.url for a in producer.articles()] == [f"{base}/en"]
     assert result.skipped == 2 and not result.errors and not producer.letters()
+
+
+def test_the_backfill_bench_counts_the_same_records_both_ways(tmp_path: Path) -> None:
+    from bench.backfill import backfill_rate, fastwarc_rate, summarise
+    from bench.connector_throughput import _warc
+
+    path = tmp_path / "b.warc.gz"
+    path.write_bytes(_warc([page(EN, n=i) for i in range(3)], "https://bench.example.org"))
+    raw = fastwarc_rate(path, at_least=0.0)
+    assert raw["records"] == 3 * raw["rounds"] == 3
+    run = asyncio.run(backfill_rate(path, 1))
+    assert run["articles"] == 3 and run["errors_or_skipped"] == 0
+    run["fastwarc_records_per_s"] = raw["records_per_s"]
+    run["ratio_to_fastwarc"] = run["records_per_s"] / raw["records_per_s"]
+    [summary] = summarise([run], [1])
+    assert summary["speedup_in_each_round"] == [1.0] and summary["ratio_to_fastwarc"] > 0
