@@ -1,8 +1,12 @@
 """A source's language filter: ``languages: [en, fr]`` keeps pages in those languages.
 
-Before extraction the record's own word is taken when it gives one: the HTTP
-``Content-Language`` header, then ``<html lang>`` or a ``content-language`` meta in the
-first 64 KiB of the raw bytes (no parsing)::
+Before extraction the record's own word is taken when it gives one: a WARC's
+``WARC-Identified-Content-Language`` (ISO 639-3, mapped by ``rules/languages.yaml``),
+the HTTP ``Content-Language`` header, then ``<html lang>`` or a ``content-language`` meta
+in the first 64 KiB of the raw bytes (no parsing)::
+
+    >>> sniff(b'<html lang="en">', content_language=None, identified="fra")
+    'fr'
 
     >>> sniff(b'<!doctype html><html lang="fr-CA"><head>', content_language=None)
     'fr'
@@ -22,7 +26,10 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from importlib import resources
 from typing import Any
+
+import yaml
 
 SNIFF_BYTES = 64 * 1024
 _HTML_LANG = re.compile(rb"<html\b[^>]*?\blang\s*=\s*[\"']?([A-Za-z]{2,3})(?:[-_][A-Za-z0-9-]*)?",
@@ -41,8 +48,21 @@ def _primary(tag: str | None) -> str | None:
     return m.group(1).lower() if m else None
 
 
-def sniff(raw: bytes, *, content_language: str | None) -> str | None:
-    """The language a record declares (lowercase primary subtag), or None."""
+@lru_cache(maxsize=1)
+def _iso639_3() -> dict[str, str]:
+    text = resources.files("connectors.rules").joinpath("languages.yaml").read_text("utf-8")
+    return {str(k): str(v) for k, v in (yaml.safe_load(text) or {}).items()}
+
+
+def sniff(raw: bytes, *, content_language: str | None, identified: str | None = None
+          ) -> str | None:
+    """The language a record declares (lowercase primary subtag), or None. ``identified``:
+    a WARC-Identified-Content-Language value (one language; several are no word)."""
+    code = (identified or "").strip().lower()
+    if code and "," not in code:
+        lang = code if len(code) == 2 else _iso639_3().get(code)
+        if lang:
+            return lang
     lang = _primary(content_language)
     if lang:
         return lang

@@ -160,7 +160,8 @@ class WARCConnector(Connector[WARCConfig]):
         declared = None
         if self.config.languages:
             declared = sniff(body, content_language=http.get("Content-Language")
-                             if http else None)
+                             if http else None,
+                             identified=record.headers.get("WARC-Identified-Content-Language"))
             if declared is not None and not wanted(declared, self.config.languages):
                 return self.skipped(declared, url, when="declared")
         status = http.status_code if http else None

@@ -178,3 +178,24 @@ def test_the_backfill_bench_counts_the_same_records_both_ways(tmp_path: Path) ->
     run["ratio_to_fastwarc"] = run["records_per_s"] / raw["records_per_s"]
     [summary] = summarise([run], [1])
     assert summary["speedup_in_each_round"] == [1.0] and summary["ratio_to_fastwarc"] > 0
+
+
+def test_the_warc_header_language_is_a_declaration(tmp_path: Path) -> None:
+    import gzip
+
+    def identified(raw: bytes, value: str) -> bytes:
+        return gzip.compress(gzip.decompress(raw).replace(
+            b"WARC-Target-URI", f"WARC-Identified-Content-Language: {value}\r\n"
+            "WARC-Target-URI".encode(), 1))
+
+    path = tmp_path / "h.warc.gz"
+    path.write_bytes(b"".join([
+        identified(record("https://e.org/deu", b"<html><body></body></html>", 0), "deu"),
+        identified(record("https://e.org/fra", page(FR, lang="en", n=1), 1), "fra"),
+        identified(record("https://e.org/two", page(DE, n=2), 2), "deu,eng"),  # no word
+    ]))
+    items = asyncio.run(drain({"paths": [str(path)], "languages": ["fr"], "workers": 1}))
+    assert [(type(x).__name__, x.url) for x in items] == [
+        ("Skipped", "https://e.org/deu"), ("RawArticle", "https://e.org/fra"),
+        ("Skipped", "https://e.org/two")]
+    assert "(declared)" in items[0].reason and "language de (detected)" in items[2].reason
