@@ -133,13 +133,25 @@ class Clocked(QuietHandler):
         self.reply(200, TEXT, "text/html")
 
 
+class Booking(Fetcher):
+    """The runner's fetcher, noting the start time it books for each request."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.booked: list[float] = []
+
+    async def _turn(self, host: str, delay: float) -> None:
+        self.booked.append(max(time.monotonic(), self._next[host]))  # as the booking does
+        await super()._turn(host, delay)
+
+
 def test_two_sources_on_one_host_share_its_rate() -> None:
     delay = 0.3
     lim = Limits(allow_private=True, respect_robots=False, per_host_delay=delay,
                  per_host_concurrency=2)
     Clocked.starts = []
     with serving(Clocked) as url:
-        fetcher = Fetcher()  # the runner's: one for every source
+        fetcher = Booking()  # the runner's: one for every source
 
         async def source(name: str) -> None:
             for i in range(3):
@@ -149,12 +161,12 @@ def test_two_sources_on_one_host_share_its_rate() -> None:
             await asyncio.gather(source("a"), source("b"))
 
         asyncio.run(main())
-    times = sorted(t for _, t in Clocked.starts)
-    assert {p.split("/")[1] for p, _ in Clocked.starts} == {"a", "b"}
-    gaps = [b - a for a, b in itertools.pairwise(times)]
-    # alone, each source would start a request every 0.3 s at the same moments as the other
-    assert len(gaps) == 5 and min(gaps) >= delay / 2, gaps
-    assert times[-1] - times[0] >= 5 * delay * 0.9, gaps
+    assert sorted(p for p, _ in Clocked.starts) == [f"/{n}/{i}" for n in "ab" for i in range(3)]
+    # alone, each source would book a start every 0.3 s at the same moments as the other;
+    # the starts booked are what the fetcher controls (the server's clock sees them later
+    # on a busy machine, bunched)
+    gaps = [b - a for a, b in itertools.pairwise(sorted(fetcher.booked))]
+    assert len(gaps) == 5 and min(gaps) >= delay - 1e-3, gaps
 
 
 def test_robots_txt_is_fetched_again_after_its_ttl() -> None:
