@@ -17,6 +17,7 @@ BENCHMARKS = [
     ["-m", "bench.enrich_throughput"],
     ["-m", "bench.bulk_index"],
     ["-m", "bench.connector_throughput"],
+    ["-m", "bench.backfill"],
     ["-m", "bench.pipeline_bench", "throughput"],
     ["-m", "bench.pipeline_bench", "latency", "--rate", "3"],
     ["-m", "bench.pipeline_bench", "memory", "--articles", "10000"],

@@ -34,11 +34,27 @@ from email.utils import parsedate_to_datetime
 from typing import Annotated, Any, ClassVar, Generic, TypeVar
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from connectors.errors import BlockedURL, ConnectorError, FetchError, ParseError, TooLarge
-from connectors.extract import DEFAULT_EXTRACT_TIMEOUT, Extracted, extract_article_async
+from connectors.errors import (
+    BlockedURL,
+    ConnectorError,
+    FetchError,
+    ParseError,
+    Skipped,
+    TooLarge,
+    Walled,
+)
+from connectors.extract import (
+    DEFAULT_EXTRACT_TIMEOUT,
+    CPUWorkers,
+    Extracted,
+    extract_article_async,
+)
 from connectors.http import Fetcher, Response
+from connectors.language import detect, sniff, wanted
+from connectors.page import wall_of
+from connectors.proxy import ProxyConfig, check_proxy_url
 from connectors.state import ItemLedger
 from pipeline.core.contracts import Provenance, RawArticle
 
@@ -56,6 +72,39 @@ class ConnectorConfig(BaseModel):
     tags: list[str] = Field(default_factory=list)
     delay: float = Field(default=0.25, ge=0, le=3600,
                          description="seconds between requests to one host")
+    languages: list[str] = Field(default_factory=list,
+                                 description="keep only pages in these languages (ISO 639-1)")
+
+    @field_validator("languages")
+    @classmethod
+    def _language_codes(cls, value: list[str]) -> list[str]:
+        codes = [v.strip().lower() for v in value]
+        bad = [c for c in codes if not (2 <= len(c) <= 3 and c.isalpha())]
+        if bad:
+            raise ValueError(f"languages are ISO 639-1 codes such as en, fr; not {bad}")
+        return codes
+
+
+class HTTPConfig(ConnectorConfig):
+    """Config of a connector that fetches over HTTP: an optional proxy for the source.
+
+        proxy: socks5://proxy.internal:1080      # or http://..., https://...
+        proxy_auth_env: NEWS_PROXY_AUTH          # a variable holding user:password
+    """
+
+    proxy: str | None = Field(default=None, description="http://, https:// or socks5:// "
+                              "proxy for this source's requests")
+    proxy_auth_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+                                       description="environment variable holding the "
+                                                   "proxy's user:password")
+
+    @field_validator("proxy")
+    @classmethod
+    def _proxy_url(cls, value: str | None) -> str | None:
+        return check_proxy_url(value) if value is not None else None
+
+    def proxy_config(self) -> ProxyConfig | None:
+        return ProxyConfig(self.proxy, self.proxy_auth_env) if self.proxy else None
 
 
 class ExtractingConfig(ConnectorConfig):
@@ -141,6 +190,8 @@ def transient(exc: BaseException) -> bool:
     for _ in range(8):
         if seen is None:
             return False
+        if isinstance(seen, Walled):
+            return True  # backed off and attempted again, never ingested
         if isinstance(seen, HTTPStatusError):
             return seen.status >= 500 or seen.status in TRANSIENT_STATUS
         if isinstance(seen, TooLarge | BlockedURL | ParseError):
@@ -225,20 +276,48 @@ class Connector(ABC, Generic[C]):
                                        transient=is_transient, retry_after=after))
 
     def check_status(self, resp: Response, url: str | None = None) -> Response:
-        """``resp`` when its status is 2xx; otherwise raise :class:`HTTPStatusError`."""
+        """``resp`` when its status is 2xx; otherwise raise :class:`HTTPStatusError`, or
+        :class:`Walled` when the body is a bot-protection challenge."""
         if 200 <= resp.status < 300:
             return resp
+        wall = wall_of(resp.body, status=resp.status)
+        if wall is not None:
+            raise Walled(f"{wall.kind} wall (rule '{wall.rule}'), HTTP {resp.status}: not "
+                         "ingested, attempted again later", kind=wall.kind, rule=wall.rule,
+                         source=self.context.source, url=url or resp.url)
         raise HTTPStatusError(resp.status, source=self.context.source, url=url or resp.url,
                               retry_after=_retry_after(resp.headers.get("retry-after")))
 
-    async def extract(self, body: bytes, url: str) -> Extracted:
-        """Extract a page's article in a worker process, under the config's time limit."""
+    def skipped(self, lang: str | None, url: str, *, when: str) -> Skipped:
+        """The :class:`Skipped` for a page whose language the source does not keep."""
+        return Skipped(f"language {lang or 'unknown'} ({when}) not in "
+                       f"{self.config.languages}", source=self.context.source, url=url)
+
+    async def extract(self, body: bytes, url: str, *, declared: str | None = None,
+                      workers: CPUWorkers | None = None) -> Extracted:
+        """Extract a page's article in a worker process, under the config's time limit.
+
+        With ``languages`` set, a page whose declared language (``declared``, else its
+        ``<html lang>``) is not kept raises :class:`Skipped` before extraction; a page
+        that declares none is judged on the language detected in its text."""
+        langs = self.config.languages
+        lang = (declared or sniff(body, content_language=None)) if langs else None
+        if lang is not None and not wanted(lang, langs):
+            raise self.skipped(lang, url, when="declared")
         limit = (self.config.extract_timeout if isinstance(self.config, ExtractingConfig)
                  else DEFAULT_EXTRACT_TIMEOUT)
         try:
-            return await extract_article_async(body, url=url, timeout=limit)
+            ext = await extract_article_async(body, url=url, timeout=limit, workers=workers)
         except ConnectorError as exc:
             named = with_source(exc, self.context.source, url)
             if named is exc:
                 raise
             raise named from exc
+        if langs and lang is None:
+            found = detect(f"{ext.title or ''}\n{ext.text}")
+            if not wanted(found, langs):
+                raise self.skipped(found, url, when="detected")
+            ext.language = found
+        elif lang is not None:
+            ext.language = lang
+        return ext

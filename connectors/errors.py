@@ -34,5 +34,25 @@ class ParseError(ConnectorError):
     """The body is not a feed/page/JSON we can read."""
 
 
+class Walled(ConnectorError):
+    """The page is a wall, not the article: a bot-protection challenge, a consent wall,
+    or an app shell whose text needs JavaScript. Reported, backed off, never ingested."""
+
+    def __init__(self, message: str, *, kind: str = "?", rule: str = "?", source: str = "?",
+                 url: str | None = None) -> None:
+        self.kind, self.rule = kind, rule
+        super().__init__(message, source=source, url=url)
+
+
+class Skipped(ConnectorError):
+    """The item is left out by the source's own filter (e.g. ``languages``): counted in
+    the pass result and the source's health, neither an error nor an article."""
+
+    def __init__(self, message: str, *, reason: str = "language", source: str = "?",
+                 url: str | None = None) -> None:
+        self.why = reason
+        super().__init__(message, source=source, url=url)
+
+
 class SourceConfigError(ConnectorError):
     """A source's configuration is invalid (raised at startup)."""

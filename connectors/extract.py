@@ -40,7 +40,8 @@ import trafilatura
 from htmldate import find_date
 from lxml import html as lxml_html
 
-from connectors.errors import ParseError
+from connectors.errors import ParseError, Walled
+from connectors.page import analyse, wall_of
 
 
 @dataclass
@@ -52,12 +53,15 @@ class Extracted:
     canonical_url: str | None = None
     language: str | None = None
     description: str | None = None
+    access: str = "unknown"  # free, paywalled, registration, unknown (connectors.page)
+    images: list[dict[str, Any]] = field(default_factory=list)  # url, caption, credit, lead
 
     def as_dict(self) -> dict[str, Any]:
         return {"text": self.text, "title": self.title, "authors": self.authors,
                 "published_at": self.published_at.isoformat() if self.published_at else None,
                 "canonical_url": self.canonical_url, "language": self.language,
-                "description": self.description}
+                "description": self.description, "access": self.access,
+                "images": self.images}
 
 
 def parse_date(value: Any) -> datetime | None:
@@ -86,7 +90,8 @@ MIN_WORDS = 5
 
 
 def extract_article(html: str | bytes, *, url: str | None = None) -> Extracted:
-    """Extract body text and metadata; raise :class:`ParseError` when there is no text."""
+    """Extract body text, metadata, access and images; raise :class:`Walled` when the page
+    is a consent wall or an app shell, :class:`ParseError` when there is no text."""
     if isinstance(html, bytes):
         html = trafilatura.utils.decode_file(html)
     # Precision first; when that keeps under half of what the recall setting finds, the
@@ -101,6 +106,10 @@ def extract_article(html: str | bytes, *, url: str | None = None) -> Extracted:
     if recall_text and len(precise_text) < 0.5 * len(recall_text):
         doc = recall
     body = getattr(doc, "text", None) if doc is not None else None
+    wall = wall_of(html, status=200, text=body)
+    if wall is not None:
+        raise Walled(f"{wall.kind} wall (rule '{wall.rule}'): not ingested, attempted again "
+                     "later", kind=wall.kind, rule=wall.rule, url=url)
     if not body or len(body.split()) < MIN_WORDS:
         raise ParseError(f"no article text found in the page (under {MIN_WORDS} words)",
                          url=url)
@@ -110,11 +119,12 @@ def extract_article(html: str | bytes, *, url: str | None = None) -> Extracted:
             published = parse_date(find_date(html, url=url, original_date=True))
         except Exception:  # noqa: BLE001 - htmldate fails on odd markup; the date is optional
             published = None
+    page = analyse(html, words=len(body.split()), url=getattr(doc, "url", None) or url)
     return Extracted(text=str(body).strip(), title=getattr(doc, "title", None),
                      authors=_authors(getattr(doc, "author", None)), published_at=published,
                      canonical_url=getattr(doc, "url", None) or url,
                      language=getattr(doc, "language", None),
-                     description=getattr(doc, "description", None))
+                     description=getattr(doc, "description", None), **page)
 
 
 BLOCKS = {"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "tr",
@@ -167,6 +177,8 @@ def _serve(rfd: int, wfd: int) -> None:  # pragma: no cover - runs in the worker
             return  # the parent has gone
         try:
             result: tuple[bool, Any] = (True, job())
+        except Walled as exc:
+            result = (False, ("Walled", f"{exc.kind}\x1f{exc.rule}\x1f{exc.reason}"))
         except ParseError as exc:
             result = (False, ("ParseError", exc.reason))
         except Exception as exc:  # noqa: BLE001 - reported to the parent, which decides
@@ -277,36 +289,44 @@ class CPUWorkers:
         self._local = threading.local()
 
 
-_POOL: CPUWorkers | None = None
+_POOLS: dict[int | None, CPUWorkers] = {}
 _POOL_LOCK = threading.Lock()
 
 
-def cpu_workers() -> CPUWorkers:
-    """The process's shared :class:`CPUWorkers` (started on first use)."""
-    global _POOL
+def cpu_workers(size: int | None = None) -> CPUWorkers:
+    """The process's shared :class:`CPUWorkers` of ``size`` processes (default: up to
+    4), started on first use; a backfill asks for one process per core::
+
+        pool = cpu_workers(os.cpu_count())
+    """
     with _POOL_LOCK:
-        if _POOL is None:
-            _POOL = CPUWorkers()
-            atexit.register(_POOL.shutdown)
-        return _POOL
+        pool = _POOLS.get(size)
+        if pool is None:
+            pool = _POOLS[size] = CPUWorkers(size)
+            atexit.register(pool.shutdown)
+        return pool
 
 
 async def run_cpu(job: Callable[[], T], *, timeout: float, what: str,
-                  url: str | None = None) -> T:
+                  url: str | None = None, workers: CPUWorkers | None = None) -> T:
     """``job()`` in a worker process; a timeout or failure is a :class:`ParseError`
     ("<what> took longer than N s")."""
     try:
-        return await cpu_workers().run(job, timeout=timeout)
+        return await (workers or cpu_workers()).run(job, timeout=timeout)
     except JobTimeout:
         raise ParseError(f"{what} took longer than {timeout:g} s", url=url) from None
     except JobFailed as exc:
+        if exc.kind == "Walled":
+            kind, rule, reason = exc.message.split("\x1f", 2)
+            raise Walled(reason, kind=kind, rule=rule, url=url) from None
         message = exc.message if exc.kind == "ParseError" else f"{what} failed: {exc}"
         raise ParseError(message, url=url) from None
 
 
 async def extract_article_async(html: str | bytes, *, url: str | None = None,
-                                timeout: float = DEFAULT_EXTRACT_TIMEOUT) -> Extracted:
-    """:func:`extract_article` in a worker process; over ``timeout`` s it is a ParseError
-    saying "extraction took longer than N s"."""
+                                timeout: float = DEFAULT_EXTRACT_TIMEOUT,
+                                workers: CPUWorkers | None = None) -> Extracted:
+    """:func:`extract_article` in a worker process (of ``workers``, else the shared
+    pool); over ``timeout`` s it is a ParseError saying "extraction took longer than N s"."""
     return await run_cpu(partial(extract_article, html, url=url), timeout=timeout,
-                         what="extraction", url=url)
+                         what="extraction", url=url, workers=workers)

@@ -2,8 +2,13 @@
 
 * an honest User-Agent; robots.txt honoured per host;
 * per-host concurrency and delay;
-* size limit (streamed, the body is never read past it), time limit, redirect
-  limit, each redirect hop re-checked;
+* per-host politeness shared by every source of the runner: request starts to one
+  host are spaced by its delay, whichever source asks;
+* robots.txt fetched again once it is ``robots_ttl`` old (24 h);
+* size limit on the DECODED body (streamed and inflated in capped steps, never past
+  it: a decompression bomb stops at the limit), only the Content-Encodings offered,
+  one layer (``connectors.decoding``); time limit, redirect limit, each redirect hop
+  re-checked;
 * SSRF guard: private, loopback, link-local and reserved targets are refused
   unless the source allows them (``allow_private: true``), and so are IPv6 forms
   that lead to such an IPv4 address (IPv4-mapped, NAT64, 6to4, Teredo);
@@ -25,7 +30,6 @@ import asyncio
 import ipaddress
 import socket
 import time
-import urllib.robotparser
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -34,7 +38,10 @@ from urllib.parse import urljoin
 
 import httpx
 
+from connectors.decoding import ACCEPT_ENCODING, Decoder, offered_encodings
 from connectors.errors import BlockedURL, FetchError, TooLarge
+from connectors.proxy import ProxyConfig
+from connectors.robots import ROBOTS_TTL, RobotsCache
 
 USER_AGENT = "newsflow/0.1 (+https://github.com/newsflow/newsflow; news ingestion bot)"
 DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -63,6 +70,7 @@ class Limits:
     per_host_delay: float = 0.25
     allow_private: bool = False
     respect_robots: bool = True
+    proxy: ProxyConfig | None = None
 
 
 @dataclass
@@ -199,9 +207,14 @@ class Fetcher:
     limits: Limits = field(default_factory=Limits)
     user_agent: str = USER_AGENT
     resolver: Resolver = resolve
+    robots_ttl: float = ROBOTS_TTL
+    verify: Any = True  # TLS verification: True, a CA bundle path or an ssl.SSLContext
     _sems: dict[str, asyncio.Semaphore] = field(default_factory=dict)
-    _last: dict[str, float] = field(default_factory=lambda: defaultdict(float))
-    _robots: dict[str, urllib.robotparser.RobotFileParser | None] = field(default_factory=dict)
+    _next: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    _robots: RobotsCache = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._robots = RobotsCache(ttl=self.robots_ttl)
 
     async def get(self, url: str, *, headers: dict[str, str] | None = None,
                   limits: Limits | None = None) -> Response:
@@ -214,22 +227,27 @@ class Fetcher:
         sem = self._sems.setdefault(f"{loop}:{host}",
                                     asyncio.Semaphore(lim.per_host_concurrency))
         async with sem:
-            wait = self._last[host] + lim.per_host_delay - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
+            if lim.respect_robots:
+                await self._check_robots(target, url, lim)
+            await self._turn(host, lim.per_host_delay)
             try:
-                if lim.respect_robots:
-                    await self._check_robots(target, url, lim)
                 return await asyncio.wait_for(self._get(url, headers or {}, lim), lim.timeout)
             except TimeoutError as exc:
                 raise FetchError(f"timed out after {lim.timeout:.0f}s", url=url) from exc
-            finally:
-                self._last[host] = time.monotonic()
+
+    async def _turn(self, host: str, delay: float) -> None:
+        """Wait for this host's next free start time and book the one after it: starts
+        of requests to one host are ``delay`` apart, whichever source sends them."""
+        now = time.monotonic()
+        start = max(now, self._next[host])
+        self._next[host] = start + delay
+        if start > now:
+            await asyncio.sleep(start - now)
 
     async def _get(self, url: str, headers: dict[str, str], lim: Limits) -> Response:
         """Follow redirects by hand: each hop checked and pinned, credentials kept on
         their origin, cookies set along the way kept by host name."""
-        hdrs = {"User-Agent": self.user_agent, "Accept-Encoding": "gzip, deflate", **headers}
+        hdrs = {"User-Agent": self.user_agent, "Accept-Encoding": ACCEPT_ENCODING, **headers}
         t0 = time.monotonic()
         seen: list[str] = []
         origin = None
@@ -252,52 +270,59 @@ class Fetcher:
     async def _hop(self, url: str, target: Target, headers: dict[str, str],
                    jar: httpx.Cookies, lim: Limits) -> Response | str:
         """One request, to the checked address: the response, or the URL it redirects to."""
-        request_url, extensions = pinned(target)
+        proxy = lim.proxy
+        request_url, extensions = pinned(target) \
+            if proxy is None or proxy.pins(target.url.scheme) else (target.url, {})
         try:
             named = httpx.Request("GET", target.url, headers=headers)  # as the name sees it
             named.headers["Host"] = target.netloc
+            if proxy is not None:  # the proxy hears only its own credentials
+                named.headers.pop("Proxy-Authorization", None)
             jar.set_cookie_header(named)
-            async with (httpx.AsyncClient(follow_redirects=False, timeout=lim.timeout) as client,
+            via = proxy.for_httpx() if proxy is not None else None
+            async with (httpx.AsyncClient(follow_redirects=False, timeout=lim.timeout,
+                                          proxy=via,
+                                          verify=self.verify) as client,
                         client.stream("GET", request_url, headers=named.headers,
                                       extensions=extensions) as resp):
                 jar.extract_cookies(httpx.Response(resp.status_code, headers=resp.headers,
                                                    request=named))
                 if resp.is_redirect and "location" in resp.headers:
                     return urljoin(url, resp.headers["location"])
-                body = await self._read(resp, url, lim)
+                body = await self._read(resp, url, lim, named.headers.get("accept-encoding"))
                 return Response(str(target.url), resp.status_code,
                                 {k.lower(): v for k, v in resp.headers.items()}, body)
         except TRANSPORT_ERRORS as exc:
             raise FetchError(f"{type(exc).__name__}: {exc}", url=url) from exc
 
-    async def _read(self, resp: httpx.Response, url: str, lim: Limits) -> bytes:
+    async def _read(self, resp: httpx.Response, url: str, lim: Limits,
+                    accept_encoding: str | None) -> bytes:
+        """The decoded body, read and inflated in bounded steps up to ``max_bytes``."""
         declared = resp.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > lim.max_bytes:
             raise TooLarge(f"body of {int(declared):,} bytes is over the limit of "
                            f"{lim.max_bytes:,}", url=url)
-        chunks, size = [], 0
-        async for chunk in resp.aiter_bytes():
-            size += len(chunk)
-            if size > lim.max_bytes:
-                raise TooLarge(f"body over the limit of {lim.max_bytes:,} bytes", url=url)
-            chunks.append(chunk)
-        return b"".join(chunks)
+        decoder = Decoder.for_response(resp.headers.get("content-encoding"),
+                                       offered=offered_encodings(accept_encoding),
+                                       max_bytes=lim.max_bytes, url=url)
+        body = bytearray()
+        async for chunk in resp.aiter_raw():
+            for piece in decoder.feed(chunk):
+                body += piece
+            await asyncio.sleep(0)  # a long inflation never holds the event loop
+        for piece in decoder.flush():
+            body += piece
+        return bytes(body)
 
     async def _check_robots(self, target: Target, url: str, lim: Limits) -> None:
         root = f"{target.url.scheme}://{target.netloc}"
-        if root not in self._robots:
-            parser: urllib.robotparser.RobotFileParser | None = None
-            try:
-                robots_lim = Limits(timeout=min(lim.timeout, 10), max_bytes=512 * 1024,
-                                    allow_private=lim.allow_private, respect_robots=False)
-                resp = await asyncio.wait_for(self._get(root + "/robots.txt", {}, robots_lim),
-                                              robots_lim.timeout)
-                if resp.status < 400:
-                    parser = urllib.robotparser.RobotFileParser()
-                    parser.parse(resp.body.decode("utf-8", "replace").splitlines())
-            except (FetchError, TooLarge, BlockedURL, TimeoutError):
-                parser = None  # no robots.txt reachable: allowed
-            self._robots[root] = parser
-        parser = self._robots[root]
-        if parser is not None and not parser.can_fetch(self.user_agent, url):
+        robots_lim = Limits(timeout=min(lim.timeout, 10), max_bytes=512 * 1024,
+                            allow_private=lim.allow_private, respect_robots=False)
+
+        async def fetch_robots() -> tuple[int, bytes]:
+            resp = await asyncio.wait_for(self._get(root + "/robots.txt", {}, robots_lim),
+                                          robots_lim.timeout)
+            return resp.status, resp.body
+
+        if not await self._robots.allows(root, url, self.user_agent, fetch_robots):
             raise BlockedURL("disallowed by robots.txt", url=url)

@@ -29,7 +29,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from connectors.base import ByteSize, Connector, ConnectorConfig, Seconds, content_key
+from connectors.base import ByteSize, Connector, HTTPConfig, Seconds, content_key
 from connectors.errors import ConnectorError, ParseError, SourceConfigError
 from connectors.http import Limits
 from pipeline.core.contracts import RawArticle
@@ -44,7 +44,7 @@ class Pagination(BaseModel):
     next_path: str = "next"  # cursor: where the next cursor is in the response
 
 
-class JSONAPIConfig(ConnectorConfig):
+class JSONAPIConfig(HTTPConfig):
     url: str
     items: str = ""
     fields: dict[str, str] = Field(default_factory=lambda: {"url": "url", "title": "title",
@@ -92,7 +92,7 @@ class JSONAPIConnector(Connector[JSONAPIConfig]):
     async def fetch(self) -> AsyncIterator[RawArticle | ConnectorError]:
         c, p = self.config, self.config.pagination
         limits = Limits(timeout=c.timeout, allow_private=c.allow_private,
-                        per_host_delay=c.delay, max_bytes=c.max_bytes)
+                        per_host_delay=c.delay, max_bytes=c.max_bytes, proxy=c.proxy_config())
         headers = self._headers()
         url = with_param(c.url, p.param, p.start) if p.type == "page" else c.url
         for page in range(p.max_pages if p.type != "none" else 1):

@@ -13,6 +13,8 @@ from typing import Any
 
 from kafka import KafkaProducer
 
+from connectors.errors import Walled
+from connectors.journal import Journal
 from connectors.sources import Source
 from connectors.state import ItemFailure, ItemLedger
 from pipeline.core.contracts import DeadLetter, RawArticle
@@ -35,6 +37,21 @@ class PassResult:
     errors: list[str] = field(default_factory=list)
     failed: str | None = None
     dead_lettered: int = 0
+    skipped: int = 0          # left out by the source's filter (languages)
+    walls: int = 0
+    last_wall: str | None = None
+
+    def wall(self, exc: BaseException) -> None:
+        """Count ``exc`` if it is (or was caused by) a wall."""
+        seen: BaseException | None = exc
+        for _ in range(8):
+            if seen is None:
+                return
+            if isinstance(seen, Walled):
+                self.walls += 1
+                self.last_wall = f"{seen.kind} ({seen.rule}): {seen.url or '?'}"
+                return
+            seen = seen.__cause__
 
 
 @dataclass
@@ -42,7 +59,7 @@ class PendingItem:
     """One item of a pass, in the order the connector yielded it."""
 
     label: str
-    snapshot: str | None = None      # connector state when it yielded this item
+    snapshot: list[Any] = field(default_factory=list)  # state changes up to this item
     topic: str | None = None         # what to send (None: nothing, e.g. unchanged)
     key: bytes | None = None
     value: bytes | None = None
@@ -67,8 +84,7 @@ class PassState:
     confirmed: list[PendingItem] = field(default_factory=list)
     in_flight_bytes: int = 0
     last_commit: float = field(default_factory=time.monotonic)
-    snap_at: float = 0.0
-    snap_cost: float = 0.0
+    journal: Journal = field(default_factory=Journal)
     yielded_at: float = field(default_factory=time.monotonic)
 
     @property

@@ -35,17 +35,18 @@ from connectors.base import (
     ByteSize,
     Connector,
     ExtractingConfig,
+    HTTPConfig,
     Seconds,
     content_key,
     transient,
 )
-from connectors.errors import ConnectorError, ParseError
+from connectors.errors import ConnectorError, ParseError, Skipped
 from connectors.extract import html_to_text, parse_date, run_cpu
 from connectors.http import Limits
 from pipeline.core.contracts import RawArticle
 
 
-class RSSConfig(ExtractingConfig):
+class RSSConfig(ExtractingConfig, HTTPConfig):
     url: str
     full_text: Literal["auto", "always", "never"] = "auto"
     min_text_chars: int = Field(default=400, ge=0)
@@ -179,7 +180,7 @@ class RSSConnector(Connector[RSSConfig]):
     def _limits(self) -> Limits:
         c = self.config
         return Limits(timeout=c.timeout, max_bytes=c.max_bytes, allow_private=c.allow_private,
-                      per_host_delay=c.delay)
+                      per_host_delay=c.delay, proxy=c.proxy_config())
 
     async def fetch(self) -> AsyncIterator[RawArticle | ConnectorError]:
         state, items = self.context.state, self.context.items
@@ -263,7 +264,10 @@ class RSSConnector(Connector[RSSConfig]):
                 fields["authors"] = fields["authors"] or ext.authors
                 fields["published_at"] = fields["published_at"] or ext.published_at
                 fields["title"] = fields["title"] or ext.title
+                fields["access"], fields["images"] = ext.access, ext.images
             except ConnectorError as exc:
+                if isinstance(exc, Skipped):  # not in the source's languages
+                    return self.failed(exc, url=url, key=key)
                 if transient(exc) and not self.context.items.final_attempt(key):
                     # attempted again on a later pass (the feed's text is not enough)
                     return self.failed(exc, url=url, key=key,

@@ -45,10 +45,13 @@ from kafka.errors import (
     RecordListTooLargeError,
 )
 
+from connectors.alarm import note_pass
 from connectors.base import Context, item_info, transient, with_source
-from connectors.errors import ConnectorError, TooLarge
+from connectors.errors import ConnectorError, Skipped, TooLarge
 from connectors.http import Fetcher
+from connectors.journal import Journal, Op, TrackedDict
 from connectors.passes import PassResult, PassState, PendingItem, make_producer
+from connectors.schedule import SeenPolicy, next_interval
 from connectors.sources import Source
 from connectors.state import Health, ItemFailure, ItemLedger, RetryPolicy, StateStore
 from pipeline.core import metrics
@@ -64,26 +67,12 @@ fit in one Kafka message with its JSON envelope and a 2,000-character error."""
 COMMIT_EVERY = 0.5  # seconds between state commits while a pass is running
 
 
-def next_interval(interval: float, *, failures: int, asked: float | None) -> float:
-    """Seconds until a source's next pass: its interval, doubled per consecutive failure
-    (capped at an hour), or the longer poll interval its feed asks for (ttl, sy:updatePeriod).
-
-    >>> next_interval(300, failures=0, asked=None), next_interval(300, failures=0, asked=1800)
-    (300.0, 1800.0)
-    >>> next_interval(300, failures=2, asked=1800), next_interval(300, failures=9, asked=None)
-    (1200.0, 3600.0)
-    """
-    if failures:
-        return float(min(3600, interval * 2 ** failures))
-    return max(float(interval), float(asked or 0))
-
-
 class Runner:
     def __init__(self, sources: list[Source], *, settings: Settings, state: StateStore,
                  producer: KafkaProducer | None = None, fetcher: Fetcher | None = None,
                  on_result: Callable[[PassResult], None] | None = None,
                  in_flight: int = 1000, in_flight_bytes: int = 64 * 1024 * 1024,
-                 kafka_backoff_max: float = 30.0) -> None:
+                 kafka_backoff_max: float = 30.0, seen: SeenPolicy | None = None) -> None:
         self.sources = sources
         self.settings = settings
         self.state = state
@@ -96,6 +85,8 @@ class Runner:
         self._kafka = ThreadPoolExecutor(1, thread_name_prefix="newsflow-kafka")
         self._unconfirmed: dict[str, tuple[str, int]] = {}  # canonical url -> (hash, version)
         self._kafka_failing = False
+        self.seen_policy = seen or SeenPolicy()
+        self._pruned_at = -float("inf")
 
     @property
     def producer(self) -> KafkaProducer | None:
@@ -113,20 +104,35 @@ class Runner:
         self._kafka.shutdown(wait=False)
 
     async def run(self, *, once: bool = False) -> list[PassResult]:
-        """Poll every enabled source when due; with ``once``, one pass and return."""
-        due: dict[str, float] = {s.spec.name: 0.0 for s in self.sources}
-        results: list[PassResult] = []
+        """Poll every enabled source when due; with ``once``, one pass each and return
+        their results. Otherwise each source runs in its own task, started when it is
+        due: a slow source or a long backfill never delays another, and nothing is kept
+        per pass (results go to ``on_result``), so memory stays bounded."""
+        if once:
+            ready = [s for s in self.sources if self._runnable(s)]
+            return list(await asyncio.gather(*(self.run_source(s) for s in ready)))
+        tasks = [asyncio.create_task(self._keep_polling(s), name=f"source:{s.spec.name}")
+                 for s in self.sources if s.spec.enabled]
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        return []
+
+    def _runnable(self, source: Source) -> bool:
+        return source.spec.enabled and not self.state.health(source.spec.name).disabled
+
+    async def _keep_polling(self, source: Source) -> None:
+        """One source's schedule: a pass, then its interval (counted from the pass's
+        end); a disabled source is looked at again every second (``--enable``)."""
         while True:
-            now = time.monotonic()
-            ready = [s for s in self.sources if s.spec.enabled and due[s.spec.name] <= now
-                     and not self.state.health(s.spec.name).disabled]
-            batch = await asyncio.gather(*(self.run_source(s) for s in ready))
-            results.extend(batch)
-            for s in ready:
-                due[s.spec.name] = time.monotonic() + self._interval(s)
-            if once:
-                return results
-            await asyncio.sleep(1.0)
+            if not self._runnable(source):
+                await asyncio.sleep(1.0)
+                continue
+            await self.run_source(source)
+            await asyncio.sleep(self._interval(source))
 
     def _interval(self, source: Source) -> float:
         name = source.spec.name
@@ -141,16 +147,21 @@ class Runner:
         result = PassResult(name)
         health = self.state.health(name)
         health.connector = source.spec.type
-        conn_state = self.state.conn_state(name)
+        journal = Journal()
+        conn_state = TrackedDict(self.state.conn_state(name), journal)
         ledger = ItemLedger(self.state, name, RetryPolicy(attempts=source.spec.retry_attempts,
                                                           backoff=source.spec.retry_backoff))
-        ps = PassState(source, result, ledger, conn_state, {f.item for f in ledger.all()})
+        ps = PassState(source, result, ledger, conn_state, {f.item for f in ledger.all()},
+                       journal=journal)
         ctx = Context(source=name, fetcher=self.fetcher, state=conn_state, items=ledger)
         try:
             connector = source.cls(source.config, ctx)
             async for item in connector.fetch():
-                snapshot = self._snapshot(ps)
-                if isinstance(item, ConnectorError):
+                snapshot = ps.journal.drain()  # the state's changes up to this item
+                if isinstance(item, Skipped):  # the source's own filter: not an error
+                    result.skipped += 1
+                    ps.queue.append(PendingItem(label=item.url or "?", snapshot=snapshot))
+                elif isinstance(item, ConnectorError):
                     await self._item_error(ps, item, snapshot)
                 elif isinstance(item, RawArticle):
                     result.seen += 1
@@ -169,6 +180,7 @@ class Runner:
         except ConnectorError as exc:
             await self._finish_quietly(ps)
             result.failed = str(with_source(exc, name))
+            result.wall(exc)
             self._failure(health, source, result.failed)
         except Exception as exc:
             await self._finish_quietly(ps)
@@ -180,14 +192,31 @@ class Runner:
         health.items_changed += result.changed
         health.item_errors += len(result.errors)
         health.items_dead_lettered += result.dead_lettered
+        health.items_skipped += result.skipped
+        if result.walls:
+            health.walls += result.walls
+            health.last_wall, health.last_wall_at = result.last_wall, time.time()
         health.items_retrying = sum(1 for f in ledger.all() if not f.final)
+        note_pass(health, new=result.new, interval=source.spec.interval,
+                  gaps=source.spec.alarm_gaps, floor=source.spec.alarm_floor)
         self.state.save_health(health)
         metrics.SOURCE_ITEMS.labels(name, "seen").inc(result.seen)
         metrics.SOURCE_ITEMS.labels(name, "new").inc(result.new)
         metrics.SOURCE_ITEMS.labels(name, "dead_lettered").inc(result.dead_lettered)
         metrics.SOURCE_FAILURES.labels(name).set(health.consecutive_failures)
+        self._prune_seen()
         self.on_result(result)
         return result
+
+    def _prune_seen(self) -> None:
+        policy = self.seen_policy
+        if time.monotonic() - self._pruned_at < policy.every:
+            return
+        self._pruned_at = time.monotonic()
+        gone = self.state.prune_seen(max_age=policy.max_age, max_rows=policy.max_rows)
+        if gone:
+            log.info("forgot %d article(s) sent long ago (seen: max_age %s s, max_rows %s)",
+                     gone, policy.max_age, policy.max_rows)
 
     def _failure(self, health: Health, source: Source, message: str) -> None:
         health.consecutive_failures += 1
@@ -199,18 +228,6 @@ class Runner:
             log.error("source '%s' disabled after %d consecutive failures; fix it and run "
                       "`newsflow connect --enable %s`", source.spec.name,
                       health.consecutive_failures, source.spec.name)
-
-    def _snapshot(self, ps: PassState) -> str | None:
-        """The connector state now, i.e. its progress up to the item just yielded; taken
-        for every item unless the state is big enough to make that costly (then about
-        5% of the time goes to it)."""
-        now = time.monotonic()
-        if ps.snap_cost and now - ps.snap_at < 20 * ps.snap_cost:
-            return None
-        t0 = time.perf_counter()
-        snapshot = json.dumps(ps.conn_state)
-        ps.snap_cost, ps.snap_at = time.perf_counter() - t0, now
-        return snapshot
 
     async def _finish_quietly(self, ps: PassState) -> None:
         """After a failed pass: confirm and record what was sent before it failed."""
@@ -231,7 +248,7 @@ class Runner:
             return "unchanged", known[1]
         return "changed", known[1] + 1
 
-    async def _article(self, ps: PassState, art: RawArticle, snapshot: str | None) -> None:
+    async def _article(self, ps: PassState, art: RawArticle, snapshot: list[Op]) -> None:
         status, version = self._classify(art)
         msg = PendingItem(label=art.url, snapshot=snapshot, status=status)
         if art.url in ps.failing:
@@ -247,12 +264,14 @@ class Runner:
             await self._send(ps, msg)
         ps.queue.append(msg)
 
-    async def _item_error(self, ps: PassState, err: ConnectorError, snapshot: str | None) -> None:
+    async def _item_error(self, ps: PassState, err: ConnectorError, snapshot: list[Op]
+                          ) -> None:
         err = with_source(err, ps.name)
         info = item_info(err)
         key = info.key or err.url or err.reason[:300]
         is_transient = transient(err) if info.transient is None else info.transient
         ps.result.errors.append(str(err))
+        ps.result.wall(err)
         log.warning("%s", err)
         failure = ps.ledger.failure(key, error_type=type(err).__name__, error=str(err),
                                     transient=is_transient, payload=info.retry,
@@ -434,9 +453,7 @@ class Runner:
                 and time.monotonic() - ps.last_commit < COMMIT_EVERY:
             return
         done, ps.confirmed = ps.confirmed, []
-        snapshot = final_state
-        if snapshot is None:
-            snapshot = next((m.snapshot for m in reversed(done) if m.snapshot), None)
+        changes = [op for m in done for op in m.snapshot]  # the state up to the last one
         with self.state.transaction():
             self.state.mark_sent_many(
                 (m.article.canonical_url, m.article.content_hash, m.article.version)
@@ -446,8 +463,10 @@ class Runner:
                     ps.ledger.record(m.failure)
                 if m.resolve is not None:
                     ps.ledger.resolve(m.resolve, upto=m.resolve_upto)
-            if snapshot is not None:
-                self.state.save_conn_state(ps.name, snapshot)
+            if final_state is not None:
+                self.state.save_conn_state(ps.name, final_state)
+            else:
+                self.state.log_conn_state(ps.name, changes)
         ps.last_commit = time.monotonic()
         for m in done:
             if m.article is not None:

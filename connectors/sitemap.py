@@ -27,7 +27,7 @@ from typing import Any
 from lxml import etree
 from pydantic import Field
 
-from connectors.base import ByteSize, Connector, ExtractingConfig, Seconds
+from connectors.base import ByteSize, Connector, ExtractingConfig, HTTPConfig, Seconds
 from connectors.errors import ConnectorError, ParseError
 from connectors.extract import parse_date
 from connectors.http import Limits
@@ -39,7 +39,7 @@ PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=Fals
                          load_dtd=False, recover=True)
 
 
-class SitemapConfig(ExtractingConfig):
+class SitemapConfig(ExtractingConfig, HTTPConfig):
     url: str
     since_days: float | None = Field(default=7.0, ge=0)
     max_urls: int = Field(default=500, ge=1)
@@ -87,7 +87,8 @@ class SitemapConnector(Connector[SitemapConfig]):
 
     def _limits(self) -> Limits:
         return Limits(timeout=self.config.timeout, allow_private=self.config.allow_private,
-                      per_host_delay=self.config.delay, max_bytes=self.config.max_bytes)
+                      per_host_delay=self.config.delay, max_bytes=self.config.max_bytes,
+                      proxy=self.config.proxy_config())
 
     async def _entries(self) -> tuple[list[dict[str, Any]], list[ConnectorError]]:
         """URL entries of the sitemap and its children; a child that fails is an error."""
@@ -161,6 +162,7 @@ class SitemapConnector(Connector[SitemapConfig]):
             return self.article(url=url, text=ext.text, title=entry["title"] or ext.title,
                                 authors=ext.authors,
                                 published_at=entry["published_at"] or ext.published_at,
+                                access=ext.access, images=ext.images,
                                 provenance=self.provenance(feed_url=self.config.url,
                                                            http_status=resp.status))
         except ValueError as exc:  # pydantic's ValidationError

@@ -30,7 +30,7 @@ from connectors.base import Connector, ConnectorConfig
 from connectors.errors import SourceConfigError
 
 RUNNER_KEYS = {"name", "type", "interval", "enabled", "max_failures", "retry_attempts",
-               "retry_backoff"}
+               "retry_backoff", "alarm_gaps", "alarm_floor"}
 
 
 class SourceSpec(BaseModel):
@@ -45,6 +45,11 @@ class SourceSpec(BaseModel):
     retry_backoff: float = Field(default=60, gt=0, le=86400,
                                  description="seconds before an item's second attempt; "
                                              "doubles with each further attempt")
+    alarm_gaps: float = Field(default=4, ge=1, le=1000,
+                              description="stopped collecting: no new item for this many "
+                                          "times the usual gap (connectors.alarm)")
+    alarm_floor: float = Field(default=3600, ge=60, le=30 * 86400,
+                               description="seconds: never reported stopped sooner")
 
 
 @dataclass

@@ -36,20 +36,28 @@ import sqlite3
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from connectors.journal import Op, apply
 
 SCHEMA = """
 create table if not exists seen (canonical_url text primary key, content_hash text not null,
   version integer not null, first_seen real not null, last_sent real not null);
 create table if not exists health (source text primary key, data text not null);
+create index if not exists seen_last_sent on seen (last_sent);
 create table if not exists conn_state (source text primary key, data text not null);
+create table if not exists conn_state_log (seq integer primary key autoincrement,
+  source text not null, ops text not null);
 create table if not exists item_failures (source text not null, item text not null,
   status text not null, attempts integer not null, error_type text not null,
   error text not null, first_at real not null, last_at real not null, next_at real,
   payload text, primary key (source, item));
 """
+
+LOG_COMPACT_ROWS = 1000
+"""Logged state changes of one source folded into a whole save past this many rows."""
 
 RETRY = "retry"      # a transient failure: attempted again at next_at
 GAVE_UP = "gave_up"  # transient failures, attempts used up: reported, not retried
@@ -71,6 +79,14 @@ class Health:
     disabled: bool = False
     items_dead_lettered: int = 0
     items_retrying: int = 0
+    walls: int = 0                  # pages that were walls (challenge, consent, app shell)
+    last_wall: str | None = None    # "<kind> (<rule>): <url>"
+    last_wall_at: float | None = None
+    items_skipped: int = 0          # left out by the source's filter (languages)
+    last_new_at: float | None = None  # the last pass that gave a new item
+    new_gaps: list[float] = field(default_factory=list)  # between such passes, last 20
+    usual_gap: float | None = None  # their median (connectors.alarm)
+    alarm_after: float | None = None  # silent longer than this: stopped collecting
 
 
 @dataclass
@@ -120,6 +136,7 @@ class StateStore:
             self.db.execute("pragma synchronous=normal")
         self.db.executescript(SCHEMA)
         self._depth = 0
+        self._log_rows: dict[str, int] = {}
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -179,15 +196,58 @@ class StateStore:
     # ---------------------------------------------------------------- connector state
 
     def conn_state(self, source: str) -> dict[str, Any]:
+        """The connector's saved state: the last whole save, then the changes logged
+        after it (``log_conn_state``), in order."""
         row = self.db.execute("select data from conn_state where source=?",
                               (source,)).fetchone()
-        return dict(json.loads(row[0])) if row else {}
+        state = dict(json.loads(row[0])) if row else {}
+        for (ops,) in self.db.execute("select ops from conn_state_log where source=? "
+                                      "order by seq", (source,)):
+            apply(state, json.loads(ops))
+        return state
 
     def save_conn_state(self, source: str, data: dict[str, Any] | str) -> None:
-        """Save a connector's state (a dict, or the dict already dumped to JSON)."""
+        """Save a connector's whole state (a dict, or the dict already dumped to JSON);
+        the changes logged before it are dropped."""
         text = data if isinstance(data, str) else json.dumps(data)
         self.db.execute("insert or replace into conn_state values (?,?)", (source, text))
+        self.db.execute("delete from conn_state_log where source=?", (source,))
+        self._log_rows[source] = 0
         self._commit()
+
+    def log_conn_state(self, source: str, ops: list[Op]) -> None:
+        """Record changes of a connector's state (``Journal.drain``): O(change). Past
+        LOG_COMPACT_ROWS rows (a long pass), the log is folded into one whole save."""
+        if not ops:
+            return
+        self.db.execute("insert into conn_state_log (source, ops) values (?,?)",
+                        (source, json.dumps(ops)))
+        self._log_rows[source] = self._log_rows.get(source, 0) + 1
+        if self._log_rows[source] >= LOG_COMPACT_ROWS:
+            self.save_conn_state(source, self.conn_state(source))
+        self._commit()
+
+    def prune_seen(self, *, max_age: float | None, max_rows: int | None,
+                   now: float | None = None) -> int:
+        """Forget articles last sent more than ``max_age`` seconds ago, then the oldest
+        beyond ``max_rows``; returns how many were forgotten. A forgotten article seen
+        again is sent again as new (its id, from the canonical URL, is the same)."""
+        now = time.time() if now is None else now
+        gone = 0
+        if max_age is not None:
+            gone += self.db.execute("delete from seen where last_sent < ?",
+                                    (now - max_age,)).rowcount
+        if max_rows is not None:
+            over = self.db.execute("select count(*) from seen").fetchone()[0] - max_rows
+            if over > 0:
+                gone += self.db.execute(
+                    "delete from seen where canonical_url in (select canonical_url from seen "
+                    "order by last_sent limit ?)", (over,)).rowcount
+        self._commit()
+        return gone
+
+    def seen_count(self) -> int:
+        return int(self.db.execute("select count(*) from seen").fetchone()[0])
 
     # ---------------------------------------------------------------- item failures
 

@@ -1,8 +1,9 @@
 """WARC backfill in Common Crawl CC-NEWS format (``warc.v1``, fastwarc).
 
 Reads ``response`` records of HTML pages from local .warc/.warc.gz files, filters by
-host and date, extracts each page (in a worker process, under ``extract_timeout``);
-resumable and shows progress in the log every ``progress_every`` records::
+host, date and language, extracts the pages on every core (``workers`` processes, each
+page under ``extract_timeout``) and yields them in the file's order; resumable and shows
+progress in the log every ``progress_every`` records::
 
     sources:
       - name: ccnews-2024-01
@@ -10,6 +11,13 @@ resumable and shows progress in the log every ``progress_every`` records::
         paths: [/data/CC-NEWS-20240101.warc.gz]
         hosts: [www.bbc.co.uk, www.theguardian.com]
         since: 2024-01-01
+        languages: [en, fr]   # judged on Content-Language / <html lang> before extraction
+        workers: 4            # default: one per core; 1: one process
+
+At most ``2 * workers`` pages are read ahead of the one being yielded, so memory stays
+bounded by the records' ``max_bytes``; the output (and so the state) is the same whatever
+the number of workers. A record whose language is declared and not wanted is skipped
+before extraction; one that declares none is judged on the detected language of its text.
 
 Progress is the offset of the last record read in each file (with its record id, checked
 on resume), part of the connector state that the runner saves as Kafka confirms the
@@ -18,7 +26,10 @@ articles: a crash late in a file resumes at that record, without reading the fil
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
+from collections import deque
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +41,8 @@ from pydantic import Field
 
 from connectors.base import ByteSize, Connector, ExtractingConfig
 from connectors.errors import ConnectorError, ParseError, TooLarge
+from connectors.extract import CPUWorkers, cpu_workers
+from connectors.language import sniff, wanted
 from pipeline.core.contracts import RawArticle
 
 log = logging.getLogger("newsflow.connectors.warc")
@@ -42,6 +55,11 @@ class WARCConfig(ExtractingConfig):
     until: datetime | None = None
     progress_every: int = Field(default=1000, ge=1)
     max_bytes: ByteSize = 10 * 1024 * 1024
+    workers: int | None = Field(default=None, ge=1, le=64,
+                                description="extraction processes (default: one per core)")
+
+    def pool_size(self) -> int:
+        return self.workers or os.cpu_count() or 1
 
 
 class WARCConnector(Connector[WARCConfig]):
@@ -63,6 +81,8 @@ class WARCConnector(Connector[WARCConfig]):
         state = self.context.state
         progress: dict[str, dict[str, Any]] = state.setdefault("progress", {})
         legacy: dict[str, int] = state.pop("records_done", None) or {}  # older state: counts
+        pool = cpu_workers(self.config.pool_size())
+        ahead = 2 * self.config.pool_size()
         for path in self.config.paths:
             if not Path(path).exists():
                 yield self.error(ParseError, f"WARC file '{path}' does not exist", key=path)
@@ -70,17 +90,36 @@ class WARCConnector(Connector[WARCConfig]):
             key = str(Path(path).resolve())
             saved = progress.get(key) or ({"pos": None, "id": None, "n": legacy[key]}
                                           if key in legacy else None)
-            with open(path, "rb") as stream:
-                n = int(saved["n"]) if saved else 0
-                for record in self._records(stream, saved):
-                    n += 1
-                    progress[key] = {"pos": record.stream_pos, "n": n,
-                                     "id": record.headers.get("WARC-Record-ID")}
-                    item = await self._record(record)
-                    if item is not None:
-                        yield item  # the progress above is saved once Kafka has it
-                    if n % self.config.progress_every == 0:
-                        log.info("%s: %s records read from %s", self.context.source, n, path)
+            pending: deque[tuple[dict[str, Any], Any]] = deque()  # (progress, job) in order
+            try:
+                with open(path, "rb") as stream:
+                    n = int(saved["n"]) if saved else 0
+                    for record in self._records(stream, saved):
+                        n += 1
+                        pending.append(({"pos": record.stream_pos, "n": n,
+                                         "id": record.headers.get("WARC-Record-ID")},
+                                        self._start(record, pool)))
+                        while pending and (len(pending) > ahead or _done(pending[0][1])):
+                            mark, job = pending.popleft()
+                            item = await job if isinstance(job, asyncio.Task) else job
+                            progress[key] = mark  # saved once Kafka has what comes before
+                            if item is not None:
+                                yield item
+                        if n % 256 == 0:
+                            await asyncio.sleep(0)  # a long run of skipped records
+                        if n % self.config.progress_every == 0:
+                            log.info("%s: %s records read from %s", self.context.source, n,
+                                     path)
+                    while pending:
+                        mark, job = pending.popleft()
+                        item = await job if isinstance(job, asyncio.Task) else job
+                        progress[key] = mark
+                        if item is not None:
+                            yield item
+            finally:
+                for _, job in pending:
+                    if isinstance(job, asyncio.Task):
+                        job.cancel()
 
     def _records(self, stream: BinaryIO, saved: dict[str, Any] | None) -> Iterator[Any]:
         """Response records after the last one done: by seeking to its offset (and checking
@@ -103,7 +142,9 @@ class WARCConnector(Connector[WARCConfig]):
             if n > skip:
                 yield record
 
-    async def _record(self, record: Any) -> RawArticle | ConnectorError | None:
+    def _start(self, record: Any, pool: CPUWorkers) -> Any:
+        """What one record gives: nothing (not wanted), an error, or its extraction
+        started in ``pool`` (the body is read now, before the iterator moves on)."""
         url = record.headers.get("WARC-Target-URI") or ""
         date = record.record_date
         when = date.replace(tzinfo=UTC) if date and not date.tzinfo else date
@@ -116,14 +157,33 @@ class WARCConnector(Connector[WARCConfig]):
             return self.error(TooLarge, f"record body over the limit of "
                               f"{self.config.max_bytes:,} bytes", url, key=url,
                               raw=bytes(body[:64 * 1024]))
+        declared = None
+        if self.config.languages:
+            declared = sniff(body, content_language=http.get("Content-Language")
+                             if http else None,
+                             identified=record.headers.get("WARC-Identified-Content-Language"))
+            if declared is not None and not wanted(declared, self.config.languages):
+                return self.skipped(declared, url, when="declared")
+        status = http.status_code if http else None
+        return asyncio.ensure_future(self._extracted(bytes(body), url, when, status,
+                                                     declared, pool))
+
+    async def _extracted(self, body: bytes, url: str, when: datetime | None,
+                         status: int | None, declared: str | None, pool: CPUWorkers
+                         ) -> RawArticle | ConnectorError:
         try:
-            ext = await self.extract(body, url)
+            ext = await self.extract(body, url, declared=declared, workers=pool)
+            fields: dict[str, Any] = {"language": ext.language} if ext.language else {}
             return self.article(url=url, text=ext.text, title=ext.title, authors=ext.authors,
-                                published_at=ext.published_at or when,
-                                provenance=self.provenance(
-                                    feed_url=f"warc:{url}",
-                                    http_status=http.status_code if http else None))
+                                published_at=ext.published_at or when, access=ext.access,
+                                images=ext.images, **fields,
+                                provenance=self.provenance(feed_url=f"warc:{url}",
+                                                           http_status=status))
         except ConnectorError as exc:
             return self.failed(exc, url=url, key=url)
         except ValueError as exc:  # pydantic's ValidationError
             return self.error(ParseError, f"not a valid article: {exc}", url, key=url)
+
+
+def _done(job: Any) -> bool:
+    return not isinstance(job, asyncio.Task) or job.done()

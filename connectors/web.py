@@ -18,13 +18,13 @@ from pathlib import Path
 
 from pydantic import Field, model_validator
 
-from connectors.base import ByteSize, Connector, ExtractingConfig, Seconds
+from connectors.base import ByteSize, Connector, ExtractingConfig, HTTPConfig, Seconds
 from connectors.errors import ConnectorError, ParseError
 from connectors.http import Limits
 from pipeline.core.contracts import RawArticle
 
 
-class WebConfig(ExtractingConfig):
+class WebConfig(ExtractingConfig, HTTPConfig):
     urls: list[str] = Field(default_factory=list)
     urls_file: str | None = None
     allow_private: bool = False
@@ -58,7 +58,8 @@ class WebConnector(Connector[WebConfig]):
 
     async def fetch(self) -> AsyncIterator[RawArticle | ConnectorError]:
         limits = Limits(timeout=self.config.timeout, allow_private=self.config.allow_private,
-                        per_host_delay=self.config.delay, max_bytes=self.config.max_bytes)
+                        per_host_delay=self.config.delay, max_bytes=self.config.max_bytes,
+                        proxy=self.config.proxy_config())
         items = self.context.items
         due = {f.item for f in items.due()}
         for url in self._urls():
@@ -73,6 +74,7 @@ class WebConnector(Connector[WebConfig]):
             try:
                 yield self.article(url=url, text=ext.text, title=ext.title,
                                    authors=ext.authors, published_at=ext.published_at,
+                                   access=ext.access, images=ext.images,
                                    provenance=self.provenance(http_status=resp.status))
             except ValueError as exc:  # pydantic's ValidationError
                 yield self.error(ParseError, f"not a valid article: {exc}", url, key=url)

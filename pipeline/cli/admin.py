@@ -37,12 +37,30 @@ def _topics_table(report: dict[str, Any]) -> Table:
     return topics
 
 
+def _span(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.1f} {unit}"
+    return f"{seconds:.0f} s"
+
+
+def _collecting(h: dict[str, Any]) -> str:
+    """"stopped: silent 5.0 h (usual gap 10.0 min)", "ok", or "-" (gap not known yet)."""
+    silent, usual = h.get("silent_for"), h.get("usual_gap")
+    if h.get("stopped") and silent is not None and usual is not None:
+        return f"[red]stopped[/red]: silent {_span(silent)} (usual gap {_span(usual)})"
+    return "ok" if usual is not None else "-"
+
+
 def _sources_table(report: dict[str, Any]) -> Table:
-    src = Table("source", "last success", "failures", "seen", "new", "last error")
+    src = Table("source", "last success", "failures", "seen", "new", "skipped", "walls",
+                "collecting", "last error")
     for h in report["sources"]:
+        walls = str(h.get("walls", 0)) + (f" {h['last_wall']}" if h.get("last_wall") else "")
         src.add_row(_cell(h["source"]) + (" [red](disabled)[/red]" if h["disabled"] else ""),
                     _cell(h["last_success"] or "-"), str(h["consecutive_failures"]),
-                    str(h["items_seen"]), str(h["items_new"]), _cell(h["last_error"] or "", 60))
+                    str(h["items_seen"]), str(h["items_new"]), str(h.get("items_skipped", 0)),
+                    _cell(walls, 50), _collecting(h), _cell(h["last_error"] or "", 60))
     return src
 
 

@@ -9,6 +9,7 @@ from rich.markup import escape
 from pipeline.cli import (  # noqa: F401 - importing a command module registers it
     admin,
     deadletters,
+    discover,
     group,
     kibana,
     offline,

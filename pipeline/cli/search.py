@@ -7,6 +7,7 @@ import typer
 from pipeline.cli.app import app, emit, err, load_settings, search_failed
 
 STANCES = ("neutral", "distancing", "endorsing")
+ACCESS = ("free", "paywalled", "registration", "unknown")
 
 
 @app.command()
@@ -37,6 +38,8 @@ def search(
     near: str | None = typer.Option(None, "--near", help="Only articles with a place near "
                                     "this one: a city, country or US state, or lat,lon."),
     km: float = typer.Option(50.0, "--km", min=0.001, help="Radius of --near in km."),
+    access: str | None = typer.Option(None, "--access", help="Only articles of this access: "
+                                      "free, paywalled, registration or unknown."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Search articles; exit 0 with hits, 3 with none, 1 on error."""
@@ -58,11 +61,14 @@ def search(
     except ConfigError as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
+    if access is not None and access not in ACCESS:
+        err.print(f"[red]error:[/red] --access must be one of {', '.join(ACCESS)}")
+        raise typer.Exit(2)
     req = SearchRequest(text=query or None, entity=entity, type=type_, source=source,
                         said_by=said_by, publisher=publisher, since=since, until=until,
                         lang=lang, limit=limit, anonymous=anonymous, stance=stance,
-                        all_copies=all_copies, wire=wire, country=country, near=point,
-                        km=km)
+                        all_copies=all_copies, wire=wire, access=access,
+                        country=country, near=point, km=km)
     settings = load_settings()
     try:
         result = run_search(settings, req)

@@ -73,6 +73,21 @@ class Provenance(BaseModel):
     last_modified: str | None = None
 
 
+Access = Literal["free", "paywalled", "registration", "unknown"]
+"""How the article is accessible: from schema.org ``isAccessibleForFree``, paywall and
+registration markers, a teaser-length body (connectors.page). Never bypassed."""
+
+
+class Image(BaseModel):
+    """An image of the article, by URL (never downloaded); ``lead``: the page's own."""
+
+    model_config = ConfigDict(extra="forbid")
+    url: str
+    caption: str | None = None
+    credit: str | None = None
+    lead: bool = False
+
+
 class RawArticle(BaseModel):
     """One article as a connector saw it (schema version 1)."""
 
@@ -92,6 +107,8 @@ class RawArticle(BaseModel):
     content_hash: str
     version: int = 1
     provenance: Provenance
+    access: Access = "unknown"
+    images: list[Image] = Field(default_factory=list)
 
     @classmethod
     def new(cls, *, url: str, text: str, provenance: Provenance, **fields: Any) -> RawArticle:
@@ -265,6 +282,8 @@ class EnrichedArticle(BaseModel):
     copy_of: str | None = None
     similarity: float | None = None
     wire: str | None = None
+    access: Access = "unknown"
+    images: list[Image] = Field(default_factory=list)
 
     def to_bytes(self) -> bytes:
         return self.model_dump_json().encode("utf-8")

@@ -21,6 +21,12 @@ SOURCE_ITEMS = Counter("newsflow_source_items_total", "Items seen per source", [
                                                                                 "status"])
 SOURCE_FAILURES = Gauge("newsflow_source_consecutive_failures",
                         "Consecutive failures per source", ["source"])
+SOURCE_STOPPED = Gauge("newsflow_source_stopped", "1 while a source has given no new item "
+                       "for alarm_gaps times its usual gap (at least alarm_floor s)",
+                       ["source"])
+SOURCE_SILENT = Gauge("newsflow_source_seconds_since_new_item",
+                      "Seconds since the source's last new item, at its last pass",
+                      ["source"])
 
 
 def serve(port: int) -> int:

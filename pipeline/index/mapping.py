@@ -77,6 +77,11 @@ def mappings() -> dict[str, Any]:
             # places: the main place with its point, every linked place's point and country
             "main_place": {"properties": {**PLACE["properties"], "location": GEO}},
             "place_locations": GEO, "countries": KW, "place_ids": {"type": "long"},
+            "access": KW,
+            "images": {"properties": {
+                "url": {"type": "keyword", "ignore_above": 2048}, "caption": text,
+                "credit": {"type": "keyword", "ignore_above": 512},
+                "lead": {"type": "boolean"}}},
         },
     }
 

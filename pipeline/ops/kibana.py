@@ -45,6 +45,7 @@ TERMS_PANELS = [
     ("places", "Top places"), ("countries", "Top countries"),
     ("attributed_sources", "Top attributed sources"),
     ("provenance.publisher", "Publishers"), ("outlets", "News outlets mentioned"),
+    ("access", "Access (free, paywalled, registration)"),
 ]
 
 

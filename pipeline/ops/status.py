@@ -11,6 +11,7 @@ from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
+from connectors.alarm import silent_for, stopped
 from connectors.state import StateStore
 from pipeline.core.settings import Settings
 
@@ -82,6 +83,14 @@ def collect(settings: Settings, *, state_path: Path | None = None) -> dict[str, 
             report[key] = {"error": f"{type(exc).__name__}: {exc}"}
             report["healthy"] = False
     path = state_path or default_state_path(settings)
-    report["sources"] = [asdict(h) for h in StateStore(path).all_health()] \
-        if path.exists() else []
+    report["sources"] = sources_report(path)
     return report
+
+
+def sources_report(path: Path, *, now: float | None = None) -> list[dict[str, Any]]:
+    """Each source's health, with ``stopped`` (no new item for its alarm threshold) and
+    ``silent_for`` (seconds since its last new item)."""
+    if not path.exists():
+        return []
+    return [{**asdict(h), "stopped": stopped(h, now=now), "silent_for": silent_for(h, now=now)}
+            for h in StateStore(path).all_health()]

@@ -42,6 +42,7 @@ class SearchRequest:
     country: str | None = None  # only articles with a linked place in this country (ISO)
     near: tuple[float, float] | None = None  # ... or a linked place within km of (lat, lon)
     km: float = 50.0
+    access: str | None = None  # only articles of that access (free, paywalled, ...)
 
 
 def _entity_filter(name: str, label: str | None) -> dict[str, Any]:
@@ -87,6 +88,8 @@ def build_query(req: SearchRequest) -> dict[str, Any]:
         filters.append({"term": {"language": req.lang}})
     if req.wire:
         filters.append({"term": {"wire": req.wire}})
+    if req.access:
+        filters.append({"term": {"access": req.access}})
     if req.anonymous or req.stance:  # both on one attribution: an anonymous source's claim
         said: list[dict[str, Any]] = []
         if req.anonymous:
@@ -110,6 +113,7 @@ def build_query(req: SearchRequest) -> dict[str, Any]:
             "publishers": {"terms": {"field": "provenance.publisher", "size": 10}},
             "wires": {"terms": {"field": "wire", "size": 10}},
             "countries": {"terms": {"field": "countries", "size": 10}},
+            "access": {"terms": {"field": "access", "size": 4}},
             "stories": {"cardinality": {"field": "story"}},
         },
     }
@@ -181,6 +185,8 @@ def search(settings: Settings, req: SearchRequest) -> dict[str, Any]:
             "story": src.get("story") or h["_id"], "copy_of": src.get("copy_of"),
             "wire": src.get("wire"),
             "main_place": src.get("main_place"), "countries": src.get("countries", []),
+            "access": src.get("access", "unknown"),
+            "images": src.get("images", []),
             "highlights": [frag for frags in h.get("highlight", {}).values() for frag in frags],
             "who_said_what": [
                 {"source": (a.get("source") or {}).get("canonical"), "kind": a["kind"],

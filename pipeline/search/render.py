@@ -62,7 +62,17 @@ def _hit(console: Console, i: int, hit: dict[str, Any]) -> None:
     console.print(f"\n[bold cyan]{i}. {_text(hit.get('title') or '(untitled)')}[/bold cyan]"
                   f"  [dim]{_text(hit.get('publisher'))} {_text(hit.get('published_at'))}"
                   f"[/dim]", emoji=False)
-    console.print(f"   [dim]{_text(hit.get('url'))}[/dim]", emoji=False)
+    access = hit.get("access")
+    mark = f"  [yellow]({_text(access)})[/yellow]" if access in ("paywalled",
+                                                                "registration") else ""
+    console.print(f"   [dim]{_text(hit.get('url'))}[/dim]{mark}", emoji=False)
+    images = hit.get("images") or []
+    if images:
+        lead = next((i for i in images if i.get("lead")), images[0])
+        about = " — ".join(_text(x, 100) for x in (lead.get("caption"), lead.get("credit")) if x)
+        more = f" (+{len(images) - 1})" if len(images) > 1 else ""
+        console.print(f"   [dim]image: {_text(lead.get('url'))}{more}"
+                      f"{'  ' + about if about else ''}[/dim]", emoji=False)
     line = _copies_line(hit)
     if line:
         console.print(line, emoji=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from connectors.errors import SourceConfigError
 from connectors.jsonapi import JSONAPIConnector, dig, with_param
 from connectors.rss import parse_feed
 from connectors.sitemap import parse_sitemap
+from connectors.state import StateStore
 from connectors.testing import RecordedFetcher
 
 FIX = Path(__file__).resolve().parents[1] / "contract" / "fixtures"
@@ -77,3 +79,24 @@ def test_runner_interval_reads_failures_and_the_feeds_poll_interval(tmp_path: Pa
         assert runner._interval(source) == 2400
     finally:
         runner.close()
+
+
+def test_connector_state_log_replays_and_is_folded_past_its_bound(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch
+                                                                  ) -> None:
+    import connectors.state
+    from connectors.journal import Journal, TrackedDict
+
+    monkeypatch.setattr(connectors.state, "LOG_COMPACT_ROWS", 10)
+    store = StateStore(tmp_path / "s.sqlite")
+    store.save_conn_state("src", {"lastmod": {"a": "1"}, "etag": "x"})
+    journal = Journal()
+    state = TrackedDict(store.conn_state("src"), journal)
+    for i in range(25):
+        state["lastmod"][f"u{i}"] = str(i)
+        if i % 2:
+            del state["lastmod"][f"u{i - 1}"]
+        store.log_conn_state("src", journal.drain())
+    rows = store.db.execute("select count(*) from conn_state_log").fetchone()[0]
+    assert rows < 10  # folded into the whole state twice
+    assert StateStore(tmp_path / "s.sqlite").conn_state("src") == json.loads(json.dumps(state))

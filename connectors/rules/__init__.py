@@ -1,0 +1,1 @@
+"""Data files of the connectors' rules (``pages.yaml``: walls and paywall markers)."""
