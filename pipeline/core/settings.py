@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from pipeline.core.errors import ConfigError
+from pipeline.core.replication import Replication, parse_count
 
 N = TypeVar("N", int, float)
 
@@ -31,6 +32,26 @@ def _number(env: Mapping[str, str], name: str, default: N, kind: type[N]) -> N:
     except ValueError:
         raise ConfigError(f"{name}={raw!r} is not a valid {kind.__name__}") from None
 
+
+
+KAFKA_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+
+
+def _protocol(raw: str | None, *, sasl: bool) -> str:
+    """The Kafka security protocol; a SASL mechanism makes PLAINTEXT and SSL their SASL
+    forms (credentials are never configured to go unused).
+
+    >>> _protocol("ssl", sasl=True), _protocol(None, sasl=False)
+    ('SASL_SSL', 'PLAINTEXT')
+    """
+    value = (raw or "PLAINTEXT").strip().upper()
+    if value not in KAFKA_PROTOCOLS:
+        raise ConfigError(f"NEWSFLOW_KAFKA_SECURITY_PROTOCOL={raw!r}: one of "
+                          + ", ".join(KAFKA_PROTOCOLS))
+    if value.startswith("SASL_") and not sasl:
+        raise ConfigError(f"NEWSFLOW_KAFKA_SECURITY_PROTOCOL={value} needs "
+                          "NEWSFLOW_KAFKA_SASL_MECHANISM (and its username and password)")
+    return value if not sasl or value.startswith("SASL_") else f"SASL_{value}"
 
 
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
@@ -80,6 +101,12 @@ class Settings:
     kafka_sasl_mechanism: str | None = None
     kafka_sasl_username: str | None = None
     kafka_sasl_password: str | None = field(default=None, repr=False)
+    kafka_ssl_cafile: str | None = None  # the CA that signed the brokers' certificates
+    kafka_ssl_check_hostname: bool = True
+    # "auto" or a number each (pipeline.core.replication)
+    topic_replication: str = "auto"
+    min_insync_replicas: str = "auto"
+    index_replicas: str = "auto"
     batch_size: int = 32
     batch_within: float = 0.2
     commit_interval: float = 1.0  # seconds between offset commits of acknowledged messages
@@ -125,10 +152,20 @@ class Settings:
             es_ca_certs=e.get("NEWSFLOW_ES_CA_CERTS") or None,
             es_writer_password=e.get("NEWSFLOW_ES_WRITER_PASSWORD") or None,
             group=e.get("NEWSFLOW_GROUP") or None,
-            kafka_security_protocol=e.get("NEWSFLOW_KAFKA_SECURITY_PROTOCOL", "PLAINTEXT"),
+            kafka_security_protocol=_protocol(e.get("NEWSFLOW_KAFKA_SECURITY_PROTOCOL"),
+                                              sasl=bool(e.get("NEWSFLOW_KAFKA_SASL_MECHANISM"))),
             kafka_sasl_mechanism=e.get("NEWSFLOW_KAFKA_SASL_MECHANISM") or None,
             kafka_sasl_username=e.get("NEWSFLOW_KAFKA_SASL_USERNAME") or None,
             kafka_sasl_password=e.get("NEWSFLOW_KAFKA_SASL_PASSWORD") or None,
+            kafka_ssl_cafile=e.get("NEWSFLOW_KAFKA_SSL_CAFILE") or None,
+            kafka_ssl_check_hostname=e.get("NEWSFLOW_KAFKA_SSL_CHECK_HOSTNAME", "true")
+            .strip().lower() not in ("0", "false", "no", "off"),
+            topic_replication=parse_count("NEWSFLOW_TOPIC_REPLICATION",
+                                          e.get("NEWSFLOW_TOPIC_REPLICATION"), minimum=1),
+            min_insync_replicas=parse_count("NEWSFLOW_MIN_INSYNC_REPLICAS",
+                                            e.get("NEWSFLOW_MIN_INSYNC_REPLICAS"), minimum=1),
+            index_replicas=parse_count("NEWSFLOW_INDEX_REPLICAS",
+                                       e.get("NEWSFLOW_INDEX_REPLICAS"), minimum=0),
             batch_size=_number(e, "NEWSFLOW_BATCH_SIZE", d.batch_size, int),
             batch_within=_number(e, "NEWSFLOW_BATCH_WITHIN", d.batch_within, float),
             commit_interval=_number(e, "NEWSFLOW_COMMIT_INTERVAL", d.commit_interval, float),
@@ -214,15 +251,36 @@ class Settings:
         return (self.raw_topic, self.enriched_topic, self.dead_letter_topic, self.quotes_topic,
                 self.stories_topic, self.assigned_topic)
 
+    @property
+    def replication(self) -> Replication:
+        """The configured copies of topics and indices (resolved against the cluster)."""
+        return Replication(factor=self.topic_replication, min_insync=self.min_insync_replicas,
+                           index_replicas=self.index_replicas)
+
     def kafka_client_config(self) -> dict[str, Any]:
-        """kafka-python keyword arguments: bootstrap servers plus SASL when configured."""
+        """kafka-python keyword arguments: bootstrap servers, TLS and SASL as configured.
+
+        >>> tls = Settings(kafka_security_protocol="SSL", kafka_ssl_cafile="/ca.pem")
+        >>> tls.kafka_client_config()  # doctest: +NORMALIZE_WHITESPACE
+        {'bootstrap_servers': 'localhost:9092', 'security_protocol': 'SSL',
+         'ssl_cafile': '/ca.pem', 'ssl_check_hostname': True}
+        """
         conf: dict[str, Any] = {"bootstrap_servers": self.kafka_bootstrap}
+        if self.kafka_security_protocol != "PLAINTEXT":
+            conf["security_protocol"] = self.kafka_security_protocol
+        if self.kafka_tls:
+            conf.update(ssl_cafile=self.kafka_ssl_cafile,
+                        ssl_check_hostname=self.kafka_ssl_check_hostname)
         if self.kafka_sasl_mechanism:
-            conf.update(security_protocol=self.kafka_security_protocol,
-                        sasl_mechanism=self.kafka_sasl_mechanism,
+            conf.update(sasl_mechanism=self.kafka_sasl_mechanism,
                         sasl_plain_username=self.kafka_sasl_username,
                         sasl_plain_password=self.kafka_sasl_password)
         return conf
+
+    @property
+    def kafka_tls(self) -> bool:
+        """True when the Kafka clients talk TLS (``SSL`` or ``SASL_SSL``)."""
+        return self.kafka_security_protocol in ("SSL", "SASL_SSL")
 
     def es_auth(self) -> tuple[str, str] | None:
         if self.es_username and self.es_password:
