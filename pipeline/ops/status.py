@@ -5,11 +5,13 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+from kafka.errors import CoordinatorNotAvailableError, NotCoordinatorError
 
 from connectors.state import StateStore
 from pipeline.core.settings import Settings
@@ -25,7 +27,7 @@ def _topics(settings: Settings) -> dict[str, Any]:
         described = {t["name"]: t for t in admin.describe_topics(list(settings.topics))
                      if not t.get("error_code")}
         lagging = under_replicated(list(described.values()))
-        committed = admin.list_group_offsets(settings.app_id).get(settings.app_id, {})
+        committed = _committed(admin, settings.app_id)
         out: dict[str, Any] = {}
         for name in settings.topics:
             if name not in described:
@@ -50,6 +52,20 @@ def _topics(settings: Settings) -> dict[str, Any]:
     finally:
         consumer.close()
         admin.close()
+
+
+def _committed(admin: KafkaAdminClient, group: str) -> dict[Any, Any]:
+    """The group's committed offsets; a coordinator still being elected (the offsets
+    topic's first use, a broker that moved) is asked again for a few seconds."""
+    for attempt in range(10):
+        try:
+            found: dict[Any, Any] = admin.list_group_offsets(group).get(group, {})
+            return found
+        except (CoordinatorNotAvailableError, NotCoordinatorError):
+            if attempt == 9:
+                raise
+            time.sleep(0.5)
+    return {}
 
 
 def _index(settings: Settings, alias: str | None = None) -> dict[str, Any]:
