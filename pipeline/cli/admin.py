@@ -33,9 +33,10 @@ def _topics_table(report: dict[str, Any]) -> Table:
     for name, t in report.get("topics", {}).items():
         if isinstance(t, dict) and t.get("exists"):
             lag = "-" if t["consumer_lag"] is None else str(t["consumer_lag"])
-            lagging = t["under_replicated"]
+            lagging = t.get("under_replicated", [])
             under = f"[red]{len(lagging)}[/red]" if lagging else "0"
-            topics.add_row(_cell(name), str(t["partitions"]), str(t["replication"]), under,
+            topics.add_row(_cell(name), str(t["partitions"]), str(t.get("replication", "-")),
+                           under,
                            str(t["messages"]), lag)
         else:
             topics.add_row(_cell(name), "-", "-", "-", "-", _cell(t))
@@ -65,7 +66,8 @@ def _sources_table(report: dict[str, Any]) -> Table:
 def _print_status(report: dict[str, Any]) -> None:
     """The status report as tables; every name and error in it is escaped (not markup)."""
     out.print(_services_table(report))
-    out.print(_cluster_line(report), markup=False)
+    if "cluster" in report:
+        out.print(_cluster_line(report), markup=False)
     out.print(_topics_table(report))
     idx = report.get("index", {})
     indices = ", ".join(idx.get("indices", [])) or "-"
@@ -109,6 +111,10 @@ def setup(
     security_only: bool = typer.Option(False, "--security-only", help="Only set the "
                                        "kibana_system password and create the newsflow role "
                                        "and user, as the superuser (secure compose profile)."),
+    kafka_acls: str | None = typer.Option(None, "--kafka-acls", metavar="CONNECTOR,WORKER",
+                                          help="Also create the Kafka ACLs of the connector "
+                                          "and worker users (as a super user of a broker "
+                                          "with an authorizer)."),
 ) -> None:
     """Create topics, the index template, index and alias (and Kibana objects)."""
     from pipeline.index.mapping import ensure_index
@@ -132,6 +138,8 @@ def setup(
         err.print(f"quotes index: {ensure_quotes_index(settings)} behind alias "
                   f"{settings.quotes_index_alias}")
         _apply_index_replicas(settings)
+        if kafka_acls:
+            _apply_kafka_acls(settings, kafka_acls)
         if kibana and settings.kibana_url:
             from pipeline.ops.kibana import import_saved_objects
 
@@ -152,6 +160,17 @@ def _check_cluster(settings: Settings) -> tuple[int, int]:
     if found.errors:
         raise ConfigError("the cluster cannot hold these settings: " + "; ".join(found.errors))
     return cluster.replication, cluster.min_insync
+
+
+def _apply_kafka_acls(settings: Settings, users: str) -> None:
+    from pipeline.ops.kafka_acls import apply_acls
+
+    connector, _, worker = users.partition(",")
+    if not (connector and worker):
+        raise ConfigError("--kafka-acls takes the two user names: CONNECTOR,WORKER")
+    count = apply_acls(settings, connector=connector, worker=worker)
+    err.print(f"kafka acls: {count} for {connector} (connector) and {worker} (worker)",
+              markup=False)
 
 
 def _apply_index_replicas(settings: Settings) -> None:

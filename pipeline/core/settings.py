@@ -34,6 +34,22 @@ def _number(env: Mapping[str, str], name: str, default: N, kind: type[N]) -> N:
 
 
 
+def _secret(env: Mapping[str, str], name: str) -> str | None:
+    """A password from ``name``, or read from the file ``name_FILE`` names (a Docker secret
+    under /run/secrets: kept out of the container's environment). One trailing newline is
+    dropped."""
+    if env.get(name):
+        return env[name]
+    path = env.get(f"{name}_FILE")
+    if not path:
+        return None
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{name}_FILE={path!r} cannot be read: {exc.strerror}") from None
+    return text.removesuffix("\n") or None
+
+
 KAFKA_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 
 
@@ -147,16 +163,16 @@ class Settings:
             home=Path(e.get("NEWSFLOW_HOME") or d.home),
             kibana_url=e.get("NEWSFLOW_KIBANA_URL") or None,
             es_username=e.get("NEWSFLOW_ES_USERNAME") or None,
-            es_password=e.get("NEWSFLOW_ES_PASSWORD") or None,
-            kibana_system_password=e.get("NEWSFLOW_KIBANA_SYSTEM_PASSWORD") or None,
+            es_password=_secret(e, "NEWSFLOW_ES_PASSWORD"),
+            kibana_system_password=_secret(e, "NEWSFLOW_KIBANA_SYSTEM_PASSWORD"),
             es_ca_certs=e.get("NEWSFLOW_ES_CA_CERTS") or None,
-            es_writer_password=e.get("NEWSFLOW_ES_WRITER_PASSWORD") or None,
+            es_writer_password=_secret(e, "NEWSFLOW_ES_WRITER_PASSWORD"),
             group=e.get("NEWSFLOW_GROUP") or None,
             kafka_security_protocol=_protocol(e.get("NEWSFLOW_KAFKA_SECURITY_PROTOCOL"),
                                               sasl=bool(e.get("NEWSFLOW_KAFKA_SASL_MECHANISM"))),
             kafka_sasl_mechanism=e.get("NEWSFLOW_KAFKA_SASL_MECHANISM") or None,
             kafka_sasl_username=e.get("NEWSFLOW_KAFKA_SASL_USERNAME") or None,
-            kafka_sasl_password=e.get("NEWSFLOW_KAFKA_SASL_PASSWORD") or None,
+            kafka_sasl_password=_secret(e, "NEWSFLOW_KAFKA_SASL_PASSWORD"),
             kafka_ssl_cafile=e.get("NEWSFLOW_KAFKA_SSL_CAFILE") or None,
             kafka_ssl_check_hostname=e.get("NEWSFLOW_KAFKA_SSL_CHECK_HOSTNAME", "true")
             .strip().lower() not in ("0", "false", "no", "off"),

@@ -4,6 +4,7 @@ cannot hold; the Kafka clients' TLS settings (worker and kafka-python alike)."""
 from __future__ import annotations
 
 import ssl
+from pathlib import Path
 
 import pytest
 
@@ -121,3 +122,46 @@ def test_plaintext_has_no_tls_and_sasl_without_a_sasl_protocol_is_made_one() -> 
         Settings.from_env({"NEWSFLOW_KAFKA_SECURITY_PROTOCOL": "SASL_SSL"})
     with pytest.raises(ConfigError, match="one of"):
         Settings.from_env({"NEWSFLOW_KAFKA_SECURITY_PROTOCOL": "TLS"})
+
+
+def test_passwords_can_come_from_files(tmp_path: Path) -> None:
+    secret = tmp_path / "kafka_password"
+    secret.write_text("from-a-file\n")
+    s = Settings.from_env({"NEWSFLOW_KAFKA_SASL_MECHANISM": "PLAIN",
+                           "NEWSFLOW_KAFKA_SASL_PASSWORD_FILE": str(secret),
+                           "NEWSFLOW_ES_PASSWORD_FILE": str(secret)})
+    assert s.kafka_sasl_password == "from-a-file" and s.es_password == "from-a-file"
+    assert "from-a-file" not in repr(s)
+    direct = Settings.from_env({"NEWSFLOW_ES_PASSWORD": "direct",
+                                "NEWSFLOW_ES_PASSWORD_FILE": str(secret)})
+    assert direct.es_password == "direct"
+    with pytest.raises(ConfigError, match="NEWSFLOW_ES_WRITER_PASSWORD_FILE"):
+        Settings.from_env({"NEWSFLOW_ES_WRITER_PASSWORD_FILE": str(tmp_path / "absent")})
+
+
+def test_status_shows_copies_under_replicated_and_cluster_health(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    import pipeline.ops.status
+    from pipeline.cli.main import app
+    from pipeline.ops.status import _unavailable
+
+    monkeypatch.setenv("COLUMNS", "200")
+    topic = {"exists": True, "partitions": 4, "messages": 9, "consumer_lag": 0,
+             "replication": 3, "under_replicated": [0, 2], "offline": []}
+    report = {"healthy": True, "services": [], "sources": [], "index": {},
+              "topics": {"news.raw.v1": topic},
+              "cluster": {"kafka_brokers": 3, "elasticsearch": {
+                  "cluster_name": "c", "status": "yellow", "number_of_nodes": 2,
+                  "unassigned_shards": 1}}}
+    monkeypatch.setattr(pipeline.ops.status, "collect", lambda settings, state_path: report)
+    result = CliRunner().invoke(app, ["status"])
+    assert result.exit_code == 0, result.output
+    row = next(line for line in result.stdout.splitlines() if "news.raw.v1" in line)
+    assert [c.strip() for c in row.split("│")[2:5]] == ["4", "3", "2"]
+    assert "kafka: 3 broker(s); elasticsearch c: yellow, 2 node(s), 1 unassigned" in \
+        " ".join(result.stdout.split())
+    assert not _unavailable(report)  # under-replicated and yellow still serve
+    assert _unavailable({**report, "topics": {"t": {**topic, "offline": [1]}}})
+    assert _unavailable({**report, "cluster": {"elasticsearch": {"status": "red"}}})
