@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from pipeline.core.env import kafka_protocol, secret
 from pipeline.core.errors import ConfigError
 from pipeline.core.replication import Replication, parse_count
 
@@ -32,42 +33,6 @@ def _number(env: Mapping[str, str], name: str, default: N, kind: type[N]) -> N:
     except ValueError:
         raise ConfigError(f"{name}={raw!r} is not a valid {kind.__name__}") from None
 
-
-
-def _secret(env: Mapping[str, str], name: str) -> str | None:
-    """A password from ``name``, or read from the file ``name_FILE`` names (a Docker secret
-    under /run/secrets: kept out of the container's environment). One trailing newline is
-    dropped."""
-    if env.get(name):
-        return env[name]
-    path = env.get(f"{name}_FILE")
-    if not path:
-        return None
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{name}_FILE={path!r} cannot be read: {exc.strerror}") from None
-    return text.removesuffix("\n") or None
-
-
-KAFKA_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
-
-
-def _protocol(raw: str | None, *, sasl: bool) -> str:
-    """The Kafka security protocol; a SASL mechanism makes PLAINTEXT and SSL their SASL
-    forms (credentials are never configured to go unused).
-
-    >>> _protocol("ssl", sasl=True), _protocol(None, sasl=False)
-    ('SASL_SSL', 'PLAINTEXT')
-    """
-    value = (raw or "PLAINTEXT").strip().upper()
-    if value not in KAFKA_PROTOCOLS:
-        raise ConfigError(f"NEWSFLOW_KAFKA_SECURITY_PROTOCOL={raw!r}: one of "
-                          + ", ".join(KAFKA_PROTOCOLS))
-    if value.startswith("SASL_") and not sasl:
-        raise ConfigError(f"NEWSFLOW_KAFKA_SECURITY_PROTOCOL={value} needs "
-                          "NEWSFLOW_KAFKA_SASL_MECHANISM (and its username and password)")
-    return value if not sasl or value.startswith("SASL_") else f"SASL_{value}"
 
 
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
@@ -163,16 +128,16 @@ class Settings:
             home=Path(e.get("NEWSFLOW_HOME") or d.home),
             kibana_url=e.get("NEWSFLOW_KIBANA_URL") or None,
             es_username=e.get("NEWSFLOW_ES_USERNAME") or None,
-            es_password=_secret(e, "NEWSFLOW_ES_PASSWORD"),
-            kibana_system_password=_secret(e, "NEWSFLOW_KIBANA_SYSTEM_PASSWORD"),
+            es_password=secret(e, "NEWSFLOW_ES_PASSWORD"),
+            kibana_system_password=secret(e, "NEWSFLOW_KIBANA_SYSTEM_PASSWORD"),
             es_ca_certs=e.get("NEWSFLOW_ES_CA_CERTS") or None,
-            es_writer_password=_secret(e, "NEWSFLOW_ES_WRITER_PASSWORD"),
+            es_writer_password=secret(e, "NEWSFLOW_ES_WRITER_PASSWORD"),
             group=e.get("NEWSFLOW_GROUP") or None,
-            kafka_security_protocol=_protocol(e.get("NEWSFLOW_KAFKA_SECURITY_PROTOCOL"),
+            kafka_security_protocol=kafka_protocol(e.get("NEWSFLOW_KAFKA_SECURITY_PROTOCOL"),
                                               sasl=bool(e.get("NEWSFLOW_KAFKA_SASL_MECHANISM"))),
             kafka_sasl_mechanism=e.get("NEWSFLOW_KAFKA_SASL_MECHANISM") or None,
             kafka_sasl_username=e.get("NEWSFLOW_KAFKA_SASL_USERNAME") or None,
-            kafka_sasl_password=_secret(e, "NEWSFLOW_KAFKA_SASL_PASSWORD"),
+            kafka_sasl_password=secret(e, "NEWSFLOW_KAFKA_SASL_PASSWORD"),
             kafka_ssl_cafile=e.get("NEWSFLOW_KAFKA_SSL_CAFILE") or None,
             kafka_ssl_check_hostname=e.get("NEWSFLOW_KAFKA_SSL_CHECK_HOSTNAME", "true")
             .strip().lower() not in ("0", "false", "no", "off"),
