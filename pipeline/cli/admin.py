@@ -10,7 +10,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from pipeline.cli.app import app, err, fail, load_settings, out
-from pipeline.core.errors import NewsflowError
+from pipeline.core.errors import ConfigError, NewsflowError
+from pipeline.core.settings import Settings
 
 
 def _cell(value: object, limit: int | None = None) -> str:
@@ -27,13 +28,18 @@ def _services_table(report: dict[str, Any]) -> Table:
 
 
 def _topics_table(report: dict[str, Any]) -> Table:
-    topics = Table("topic", "partitions", "messages", "consumer lag")
+    topics = Table("topic", "partitions", "copies", "under-replicated", "messages",
+                   "consumer lag")
     for name, t in report.get("topics", {}).items():
         if isinstance(t, dict) and t.get("exists"):
             lag = "-" if t["consumer_lag"] is None else str(t["consumer_lag"])
-            topics.add_row(_cell(name), str(t["partitions"]), str(t["messages"]), lag)
+            lagging = t.get("under_replicated", [])
+            under = f"[red]{len(lagging)}[/red]" if lagging else "0"
+            topics.add_row(_cell(name), str(t["partitions"]), str(t.get("replication", "-")),
+                           under,
+                           str(t["messages"]), lag)
         else:
-            topics.add_row(_cell(name), "-", "-", _cell(t))
+            topics.add_row(_cell(name), "-", "-", "-", "-", _cell(t))
     return topics
 
 
@@ -52,6 +58,17 @@ def _collecting(h: dict[str, Any]) -> str:
     return "ok" if usual is not None else "-"
 
 
+def _cluster_line(report: dict[str, Any]) -> str:
+    """``kafka: 3 broker(s); elasticsearch newsflow-local: green, 2 node(s), 0 unassigned``."""
+    cluster = report.get("cluster", {})
+    if "error" in cluster:
+        return f"cluster: {cluster['error']}"
+    es = cluster.get("elasticsearch", {})
+    return (f"kafka: {cluster.get('kafka_brokers')} broker(s); elasticsearch "
+            f"{es.get('cluster_name')}: {es.get('status')}, {es.get('number_of_nodes')} "
+            f"node(s), {es.get('unassigned_shards')} unassigned shard(s)")
+
+
 def _sources_table(report: dict[str, Any]) -> Table:
     src = Table("source", "last success", "failures", "seen", "new", "skipped", "walls",
                 "collecting", "last error")
@@ -67,6 +84,8 @@ def _sources_table(report: dict[str, Any]) -> Table:
 def _print_status(report: dict[str, Any]) -> None:
     """The status report as tables; every name and error in it is escaped (not markup)."""
     out.print(_services_table(report))
+    if "cluster" in report:
+        out.print(_cluster_line(report), markup=False)
     out.print(_topics_table(report))
     idx = report.get("index", {})
     indices = ", ".join(idx.get("indices", [])) or "-"
@@ -121,6 +140,10 @@ def setup(
                                 "alias's name (written to after its index was deleted), "
                                 "move its documents into the versioned index and make the "
                                 "name an alias again."),
+    kafka_acls: str | None = typer.Option(None, "--kafka-acls", metavar="CONNECTOR,WORKER",
+                                          help="Also create the Kafka ACLs of the connector "
+                                          "and worker users (as a super user of a broker "
+                                          "with an authorizer)."),
 ) -> None:
     """Create topics, the index template, index and alias (and Kibana objects)."""
     from pipeline.index.mapping import ensure_index
@@ -135,7 +158,8 @@ def setup(
             fail(exc)
         return
     try:
-        created = topics.ensure_topics(settings)
+        replication = _check_cluster(settings)
+        created = topics.ensure_topics(settings, replication=replication)
         err.print(f"topics: {', '.join(settings.topics)} (created: {', '.join(created) or 'none'})")
         err.print(f"index: {ensure_index(settings, repair=repair)} behind alias "
                   f"{settings.index_alias}")
@@ -143,12 +167,53 @@ def setup(
 
         err.print(f"quotes index: {ensure_quotes_index(settings, repair=repair)} behind alias "
                   f"{settings.quotes_index_alias}")
+        _apply_index_replicas(settings)
+        if kafka_acls:
+            _apply_kafka_acls(settings, kafka_acls)
         if kibana and settings.kibana_url:
             from pipeline.ops.kibana import import_saved_objects
 
             err.print(f"kibana: {import_saved_objects(settings)}")
     except NewsflowError as exc:
         fail(exc)
+
+
+def _check_cluster(settings: Settings) -> tuple[int, int]:
+    """Refuse settings the cluster cannot hold; say the weak ones. Returns the topics'
+    (replication factor, min.insync.replicas)."""
+    from pipeline.ops.cluster import check
+
+    cluster, found = check(settings)
+    err.print(f"cluster: {cluster.describe()}", markup=False)
+    for warning in found.warnings:
+        err.print(f"[yellow]warning:[/yellow] {escape(warning)}")
+    if found.errors:
+        raise ConfigError("the cluster cannot hold these settings: " + "; ".join(found.errors))
+    return cluster.replication, cluster.min_insync
+
+
+def _apply_kafka_acls(settings: Settings, users: str) -> None:
+    from pipeline.ops.kafka_acls import apply_acls
+
+    connector, _, worker = users.partition(",")
+    if not (connector and worker):
+        raise ConfigError("--kafka-acls takes the two user names: CONNECTOR,WORKER")
+    count = apply_acls(settings, connector=connector, worker=worker)
+    err.print(f"kafka acls: {count} for {connector} (connector) and {worker} (worker)",
+              markup=False)
+
+
+def _apply_index_replicas(settings: Settings) -> None:
+    from pipeline.index.mapping import client
+    from pipeline.index.replicas import ensure_replicas
+
+    es = client(settings)
+    try:
+        updated = ensure_replicas(settings, es)
+    finally:
+        es.close()
+    err.print(f"index replicas: {settings.index_replicas} on {', '.join(updated) or '-'}",
+              markup=False)
 
 
 @app.command()

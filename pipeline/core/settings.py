@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from pipeline.core.env import kafka_protocol, secret
 from pipeline.core.errors import ConfigError
+from pipeline.core.replication import Replication, parse_count
 
 N = TypeVar("N", int, float)
 
@@ -92,6 +94,12 @@ class Settings:
     kafka_sasl_mechanism: str | None = None
     kafka_sasl_username: str | None = None
     kafka_sasl_password: str | None = field(default=None, repr=False)
+    kafka_ssl_cafile: str | None = None  # the CA that signed the brokers' certificates
+    kafka_ssl_check_hostname: bool = True
+    # "auto" or a number each (pipeline.core.replication)
+    topic_replication: str = "auto"
+    min_insync_replicas: str = "auto"
+    index_replicas: str = "auto"
     batch_size: int = 32
     batch_within: float = 0.2
     commit_interval: float = 1.0  # seconds between offset commits of acknowledged messages
@@ -134,15 +142,25 @@ class Settings:
             home=Path(e.get("NEWSFLOW_HOME") or d.home),
             kibana_url=e.get("NEWSFLOW_KIBANA_URL") or None,
             es_username=e.get("NEWSFLOW_ES_USERNAME") or None,
-            es_password=e.get("NEWSFLOW_ES_PASSWORD") or None,
-            kibana_system_password=e.get("NEWSFLOW_KIBANA_SYSTEM_PASSWORD") or None,
+            es_password=secret(e, "NEWSFLOW_ES_PASSWORD"),
+            kibana_system_password=secret(e, "NEWSFLOW_KIBANA_SYSTEM_PASSWORD"),
             es_ca_certs=e.get("NEWSFLOW_ES_CA_CERTS") or None,
-            es_writer_password=e.get("NEWSFLOW_ES_WRITER_PASSWORD") or None,
+            es_writer_password=secret(e, "NEWSFLOW_ES_WRITER_PASSWORD"),
             group=e.get("NEWSFLOW_GROUP") or None,
-            kafka_security_protocol=e.get("NEWSFLOW_KAFKA_SECURITY_PROTOCOL", "PLAINTEXT"),
+            kafka_security_protocol=kafka_protocol(e.get("NEWSFLOW_KAFKA_SECURITY_PROTOCOL"),
+                                              sasl=bool(e.get("NEWSFLOW_KAFKA_SASL_MECHANISM"))),
             kafka_sasl_mechanism=e.get("NEWSFLOW_KAFKA_SASL_MECHANISM") or None,
             kafka_sasl_username=e.get("NEWSFLOW_KAFKA_SASL_USERNAME") or None,
-            kafka_sasl_password=e.get("NEWSFLOW_KAFKA_SASL_PASSWORD") or None,
+            kafka_sasl_password=secret(e, "NEWSFLOW_KAFKA_SASL_PASSWORD"),
+            kafka_ssl_cafile=e.get("NEWSFLOW_KAFKA_SSL_CAFILE") or None,
+            kafka_ssl_check_hostname=e.get("NEWSFLOW_KAFKA_SSL_CHECK_HOSTNAME", "true")
+            .strip().lower() not in ("0", "false", "no", "off"),
+            topic_replication=parse_count("NEWSFLOW_TOPIC_REPLICATION",
+                                          e.get("NEWSFLOW_TOPIC_REPLICATION"), minimum=1),
+            min_insync_replicas=parse_count("NEWSFLOW_MIN_INSYNC_REPLICAS",
+                                            e.get("NEWSFLOW_MIN_INSYNC_REPLICAS"), minimum=1),
+            index_replicas=parse_count("NEWSFLOW_INDEX_REPLICAS",
+                                       e.get("NEWSFLOW_INDEX_REPLICAS"), minimum=0),
             batch_size=_number(e, "NEWSFLOW_BATCH_SIZE", d.batch_size, int),
             batch_within=_number(e, "NEWSFLOW_BATCH_WITHIN", d.batch_within, float),
             commit_interval=_number(e, "NEWSFLOW_COMMIT_INTERVAL", d.commit_interval, float),
@@ -230,15 +248,36 @@ class Settings:
         return (self.raw_topic, self.enriched_topic, self.dead_letter_topic, self.quotes_topic,
                 self.stories_topic, self.assigned_topic)
 
+    @property
+    def replication(self) -> Replication:
+        """The configured copies of topics and indices (resolved against the cluster)."""
+        return Replication(factor=self.topic_replication, min_insync=self.min_insync_replicas,
+                           index_replicas=self.index_replicas)
+
     def kafka_client_config(self) -> dict[str, Any]:
-        """kafka-python keyword arguments: bootstrap servers plus SASL when configured."""
+        """kafka-python keyword arguments: bootstrap servers, TLS and SASL as configured.
+
+        >>> tls = Settings(kafka_security_protocol="SSL", kafka_ssl_cafile="/ca.pem")
+        >>> tls.kafka_client_config()  # doctest: +NORMALIZE_WHITESPACE
+        {'bootstrap_servers': 'localhost:9092', 'security_protocol': 'SSL',
+         'ssl_cafile': '/ca.pem', 'ssl_check_hostname': True}
+        """
         conf: dict[str, Any] = {"bootstrap_servers": self.kafka_bootstrap}
+        if self.kafka_security_protocol != "PLAINTEXT":
+            conf["security_protocol"] = self.kafka_security_protocol
+        if self.kafka_tls:
+            conf.update(ssl_cafile=self.kafka_ssl_cafile,
+                        ssl_check_hostname=self.kafka_ssl_check_hostname)
         if self.kafka_sasl_mechanism:
-            conf.update(security_protocol=self.kafka_security_protocol,
-                        sasl_mechanism=self.kafka_sasl_mechanism,
+            conf.update(sasl_mechanism=self.kafka_sasl_mechanism,
                         sasl_plain_username=self.kafka_sasl_username,
                         sasl_plain_password=self.kafka_sasl_password)
         return conf
+
+    @property
+    def kafka_tls(self) -> bool:
+        """True when the Kafka clients talk TLS (``SSL`` or ``SASL_SSL``)."""
+        return self.kafka_security_protocol in ("SSL", "SASL_SSL")
 
     def es_auth(self) -> tuple[str, str] | None:
         if self.es_username and self.es_password:

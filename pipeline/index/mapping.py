@@ -18,6 +18,7 @@ from elasticsearch import Elasticsearch
 
 from pipeline.core.contracts import EnrichedArticle
 from pipeline.core.errors import ConfigError
+from pipeline.core.replication import index_replica_settings
 from pipeline.core.settings import Settings
 from pipeline.core.vocabulary import INDEX_FIELDS
 
@@ -113,7 +114,7 @@ def template_body(settings: Settings, *, english: bool) -> dict[str, Any]:
         "index_patterns": [f"{settings.index_alias}-v*"],
         "priority": 200,
         "template": {
-            "settings": {"number_of_shards": 1, "number_of_replicas": 0,
+            "settings": {"number_of_shards": 1, **index_replica_settings(settings.index_replicas),
                          "refresh_interval": "1s",
                          "analysis": analyzer_settings(has_analysis_common=english)},
             "mappings": mappings(),

@@ -22,6 +22,7 @@ from typing import Any
 from elasticsearch import Elasticsearch, helpers
 
 from pipeline.core.errors import IndexingError
+from pipeline.core.replication import index_replica_settings
 from pipeline.core.settings import Settings
 from pipeline.index.bulk import BulkWriter, Op
 from pipeline.index.indexer import async_client
@@ -74,7 +75,7 @@ def quotes_template_body(settings: Settings, *, english: bool) -> dict[str, Any]
         "index_patterns": [f"{settings.quotes_index_alias}-v*"],
         "priority": 200,
         "template": {
-            "settings": {"number_of_shards": 1, "number_of_replicas": 0,
+            "settings": {"number_of_shards": 1, **index_replica_settings(settings.index_replicas),
                          "refresh_interval": "1s",
                          "analysis": analyzer_settings(has_analysis_common=english)},
             "mappings": quotes_mappings(),

@@ -32,9 +32,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from dataclasses import dataclass, field
 
 import faust
+from faust.types.auth import CredentialsT
 
 from pipeline.core import logs, metrics
 from pipeline.core.contracts import AssignedArticle
@@ -42,10 +44,13 @@ from pipeline.core.settings import MAX_MESSAGE_BYTES, Settings
 from pipeline.enrich.article import Enricher
 from pipeline.enrich.reuse import ReusingEnricher
 from pipeline.index.indexer import Indexer
+from pipeline.index.mapping import client as es_client
 from pipeline.index.mapping import ensure_index
+from pipeline.index.replicas import ensure_replicas
 from pipeline.stream.batches import Batches
 from pipeline.stream.quotes import add_quote_agents
 from pipeline.stream.stories import add_stories
+from pipeline.stream.topics import replication_for
 from pipeline.stream.watchdog import Progress, add_watchdog
 
 log = logging.getLogger("newsflow.worker")
@@ -60,28 +65,52 @@ def _loghandlers(settings: Settings) -> list[logging.Handler]:
     return [handler]
 
 
-def _credentials(settings: Settings) -> faust.SASLCredentials | None:
-    if not settings.kafka_sasl_mechanism:
+def broker_credentials(settings: Settings) -> CredentialsT | None:
+    """The worker's Kafka credentials, as the other clients': TLS (the configured CA, the
+    hostname checked) for ``SSL`` and ``SASL_SSL``, SASL when a mechanism is set.
+
+    >>> broker_credentials(Settings(kafka_security_protocol="SSL")).protocol.value
+    'SSL'
+    """
+    context = kafka_ssl_context(settings)
+    if settings.kafka_sasl_mechanism:
+        return faust.SASLCredentials(username=settings.kafka_sasl_username,
+                                     password=settings.kafka_sasl_password,
+                                     mechanism=settings.kafka_sasl_mechanism,
+                                     ssl_context=context)
+    if context is not None:
+        return faust.SSLCredentials(context)
+    return None
+
+
+def kafka_ssl_context(settings: Settings) -> ssl.SSLContext | None:
+    """The client TLS context for ``SSL``/``SASL_SSL`` (None otherwise): certificates
+    verified against ``NEWSFLOW_KAFKA_SSL_CAFILE`` (the system's CAs when unset), the broker's
+    name checked unless ``NEWSFLOW_KAFKA_SSL_CHECK_HOSTNAME=false``."""
+    if not settings.kafka_tls:
         return None
-    return faust.SASLCredentials(username=settings.kafka_sasl_username,
-                                 password=settings.kafka_sasl_password,
-                                 mechanism=settings.kafka_sasl_mechanism)
+    context = ssl.create_default_context(cafile=settings.kafka_ssl_cafile)
+    context.check_hostname = settings.kafka_ssl_check_hostname
+    return context
 
 
-def faust_app(settings: Settings) -> faust.App:
-    """The Faust app with newsflow's Kafka settings (bounded read-ahead, manual acks)."""
+def faust_app(settings: Settings, *, replication: int | None = None) -> faust.App:
+    """The Faust app with newsflow's Kafka settings (bounded read-ahead, manual acks); the
+    topics it declares get ``replication`` copies (default: resolved against the cluster)."""
+    if replication is None:
+        replication, _ = replication_for(settings)
     datadir = settings.home / "faust" / str(settings.worker_index)
     datadir.mkdir(parents=True, exist_ok=True)  # Faust creates only the last level
     return faust.App(
         settings.app_id,
-        broker_credentials=_credentials(settings),
+        broker_credentials=broker_credentials(settings),
         loghandlers=_loghandlers(settings),
         broker=[f"kafka://{b}" for b in settings.kafka_bootstrap.split(",")],
         value_serializer="raw",
         key_serializer="raw",
         web_enabled=False,
         topic_partitions=settings.partitions,
-        topic_replication_factor=1,
+        topic_replication_factor=replication,
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
         producer_max_request_size=MAX_MESSAGE_BYTES,
@@ -94,6 +123,15 @@ def faust_app(settings: Settings) -> faust.App:
         broker_heartbeat_interval=3.0,
         datadir=str(datadir),
     )
+
+
+def _ensure_replicas(settings: Settings) -> None:
+    """The configured index replicas on the story state index too (its template)."""
+    es = es_client(settings)
+    try:
+        ensure_replicas(settings, es)
+    finally:
+        es.close()
 
 
 @dataclass
@@ -153,6 +191,7 @@ def create_app(settings: Settings) -> Pipeline:
 
         async def ready() -> None:  # template, index and alias before the first write
             await loop.run_in_executor(None, ensure_index, settings)
+            await loop.run_in_executor(None, _ensure_replicas, settings)
 
         await batches.until_ready("index", ready, places=[settings.enriched_topic])
         await batches.consume("index", stream, 256,

@@ -27,6 +27,7 @@ from elastic_transport import ConnectionTimeout
 from elasticsearch import ApiError, Elasticsearch, helpers
 
 from pipeline.core.errors import Backpressure, IndexingError
+from pipeline.core.replication import index_replica_settings
 from pipeline.core.settings import Settings
 from pipeline.index.mapping import client
 
@@ -92,7 +93,7 @@ class StoryState:
             return
         try:
             es.indices.create(index=self.name, mappings=STATE_MAPPING, settings={
-                "number_of_shards": 1, "number_of_replicas": 0})
+                "number_of_shards": 1, **index_replica_settings(self.settings.index_replicas)})
         except Exception as exc:  # another worker created it first: fine
             if "resource_already_exists" not in str(exc):
                 raise

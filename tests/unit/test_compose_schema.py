@@ -29,7 +29,8 @@ def errors(model: dict[str, Any]) -> list[str]:
 
 
 def test_there_is_an_override_to_check() -> None:
-    assert [p.name for p in overrides()] == ["docker-compose.secure.yml"]
+    assert [p.name for p in overrides()] == ["docker-compose.cluster.yml",
+                                            "docker-compose.secure.yml"]
 
 
 @pytest.mark.parametrize("path", [BASE, *overrides()], ids=lambda p: p.name)

@@ -1,7 +1,9 @@
-"""Start, health-check and stop one local service (Kafka or Elasticsearch).
+"""Start, health-check and stop one local service node (a Kafka broker or an
+Elasticsearch node) of the topology in :mod:`pipeline.ops.stack.topology`.
 
-Each service is a background process with a pid file, a log file and a data
-directory under the stack's home (``NEWSFLOW_HOME``).
+Each node is a background process with a pid file, a log file and a data
+directory under the stack's home (``NEWSFLOW_HOME``); node 1 keeps the single-node
+stack's paths, node N lives in ``kafka-N`` / ``elasticsearch-N``.
 """
 
 from __future__ import annotations
@@ -9,34 +11,37 @@ from __future__ import annotations
 import base64
 import json
 import os
-import pwd
-import re
-import shutil
-import signal
-import socket
-import stat
 import subprocess
-import time
 import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlparse
 
 from pipeline.core.errors import StackError
 from pipeline.core.settings import MAX_MESSAGE_BYTES, Settings
 from pipeline.ops.stack.fetch import es_dir, kafka_dir
+from pipeline.ops.stack.process import ES_USER as ES_USER
+from pipeline.ops.stack.process import Endpoint as Endpoint
+from pipeline.ops.stack.process import _check_reachable, _ensure_es_user
+from pipeline.ops.stack.process import find_java as find_java
+from pipeline.ops.stack.process import java_major as java_major
+from pipeline.ops.stack.process import port_open as port_open
+from pipeline.ops.stack.process import read_pid as read_pid
+from pipeline.ops.stack.process import stop_pid as stop_pid
+from pipeline.ops.stack.process import system_tool as system_tool
 from pipeline.ops.stack.resources import materialize
-
-ES_USER = "newsflow"
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    host: str
-    port: int
+from pipeline.ops.stack.topology import (
+    EsNode,
+    KafkaNode,
+    es_cluster_settings,
+    es_nodes,
+    internal_topics,
+    kafka_nodes,
+    quorum_voters,
+)
 
 
 def kafka_endpoint(settings: Settings) -> Endpoint:
@@ -50,77 +55,20 @@ def es_endpoint(settings: Settings) -> Endpoint:
     return Endpoint(url.hostname or "localhost", url.port or 9200)
 
 
-def port_open(ep: Endpoint, timeout: float = 0.5) -> bool:
-    try:
-        with socket.create_connection((ep.host, ep.port), timeout=timeout):
-            return True
-    except OSError:
-        return False
-
-
-def read_pid(pidfile: Path) -> int | None:
-    try:
-        pid = int(pidfile.read_text().strip())
-    except (OSError, ValueError):
-        return None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return None
-    except PermissionError:
-        return pid
-    return pid
-
-
-def stop_pid(pidfile: Path, *, timeout: float = 30.0) -> bool:
-    """SIGTERM, wait, then SIGKILL. True when a process was running."""
-    pid = read_pid(pidfile)
-    if pid is None:
-        pidfile.unlink(missing_ok=True)
-        return False
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and read_pid(pidfile) is not None:
-        time.sleep(0.2)
-    if read_pid(pidfile) is not None:
-        os.kill(pid, signal.SIGKILL)
-    pidfile.unlink(missing_ok=True)
-    return True
-
-
-def java_major(java_home: Path) -> int:
-    release = java_home / "release"
-    if release.exists():
-        m = re.search(r'JAVA_VERSION="(\d+)', release.read_text())
-        if m:
-            return int(m.group(1))
-    return 0
-
-
-def find_java(minimum: int) -> Path:
-    """A JDK of at least ``minimum``: ES_JAVA_HOME, JAVA_HOME, then /usr/lib/jvm."""
-    candidates = [os.environ.get("ES_JAVA_HOME"), os.environ.get("JAVA_HOME")]
-    jvm = Path("/usr/lib/jvm")
-    if jvm.is_dir():
-        candidates += [str(p) for p in sorted(jvm.iterdir(), reverse=True)]
-    java = shutil.which("java")
-    if java:
-        candidates.append(str(Path(os.path.realpath(java)).parent.parent))
-    for cand in candidates:
-        if cand and (Path(cand) / "bin" / "java").exists() and java_major(Path(cand)) >= minimum:
-            return Path(cand)
-    raise StackError(
-        f"No JDK {minimum} or newer found (looked at ES_JAVA_HOME, JAVA_HOME, /usr/lib/jvm). "
-        f"Install one (e.g. a Temurin JDK) or point ES_JAVA_HOME at it."
-    )
-
-
 # ---------------------------------------------------------------- Kafka
 
-def kafka_paths(settings: Settings) -> dict[str, Path]:
-    base = settings.home / "kafka"
+def kafka_paths(settings: Settings, node: int = 1) -> dict[str, Path]:
+    """Broker ``node``'s files: node 1 keeps the single-node stack's places."""
+    base = settings.home / ("kafka" if node == 1 else f"kafka-{node}")
+    logs = settings.home / "logs"
     return {"base": base, "data": base / "data", "pid": base / "kafka.pid",
-            "conf": base / "server.properties", "logs": settings.home / "logs"}
+            "conf": base / "server.properties", "logs": logs if node == 1 else logs / base.name,
+            "out": logs / ("kafka.out" if node == 1 else f"kafka-{node}.out")}
+
+
+def kafka_node(settings: Settings, node: int = 1, brokers: int = 1) -> KafkaNode:
+    ep = kafka_endpoint(settings)
+    return kafka_nodes(ep.host, ep.port, brokers)[node - 1]
 
 
 def _sasl_properties(settings: Settings) -> list[str]:
@@ -137,16 +85,17 @@ def _sasl_properties(settings: Settings) -> list[str]:
             f"listener.name.client.plain.sasl.jaas.config={jaas}"]
 
 
-def _kafka_properties(settings: Settings, data: Path) -> str:
-    ep = kafka_endpoint(settings)
-    controller = ep.port + 1
+def _kafka_properties(settings: Settings, data: Path, *, node: int = 1,
+                      brokers: int = 1) -> str:
+    nodes = kafka_nodes(kafka_endpoint(settings).host, kafka_endpoint(settings).port, brokers)
+    me = nodes[node - 1]
     client = "SASL_PLAINTEXT" if settings.kafka_sasl_mechanism else "PLAINTEXT"
     return "\n".join([
         "process.roles=broker,controller",
-        "node.id=1",
-        f"controller.quorum.voters=1@{ep.host}:{controller}",
-        f"listeners=CLIENT://{ep.host}:{ep.port},CONTROLLER://{ep.host}:{controller}",
-        f"advertised.listeners=CLIENT://{ep.host}:{ep.port}",
+        f"node.id={me.node_id}",
+        f"controller.quorum.voters={quorum_voters(nodes)}",
+        f"listeners=CLIENT://{me.host}:{me.port},CONTROLLER://{me.host}:{me.controller_port}",
+        f"advertised.listeners=CLIENT://{me.host}:{me.port}",
         "controller.listener.names=CONTROLLER",
         f"listener.security.protocol.map=CLIENT:{client},CONTROLLER:PLAINTEXT",
         "inter.broker.listener.name=CLIENT",
@@ -154,12 +103,8 @@ def _kafka_properties(settings: Settings, data: Path) -> str:
         *_sasl_properties(settings),
         f"log.dirs={data}",
         f"num.partitions={settings.partitions}",
-        "offsets.topic.replication.factor=1",
+        *(f"{k}={v}" for k, v in internal_topics(brokers).items()),
         "offsets.topic.num.partitions=8",
-        "transaction.state.log.replication.factor=1",
-        "transaction.state.log.min.isr=1",
-        "share.coordinator.state.topic.replication.factor=1",
-        "share.coordinator.state.topic.min.isr=1",
         "group.initial.rebalance.delay.ms=0",
         "auto.create.topics.enable=true",
         f"message.max.bytes={MAX_MESSAGE_BYTES}",
@@ -168,30 +113,38 @@ def _kafka_properties(settings: Settings, data: Path) -> str:
     ])
 
 
-def start_kafka(settings: Settings) -> None:
-    p = kafka_paths(settings)
+def start_kafka(settings: Settings, *, node: int = 1, brokers: int = 1,
+                cluster_id: str | None = None, extra: tuple[str, ...] = ()) -> None:
+    """Start broker ``node`` of ``brokers`` (formatting its storage with ``cluster_id``, the
+    same for every node of a quorum, the first time). ``extra`` properties lines come last
+    and win (e.g. TLS listeners)."""
+    p = kafka_paths(settings, node)
     if read_pid(p["pid"]) is not None:
         return
-    ep = kafka_endpoint(settings)
-    if port_open(ep):
-        raise StackError(f"Port {ep.port} is taken by another process: stop it or set "
-                         "NEWSFLOW_KAFKA_BOOTSTRAP to a free host:port.")
+    me = kafka_node(settings, node, brokers)
+    for port in (me.port, me.controller_port):
+        if port_open(Endpoint(me.host, port)):
+            raise StackError(f"Port {port} is taken by another process: stop it or set "
+                             "NEWSFLOW_KAFKA_BOOTSTRAP to a free host:port (a cluster of N "
+                             "brokers uses 2N consecutive ports from it).")
     java = find_java(17) / "bin" / "java"
     for key in ("base", "data", "logs"):
         p[key].mkdir(parents=True, exist_ok=True)
-    p["conf"].write_text(_kafka_properties(settings, p["data"]))
+    p["conf"].write_text(_kafka_properties(settings, p["data"], node=node, brokers=brokers)
+                         + "".join(f"{line}\n" for line in extra))
     classpath = str(kafka_dir(settings) / "libs" / "*")
     log4j = materialize("log4j2.properties", settings.home / "conf")
-    jvm = [str(java), "-Xms256m", "-Xmx768m", f"-Dlog4j2.configurationFile={log4j}",
+    heap = "-Xmx768m" if brokers == 1 else "-Xmx512m"
+    jvm = [str(java), "-Xms256m", heap, f"-Dlog4j2.configurationFile={log4j}",
            f"-Dkafka.logs.dir={p['logs']}", "-cp", classpath]
     if not (p["data"] / "meta.properties").exists():
         fmt = subprocess.run([*jvm, "kafka.tools.StorageTool", "format",
-                              f"--cluster-id={kafka_cluster_id()}",
+                              f"--cluster-id={cluster_id or kafka_cluster_id()}",
                               "-c", str(p["conf"]), "--ignore-formatted"],
                              capture_output=True, text=True, check=False)
         if fmt.returncode != 0:
             raise StackError("Formatting Kafka storage failed:\n" + fmt.stdout + fmt.stderr)
-    with open(p["logs"] / "kafka.out", "ab") as out:
+    with open(p["out"], "ab") as out:
         proc = subprocess.Popen([*jvm, "kafka.Kafka", str(p["conf"])], stdout=out,
                                 stderr=subprocess.STDOUT, start_new_session=True)
     p["pid"].write_text(str(proc.pid))
@@ -214,69 +167,51 @@ def kafka_cluster_id(*, random_bytes: Callable[[], bytes] = lambda: uuid.uuid4()
             return text
 
 
-def kafka_healthy(settings: Settings) -> bool:
+def kafka_healthy(settings: Settings, node: KafkaNode | None = None) -> bool:
+    """The brokers (or only ``node``) answer a metadata request."""
     from pipeline.stream.topics import kafka_problem
 
+    if node is not None:
+        settings = replace(settings, kafka_bootstrap=f"{node.host}:{node.port}")
     return port_open(kafka_endpoint(settings)) and kafka_problem(settings,
                                                                  timeout_ms=3000) is None
 
 
 # ---------------------------------------------------------------- Elasticsearch
 
-def es_paths(settings: Settings) -> dict[str, Path]:
-    base = settings.home / "elasticsearch"
+def es_paths(settings: Settings, node: int = 1) -> dict[str, Path]:
+    """Elasticsearch node ``node``'s files: node 1 keeps the single-node stack's places."""
+    name = "elasticsearch" if node == 1 else f"elasticsearch-{node}"
+    base = settings.home / name
     return {"base": base, "data": base / "data", "pid": base / "es.pid",
-            "logs": settings.home / "logs" / "elasticsearch"}
+            "logs": settings.home / "logs" / name,
+            "out": settings.home / "logs" / f"{name}.out"}
 
 
-def system_tool(name: str) -> str:
-    """An administration tool by absolute path: PATH first, then the sbin directories a
-    non-login shell may leave out (``runuser`` and ``useradd`` live in /usr/sbin)."""
-    found = shutil.which(name) or shutil.which(name, path="/usr/local/sbin:/usr/sbin:/sbin")
-    if not found:
-        raise StackError(f"'{name}' is not installed; Elasticsearch refuses to run as root, "
-                         "so the stack needs it to start Elasticsearch as the 'newsflow' user "
-                         "(Debian: apt-get install util-linux passwd), or run as a normal user.")
-    return found
+def es_node(settings: Settings, node: int = 1, nodes: int = 1) -> EsNode:
+    ep = es_endpoint(settings)
+    return es_nodes(ep.host, ep.port, nodes)[node - 1]
 
 
-def _check_reachable(home: Path, user: str) -> None:
-    """The unprivileged user must be able to walk down to ``home`` (a ``mktemp -d`` parent,
-    mode 700, would make Elasticsearch fail with a bare "Permission denied")."""
-    for directory in reversed(home.resolve().parents):
-        mode = directory.stat().st_mode
-        if not mode & stat.S_IXOTH:
-            raise StackError(f"Elasticsearch runs as the user '{user}' (it refuses root), who "
-                             f"cannot enter {directory} (mode {stat.filemode(mode)}): "
-                             f"`chmod o+x {directory}` or choose a NEWSFLOW_HOME elsewhere.")
-
-
-def _ensure_es_user() -> str | None:
-    """Elasticsearch refuses to run as root: create and use an unprivileged user."""
-    if os.geteuid() != 0:
-        return None
-    try:
-        pwd.getpwnam(ES_USER)
-    except KeyError:
-        subprocess.run([system_tool("useradd"), "--system", "--no-create-home", "--shell",
-                        "/usr/sbin/nologin", ES_USER], check=True, capture_output=True)
-    return ES_USER
-
-
-def start_elasticsearch(settings: Settings) -> None:
-    p = es_paths(settings)
+def start_elasticsearch(settings: Settings, *, node: int = 1, nodes: int = 1) -> None:
+    """Start node ``node`` of ``nodes`` (one cluster, joined through the transport ports)."""
+    p = es_paths(settings, node)
     if read_pid(p["pid"]) is not None:
         return
-    ep = es_endpoint(settings)
-    if port_open(ep):
-        raise StackError(f"Port {ep.port} is taken by another process: stop it or set "
-                         "NEWSFLOW_ES_URL to a free port.")
+    all_nodes = es_nodes(es_endpoint(settings).host, es_endpoint(settings).port, nodes)
+    me = all_nodes[node - 1]
+    for port in (me.http_port, me.transport_port):
+        if port_open(Endpoint(me.host, port)):
+            raise StackError(f"Port {port} is taken by another process: stop it or set "
+                             "NEWSFLOW_ES_URL to a free port (N nodes use N consecutive "
+                             "ports from it, and the same 100 above).")
     java_home = find_java(21)
     home = es_dir(settings)
     for key in ("base", "data", "logs"):
         p[key].mkdir(parents=True, exist_ok=True)
-    config = [f"-Ehttp.port={ep.port}", f"-Etransport.port={ep.port + 100}",
-              f"-Enetwork.host={ep.host}", "-Ediscovery.type=single-node",
+    cluster = [f"-E{k}={v}" for k, v in es_cluster_settings(me, all_nodes).items()]
+    config = [f"-Ehttp.port={me.http_port}", f"-Etransport.port={me.transport_port}",
+              f"-Enetwork.host={me.host}", *cluster,
               f"-Epath.data={p['data']}", f"-Epath.logs={p['logs']}",
               "-Expack.security.enabled=false", "-Ecluster.name=newsflow-local",
               "-Ecluster.routing.allocation.disk.threshold_enabled=false",
@@ -292,15 +227,17 @@ def start_elasticsearch(settings: Settings) -> None:
             subprocess.run([system_tool("chown"), "-R", f"{user}:{user}", str(path)], check=True)
         os.chmod(settings.home, 0o755)
         cmd = [system_tool("runuser"), "-u", user, "--", *cmd]
-    with open(settings.home / "logs" / "elasticsearch.out", "ab") as out:
+    with open(p["out"], "ab") as out:
         proc = subprocess.run(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, check=False)
     if proc.returncode != 0:
         raise StackError(f"Elasticsearch failed to start (exit {proc.returncode}); "
                          f"see {settings.home / 'logs'}")
 
 
-def es_health(settings: Settings) -> dict[str, object] | None:
-    url = f"{settings.es_url}/_cluster/health"
+def es_health(settings: Settings, node: EsNode | None = None) -> dict[str, object] | None:
+    """The cluster's health as ``settings.es_url`` (or ``node``) answers it."""
+    base = f"http://{node.host}:{node.http_port}" if node else settings.es_url
+    url = f"{base}/_cluster/health"
     try:
         with urllib.request.urlopen(url, timeout=3) as resp:
             body: dict[str, object] = json.load(resp)
@@ -309,6 +246,8 @@ def es_health(settings: Settings) -> dict[str, object] | None:
         return None
 
 
-def es_healthy(settings: Settings) -> bool:
-    health = es_health(settings)
-    return bool(health and health.get("status") in ("green", "yellow"))
+def es_healthy(settings: Settings, node: EsNode | None = None, *, nodes: int = 1) -> bool:
+    """Green or yellow, with at least ``nodes`` nodes joined."""
+    health = es_health(settings, node)
+    return bool(health and health.get("status") in ("green", "yellow")
+                and int(str(health.get("number_of_nodes", 0))) >= nodes)

@@ -1,0 +1,52 @@
+"""Index replicas as configured (``NEWSFLOW_INDEX_REPLICAS``) on every newsflow index.
+
+The articles' and quote groups' templates carry the setting themselves. The story
+assignment's state index is created by the worker: a template matching its name gives it
+the same ``auto_expand_replicas`` (which wins over the replicas named at creation), and
+:func:`ensure_replicas` also applies the setting to indices that exist already (an upgrade
+of a single-node index to a cluster)::
+
+    ensure_replicas(settings, es)   # -> ['news-articles-v3', 'news-quotes-v1', ...]
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from elasticsearch import Elasticsearch
+
+from pipeline.core.replication import index_replica_settings
+from pipeline.core.settings import Settings
+
+
+def story_state_template(settings: Settings) -> dict[str, Any]:
+    """The template giving the story state index its replicas (nothing else).
+
+    >>> story_state_template(Settings())["index_patterns"]
+    ['news-articles-stories']
+    """
+    return {"index_patterns": [settings.story_state_index], "priority": 200,
+            "template": {"settings": index_replica_settings(settings.index_replicas)},
+            "_meta": {"managed_by": "newsflow"}}
+
+
+def ensure_replicas(settings: Settings, es: Elasticsearch) -> list[str]:
+    """Install the story state template; set the replicas on the existing newsflow indices
+    (the two aliases' indices and the story state). Returns the indices updated."""
+    es.indices.put_index_template(name=f"{settings.story_state_index}-template",
+                                  **story_state_template(settings))
+    names = [settings.index_alias, settings.quotes_index_alias, settings.story_state_index]
+    found = list(es.indices.get(index=",".join(names), ignore_unavailable=True,
+                                allow_no_indices=True, expand_wildcards="open"))
+    if found:
+        es.indices.put_settings(index=",".join(found),
+                                settings=index_replica_settings(settings.index_replicas))
+    return sorted(found)
+
+
+def es_health(es: Elasticsearch) -> dict[str, Any]:
+    """The cluster's status, node counts and unassigned shards."""
+    body = es.cluster.health()
+    keys = ("status", "number_of_nodes", "number_of_data_nodes", "active_shards",
+            "unassigned_shards", "cluster_name")
+    return {k: body.get(k) for k in keys}

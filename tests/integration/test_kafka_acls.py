@@ -1,0 +1,163 @@
+"""Least privilege on a real broker: SASL/PLAIN with a user per role and the StandardAuthorizer
+(nothing allowed without an ACL). The connector user writes the raw and dead-letter topics
+and is refused a read of the enriched topic and a topic delete; setup runs as the super user."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka.errors import KafkaError, TopicAuthorizationFailedError
+
+from pipeline.core.settings import Settings
+from pipeline.ops.kafka_acls import apply_acls
+from pipeline.ops.stack import services
+from pipeline.ops.stack.fetch import fetch_kafka
+from pipeline.stream.topics import ensure_topics
+from tests.conftest import wait_for
+
+pytestmark = pytest.mark.integration
+USERS = {"admin": "admin-pw-1", "connector": "connector-pw-2", "worker": "worker-pw-3"}
+
+
+def _base_port() -> int:
+    first = services.kafka_endpoint(Settings.from_env()).port
+    for base in range(first + 40, first + 60, 4):
+        if not any(services.port_open(services.Endpoint("127.0.0.1", base + i))
+                   for i in range(2)):
+            return base
+    pytest.fail("no free ports for the ACL broker")
+
+
+def as_user(port: int, home: Path, user: str) -> Settings:
+    return Settings.from_env({"NEWSFLOW_KAFKA_BOOTSTRAP": f"127.0.0.1:{port}",
+                              "NEWSFLOW_HOME": str(home), "NEWSFLOW_TOPIC_PREFIX": "acl",
+                              "NEWSFLOW_KAFKA_SASL_MECHANISM": "PLAIN",
+                              "NEWSFLOW_KAFKA_SASL_USERNAME": user,
+                              "NEWSFLOW_KAFKA_SASL_PASSWORD": USERS[user]})
+
+
+@pytest.fixture(scope="module")
+def acl_broker(stack_settings: Settings, tmp_path_factory: pytest.TempPathFactory
+               ) -> Iterator[dict[str, Settings]]:
+    home = tmp_path_factory.mktemp("acl")
+    (home / "dist").symlink_to(fetch_kafka(stack_settings).parent)
+    port = _base_port()
+    users = " ".join(f'user_{u}="{p}"' for u, p in USERS.items())
+    jaas = ("org.apache.kafka.common.security.plain.PlainLoginModule required "
+            f'username="admin" password="{USERS["admin"]}" {users};')
+    extra = ("authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+             # admin: setup and the broker itself; ANONYMOUS: the loopback controller listener
+             "super.users=User:admin;User:ANONYMOUS",
+             "allow.everyone.if.no.acl.found=false",
+             "auto.create.topics.enable=false",
+             f"listener.name.client.plain.sasl.jaas.config={jaas}")
+    admin = as_user(port, home, "admin")
+    services.start_kafka(admin, extra=extra)
+    try:
+        wait_for(lambda: services.kafka_healthy(admin), timeout=120, what="ACL broker")
+        yield {u: as_user(port, home, u) for u in USERS}
+    finally:
+        services.stop_pid(services.kafka_paths(admin)["pid"])
+
+
+def test_setup_creates_topics_and_acls_as_the_super_user(acl_broker: dict[str, Settings]
+                                                         ) -> None:
+    admin = acl_broker["admin"]
+    ensure_topics(admin, replication=(1, 1))
+    assert apply_acls(admin, connector="connector", worker="worker") > 0
+
+
+def test_the_connector_writes_raw_and_dead_letters(acl_broker: dict[str, Settings]) -> None:
+    conn = acl_broker["connector"]
+    producer = KafkaProducer(**conn.kafka_client_config(), acks="all", enable_idempotence=True)
+    try:
+        producer.send(conn.raw_topic, b"an article").get(30)
+        producer.send(conn.dead_letter_topic, b"a dead letter").get(30)
+    finally:
+        producer.close()
+
+
+def test_the_connector_is_refused_the_enriched_topic_and_deletes(
+        acl_broker: dict[str, Settings]) -> None:
+    conn = acl_broker["connector"]
+    producer = KafkaProducer(**conn.kafka_client_config(), acks="all", max_block_ms=10000)
+    with pytest.raises(KafkaError):
+        producer.send(conn.enriched_topic, b"forged").get(15)
+    producer.close()
+    assert _connector_reads(conn, acl_broker["admin"]) == "refused"
+    admin = KafkaAdminClient(**conn.kafka_client_config(), request_timeout_ms=10000)
+    try:
+        with pytest.raises(TopicAuthorizationFailedError):
+            result = admin.delete_topics([conn.raw_topic])
+            raise_first(result)
+    finally:
+        admin.close()
+    still = KafkaAdminClient(**acl_broker["admin"].kafka_client_config())
+    try:
+        assert conn.raw_topic in still.list_topics()
+    finally:
+        still.close()
+
+
+def _connector_reads(conn: Settings, admin: Settings) -> str:
+    """What the connector gets when it reads the enriched topic, which holds a message:
+    ``refused`` (the broker answers its metadata with TOPIC_AUTHORIZATION_FAILED, and ten
+    seconds of polling deliver no record; kafka-python may raise the error or only log it)
+    or the records it read."""
+    producer = KafkaProducer(**admin.kafka_client_config(), acks="all")
+    producer.send(conn.enriched_topic, b"private").get(30)
+    producer.close()
+    probe = KafkaAdminClient(**conn.kafka_client_config(), request_timeout_ms=10000)
+    try:
+        described = probe.describe_topics([conn.enriched_topic])
+    except TopicAuthorizationFailedError:
+        described = [{"error_code": TopicAuthorizationFailedError.errno}]
+    finally:
+        probe.close()
+    assert described[0]["error_code"] == TopicAuthorizationFailedError.errno, described
+    consumer = KafkaConsumer(conn.enriched_topic, **conn.kafka_client_config(),
+                             group_id=None, auto_offset_reset="earliest")
+    got: list[bytes] = []
+    try:
+        for _ in range(10):
+            for records in consumer.poll(timeout_ms=1000).values():
+                got += [r.value for r in records]
+    except TopicAuthorizationFailedError:
+        return "refused"
+    finally:
+        consumer.close()
+    return "refused" if not got else repr(got)
+
+
+def raise_first(result: object) -> None:
+    """kafka-python may return per-topic error codes instead of raising: raise them."""
+    from kafka.errors import for_code
+
+    codes = [t[1] if isinstance(t, tuple) else getattr(t, "error_code", 0)
+             for t in getattr(result, "topic_error_codes", None) or []]
+    for code in codes:
+        if code:
+            raise for_code(code)()
+    if isinstance(result, dict):
+        for value in result.values():
+            if isinstance(value, Exception):
+                raise value
+            if isinstance(value, int) and value:
+                raise for_code(value)()
+
+
+def test_the_worker_reads_what_the_connector_wrote(acl_broker: dict[str, Settings]) -> None:
+    worker = acl_broker["worker"]
+    consumer = KafkaConsumer(worker.raw_topic, **worker.kafka_client_config(),
+                             group_id=worker.app_id, auto_offset_reset="earliest",
+                             consumer_timeout_ms=10000)
+    try:
+        assert b"an article" in [m.value for m in consumer]
+    finally:
+        consumer.close()
+    producer = KafkaProducer(**worker.kafka_client_config(), acks="all")
+    producer.send(worker.enriched_topic, b"enriched").get(30)
+    producer.close()
