@@ -163,9 +163,11 @@ class Pipeline:
         return self._indexer
 
 
-def create_app(settings: Settings) -> Pipeline:
-    """Build the Faust app with the ``enrich`` and ``index`` agents for ``settings``."""
-    app = faust_app(settings)
+def create_app(settings: Settings, *, replication: int | None = None) -> Pipeline:
+    """Build the Faust app with the ``enrich`` and ``index`` agents for ``settings``; its
+    topics' copies are ``replication`` (default: resolved against the cluster, so Kafka
+    must answer: the worker waits for it first)."""
+    app = faust_app(settings, replication=replication)
     topic = {name: app.topic(name, value_type=bytes, key_type=bytes,
                              partitions=settings.topic_partitions(name))
              for name in settings.topics}

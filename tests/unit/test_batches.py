@@ -274,7 +274,7 @@ def test_offsets_another_worker_handled_are_not_gaps(tmp_path: Any) -> None:
     from pipeline.stream.app import create_app
 
     settings = Settings.from_env({"NEWSFLOW_HOME": str(tmp_path), "NEWSFLOW_TOPIC_PREFIX": "u"})
-    pipe = create_app(settings)
+    pipe = create_app(settings, replication=1)  # no broker to ask in a unit test
     batches = pipe.batches
     before = _skipped("gapunit")
     batches._check_gaps("gapunit", [Event(Message("u.quotes.v1", 0, o, b"")) for o in (0, 1)])
