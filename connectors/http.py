@@ -158,6 +158,8 @@ def is_public(ip: Address) -> bool:
         carried = embedded_ipv4(ip)
         if carried is not None and not is_public(carried):
             return False
+        if ip.sixtofour is not None:  # 6to4 leads to its IPv4 address alone (older
+            return True  # Pythons' ipaddress call all of 2002::/16 non-global)
     return ip.is_global and not ip.is_multicast
 
 
