@@ -3,7 +3,6 @@ its hits, on the real local Elasticsearch."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import subprocess
@@ -11,14 +10,12 @@ import sys
 from collections.abc import Iterator
 
 import pytest
-from elasticsearch import Elasticsearch
 
 from pipeline.core.contracts import EnrichedArticle, Image
 from pipeline.core.settings import Settings
-from pipeline.index.indexer import Indexer
-from pipeline.index.mapping import ensure_index, index_name
 from pipeline.search.query import SearchRequest, search
 from tests.conftest import settings_env
+from tests.integration.conftest import indexed as index_directly
 
 pytestmark = pytest.mark.integration
 
@@ -28,26 +25,13 @@ LEAD = Image(url="https://news.example/img/tram.jpg", caption="The harbour tram 
 
 @pytest.fixture
 def indexed(isolated: Settings) -> Iterator[Settings]:
-    es = Elasticsearch(isolated.es_url)
-    ensure_index(isolated, es)
     arts = [EnrichedArticle(id="p", title="Tram line extended", text="The council voted.",
                             access="paywalled", images=[LEAD]),
             EnrichedArticle(id="f", title="Tram line extended again", text="The council met.",
                             access="free"),
             EnrichedArticle(id="u", title="Tram news", text="Trams.")]
-    indexer = Indexer(isolated)
-
-    async def run() -> None:
-        try:
-            assert await indexer.index(arts) == []
-        finally:
-            await indexer.close()
-
-    asyncio.run(run())
-    es.indices.refresh(index=isolated.index_alias)
-    yield isolated
-    es.indices.delete(index=index_name(isolated), ignore_unavailable=True)
-    es.close()
+    with index_directly(isolated, arts) as settings:
+        yield settings
 
 
 def test_search_by_access_with_images(indexed: Settings) -> None:

@@ -6,18 +6,15 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from elasticsearch import Elasticsearch
-from kafka import KafkaProducer
 
 from pipeline.core.contracts import Provenance, RawArticle
 from pipeline.core.settings import Settings
-from pipeline.index.mapping import ensure_index, index_name
-from pipeline.stream.topics import ensure_topics
-from tests.conftest import FIXTURES, settings_env, wait_for
+from tests.conftest import FIXTURES, settings_env
+from tests.integration.conftest import send, wait_indexed
 
 pytestmark = pytest.mark.integration
 
@@ -39,14 +36,8 @@ ARTICLES = {"seed": raw("seed", SEED), "texas": raw("texas", TEXAS),
 
 
 @pytest.fixture
-def es(isolated: Settings) -> Iterator[Elasticsearch]:
-    ensure_topics(isolated)
-    ensure_index(isolated)
-    client = Elasticsearch(isolated.es_url)
-    yield client
-    for name in (index_name(isolated), isolated.story_state_index):
-        client.indices.delete(index=name, ignore_unavailable=True)
-    client.close()
+def es(pipeline_es: Elasticsearch) -> Elasticsearch:
+    return pipeline_es
 
 
 def search(settings: Settings, *args: str) -> dict[str, Any]:
@@ -65,20 +56,9 @@ def found(settings: Settings, *args: str) -> set[str]:
 def test_an_article_about_damascus_is_found_by_country_and_near(
         isolated: Settings, es: Elasticsearch, worker_factory) -> None:  # type: ignore[no-untyped-def]
     worker = worker_factory(isolated).start()
-    producer = KafkaProducer(bootstrap_servers=isolated.kafka_bootstrap, acks="all")
-    for a in ARTICLES.values():
-        producer.send(isolated.raw_topic, key=a.id.encode(), value=a.to_bytes())
-    producer.flush()
-    producer.close()
-    ids = [a.id for a in ARTICLES.values()]
-
-    def indexed() -> bool:
-        assert worker.alive(), worker.log.read_text()[-3000:]
-        es.indices.refresh(index=isolated.index_alias)
-        return es.count(index=isolated.index_alias, query={"ids": {"values": ids}})[
-            "count"] == len(ids)
-
-    wait_for(indexed, timeout=300, what="the three articles in Elasticsearch")
+    send(isolated, isolated.raw_topic, [a.to_bytes() for a in ARTICLES.values()],
+         keys=[a.id.encode() for a in ARTICLES.values()])
+    wait_indexed(es, isolated, [a.id for a in ARTICLES.values()], [worker])
     seed = es.get(index=isolated.index_alias, id=ARTICLES["seed"].id)["_source"]
     assert {"SY", "TR", "RU"} <= set(seed["countries"])
     assert seed["main_place"]["country"] == "SY" and seed["main_place"]["location"]

@@ -5,18 +5,14 @@ from Elasticsearch and the copies still join their original's story."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from elasticsearch import Elasticsearch
-from kafka import KafkaProducer
 
 from pipeline.core.contracts import Provenance, RawArticle
 from pipeline.core.settings import Settings
-from pipeline.index.mapping import ensure_index, index_name
-from pipeline.stream.topics import ensure_topics
-from tests.conftest import wait_for
+from tests.integration.conftest import send, wait_indexed
 from tests.unit.copies_text import FOLLOW_UP, SAME_TOPIC, WIRE
 from tests.unit.test_copies import combined, combined_long, truncated
 
@@ -37,39 +33,13 @@ OTHERS = [raw("follow-up", FOLLOW_UP, "AFP"), raw("rhine", SAME_TOPIC, "Europe T
 
 
 def produce(settings: Settings, articles: list[RawArticle]) -> None:
-    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
-    for a in articles:
-        producer.send(settings.raw_topic, key=a.id.encode(), value=a.to_bytes())
-    producer.flush()
-    producer.close()
+    send(settings, settings.raw_topic, [a.to_bytes() for a in articles],
+         keys=[a.id.encode() for a in articles])
 
 
 @pytest.fixture
-def es(isolated: Settings) -> Iterator[Elasticsearch]:
-    ensure_topics(isolated)
-    ensure_index(isolated)
-    client = Elasticsearch(isolated.es_url)
-    yield client
-    for name in (index_name(isolated), isolated.story_state_index):
-        client.indices.delete(index=name, ignore_unavailable=True)
-    client.close()
-
-
-def docs(es: Elasticsearch, settings: Settings, ids: list[str]) -> dict[str, dict[str, Any]]:
-    es.indices.refresh(index=settings.index_alias)
-    resp = es.search(index=settings.index_alias, query={"ids": {"values": ids}},
-                     size=len(ids))
-    return {h["_id"]: h["_source"] for h in resp["hits"]["hits"]}
-
-
-def wait_indexed(es: Elasticsearch, settings: Settings, ids: list[str], workers: list[Any]
-                 ) -> dict[str, dict[str, Any]]:
-    def done() -> bool:
-        assert all(w.alive() for w in workers), workers[0].log.read_text()[-3000:]
-        return len(docs(es, settings, ids)) == len(ids)
-
-    wait_for(done, timeout=300, what=f"{len(ids)} articles in Elasticsearch")
-    return docs(es, settings, ids)
+def es(pipeline_es: Elasticsearch) -> Elasticsearch:
+    return pipeline_es
 
 
 def check_one_story(got: dict[str, dict[str, Any]]) -> str:

@@ -3,19 +3,16 @@ copies and outlets counted; ``--all-copies`` lists each copy. On the real local 
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Iterator
 
 import pytest
-from elasticsearch import Elasticsearch
 from typer.testing import CliRunner
 
 from pipeline.core.contracts import EnrichedArticle, Provenance
 from pipeline.core.settings import Settings
-from pipeline.index.indexer import Indexer
-from pipeline.index.mapping import ensure_index, index_name
 from pipeline.search.query import SearchRequest, search
+from tests.integration.conftest import indexed as index_directly
 
 pytestmark = pytest.mark.integration
 
@@ -34,8 +31,6 @@ def _article(i: str, publisher: str, *, story: str | None, text: str = WIRE,
 
 @pytest.fixture
 def indexed(isolated: Settings) -> Iterator[Settings]:
-    es = Elasticsearch(isolated.es_url)
-    ensure_index(isolated, es)
     arts = [_article("w", "Wire Desk", story="w"),
             _article("ca", "Riverside Post", story="w", copy_of="w"),
             _article("cbb", "Europe Today", story="w", copy_of="w"),
@@ -46,19 +41,8 @@ def indexed(isolated: Settings) -> Iterator[Settings]:
                      text="Danube cruise bookings fell by a third this autumn."),
             _article("z", "Europe Today", story=None, wire=None,
                      text="A bridge over the Danube will close for repairs in December.")]
-    indexer = Indexer(isolated)
-
-    async def run() -> None:
-        try:
-            assert await indexer.index(arts) == []
-        finally:
-            await indexer.close()
-
-    asyncio.run(run())
-    es.indices.refresh(index=isolated.index_alias)
-    yield isolated
-    es.indices.delete(index=index_name(isolated), ignore_unavailable=True)
-    es.close()
+    with index_directly(isolated, arts) as settings:
+        yield settings
 
 
 def test_a_story_shows_once_with_its_copies(indexed: Settings) -> None:
