@@ -59,6 +59,11 @@ def settings_env(settings: Settings) -> dict[str, str]:
            "NEWSFLOW_PARTITIONS": str(settings.partitions)}
     if settings.group:
         env["NEWSFLOW_GROUP"] = settings.group
+    if settings.kafka_sasl_mechanism:  # a broker with users (SASL)
+        env |= {"NEWSFLOW_KAFKA_SECURITY_PROTOCOL": settings.kafka_security_protocol,
+                "NEWSFLOW_KAFKA_SASL_MECHANISM": settings.kafka_sasl_mechanism,
+                "NEWSFLOW_KAFKA_SASL_USERNAME": settings.kafka_sasl_username or "",
+                "NEWSFLOW_KAFKA_SASL_PASSWORD": settings.kafka_sasl_password or ""}
     return env
 
 

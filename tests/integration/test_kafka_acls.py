@@ -4,13 +4,16 @@ and is refused a read of the enriched topic and a topic delete; setup runs as th
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from elasticsearch import Elasticsearch
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.errors import KafkaError, TopicAuthorizationFailedError
 
+from pipeline.core.contracts import Provenance, RawArticle
 from pipeline.core.settings import Settings
 from pipeline.ops.kafka_acls import apply_acls
 from pipeline.ops.stack import services
@@ -31,8 +34,8 @@ def _base_port() -> int:
     pytest.fail("no free ports for the ACL broker")
 
 
-def as_user(port: int, home: Path, user: str) -> Settings:
-    return Settings.from_env({"NEWSFLOW_KAFKA_BOOTSTRAP": f"127.0.0.1:{port}",
+def as_user(port: int, home: Path, user: str, **env: str) -> Settings:
+    return Settings.from_env({**env, "NEWSFLOW_KAFKA_BOOTSTRAP": f"127.0.0.1:{port}",
                               "NEWSFLOW_HOME": str(home), "NEWSFLOW_TOPIC_PREFIX": "acl",
                               "NEWSFLOW_KAFKA_SASL_MECHANISM": "PLAIN",
                               "NEWSFLOW_KAFKA_SASL_USERNAME": user,
@@ -161,3 +164,42 @@ def test_the_worker_reads_what_the_connector_wrote(acl_broker: dict[str, Setting
     producer = KafkaProducer(**worker.kafka_client_config(), acks="all")
     producer.send(worker.enriched_topic, b"enriched").get(30)
     producer.close()
+
+
+def test_a_whole_worker_runs_with_only_the_worker_acls(
+        acl_broker: dict[str, Settings], stack_settings: Settings, worker_factory,  # type: ignore[no-untyped-def]
+        tmp_path: Path) -> None:
+    """A real ``faust worker`` as the worker user (its consumer group, Faust's own topics,
+    every agent) takes what the connector user wrote on raw to Elasticsearch."""
+    admin = acl_broker["admin"]
+    ensure_topics(admin, replication=(1, 1))
+    apply_acls(admin, connector="connector", worker="worker")
+    port = int(admin.kafka_bootstrap.rsplit(":", 1)[1])
+    worker = as_user(port, tmp_path, "worker", NEWSFLOW_ES_URL=stack_settings.es_url,
+                     NEWSFLOW_INDEX=f"acl{uuid.uuid4().hex[:8]}-articles")
+    article = RawArticle.new(url="https://acl.newsflow.invalid/a", title="Ferry strike",
+                             text="The ferry operator said the strike would end on Monday.",
+                             provenance=Provenance(connector="test", source="acl"))
+    conn = acl_broker["connector"]
+    producer = KafkaProducer(**conn.kafka_client_config(), acks="all", enable_idempotence=True)
+    try:
+        producer.send(conn.raw_topic, key=article.id.encode(), value=article.to_bytes()).get(30)
+    finally:
+        producer.close()
+    proc = worker_factory(worker).start()
+    es = Elasticsearch(worker.es_url)
+    try:
+        def landed() -> bool:
+            assert proc.alive(), proc.log.read_text()[-3000:]
+            return es.options(ignore_status=404).exists(
+                index=worker.index_alias, id=article.id).body
+
+        wait_for(landed, timeout=240, what="the article indexed by the ACL-bound worker")
+        log = proc.log.read_text()
+        assert "AuthorizationFailed" not in log and "Authorization failed" not in log, log[-3000:]
+    finally:
+        proc.stop()
+        for name in es.indices.get(index=f"{worker.index_alias.split('-')[0]}*",
+                                   ignore_unavailable=True):
+            es.indices.delete(index=name, ignore_unavailable=True)
+        es.close()
