@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any, NoReturn
 
 import typer
+from elasticsearch import BadRequestError, NotFoundError
 from rich.console import Console
 from rich.markup import escape
 
@@ -39,10 +40,25 @@ def fail(exc: NewsflowError, code: int = 1) -> NoReturn:
 
 
 def search_failed(what: str, exc: Exception) -> NoReturn:
-    """Exit 1 after a failed query, saying what to check."""
-    err.print(f"[red]error:[/red] {what} failed: {escape(str(exc))}\n"
-              "Is Elasticsearch up (`newsflow stack up`), the index created (`newsflow "
-              "setup`) and a worker running (`newsflow worker`)?")
+    """Exit after a failed query, saying what to check: 2 when Elasticsearch refused the
+    query itself (a value too long or malformed), 1 otherwise.
+
+    >>> from elastic_transport import ApiResponseMeta, HttpHeaders, NodeConfig
+    >>> meta = ApiResponseMeta(400, "1.1", HttpHeaders(), 0.0, NodeConfig("http", "h", 1))
+    >>> refused = BadRequestError("x_content_parse_exception", meta, {})
+    >>> try: search_failed("search", refused)
+    ... except typer.Exit as e: print(e.exit_code)
+    2
+    """
+    if isinstance(exc, BadRequestError):
+        err.print(f"[red]error:[/red] Elasticsearch refused the {what} query (400): "
+                  f"{escape(str(exc)[:300])}\nA filter value is probably too long or "
+                  "malformed; shorten it or check the option's --help.")
+        raise typer.Exit(2)
+    hint = ("Create the index: `newsflow setup`." if isinstance(exc, NotFoundError) else
+            "Is Elasticsearch up (`newsflow stack up`), the index created (`newsflow "
+            "setup`) and a worker running (`newsflow worker`)?")
+    err.print(f"[red]error:[/red] {what} failed: {escape(str(exc)[:500])}\n{hint}")
     raise typer.Exit(1)
 
 

@@ -84,3 +84,16 @@ def test_cli_json_carries_story_copies_and_outlets(indexed: Settings,
     assert "+ 3 copies in 3 outlets" in shown.output
     every = CliRunner().invoke(app, ["search", "cargo ship", "--all-copies", "--json"])
     assert len(json.loads(every.output)["hits"]) == 4
+
+
+def test_a_query_elasticsearch_refuses_is_a_usage_error(indexed: Settings,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 40 KB name is refused by Elasticsearch (400): exit 2, saying so, not "is it up"."""
+    from pipeline.cli.main import app
+
+    monkeypatch.setenv("NEWSFLOW_INDEX", indexed.index_alias)
+    monkeypatch.setenv("NEWSFLOW_TOPIC_PREFIX", indexed.topic_prefix)
+    for args in (["search", "--entity", "x" * 40_000], ["quotes", "--said-by", "x" * 40_000]):
+        run = CliRunner().invoke(app, args)
+        assert run.exit_code == 2, run.output
+        assert "refused" in run.output and "Is Elasticsearch up" not in run.output
