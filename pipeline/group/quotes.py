@@ -86,10 +86,7 @@ class Text:
     shingles: frozenset[str]
     joined: str
     length: int
-
-    @property
-    def tokens(self) -> tuple[str, ...]:
-        return tuple(w for seg in self.segments for w in seg)
+    tokens: tuple[str, ...] = ()
 
 
 @lru_cache(maxsize=16384)
@@ -99,7 +96,8 @@ def prepare(content: str, size: int = PARAMS.shingle) -> Text:
     for seg in segs:
         sh |= shingles(list(seg), size=size)
     joined = " | ".join(" ".join(seg) for seg in segs)
-    return Text(segs, frozenset(sh), f" {joined} ", sum(len(s) for s in segs))
+    return Text(segs, frozenset(sh), f" {joined} ", sum(len(s) for s in segs),
+                tuple(w for seg in segs for w in seg))
 
 
 def coverage(small: Text, large: Text, size: int = PARAMS.shingle) -> tuple[float, int]:
@@ -130,7 +128,7 @@ def score(a: Text, b: Text, *, clash: bool, p: Params = PARAMS) -> float:
     small, large = (a, b) if a.length <= b.length else (b, a)
     if small.tokens == large.tokens:
         return 1.0 if not clash or small.length >= p.contested_min else 0.0
-    jac = jaccard(set(a.shingles), set(b.shingles))
+    jac = jaccard(a.shingles, b.shingles)
     cov, run = coverage(small, large, p.shingle)
     if clash:  # the same words, not a fragment or a stock phrase, from someone else
         return (jac + cov) / 2 if jac >= p.contested_jaccard else 0.0
@@ -265,6 +263,9 @@ class QuoteGroups:
             raise KeyError(group_id)
         return group
 
+    def _prepare(self, content: str) -> Text:
+        return prepare(content, self.p.shingle)
+
     def _minhash(self, window: tuple[str, ...]) -> MinHash:
         """The window's MinHash, in one reused object (the LSH reads it at once)."""
         m = self._scratch
@@ -277,8 +278,8 @@ class QuoteGroups:
         """LSH keys and windows of the group's variants worth indexing: those not covered
         by an earlier variant (wire copies and fragments of known words add nothing)."""
         for i in variants:
-            text = prepare(group.variants[i], self.p.shingle)
-            if any(coverage(text, prepare(group.variants[j], self.p.shingle),
+            text = group.prepared(i, self._prepare)
+            if any(coverage(text, group.prepared(j, self._prepare),
                             self.p.shingle)[0] >= 0.95 for j in range(i)):
                 continue
             wins = dict.fromkeys(windows(text, self.p.window, self.p.stride))
@@ -314,8 +315,8 @@ class QuoteGroups:
             group = self.get(gid)
             clash = not fits(speaker, group.credited_elsewhere(article), chains | group.chains)
             best, contains = 0.0, False
-            for v in group.variants:
-                vt = prepare(v, self.p.shingle)
+            for i in range(len(group.variants)):
+                vt = group.prepared(i, self._prepare)
                 s = score(text, vt, clash=clash, p=self.p)
                 if s > 0:
                     best = max(best, s)
