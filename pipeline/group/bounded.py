@@ -81,7 +81,7 @@ class QuoteGroup:
         known = self._prepared.get(i)
         if known is None:
             known = self._prepared[i] = make(self.variants[i])
-        return known  # type: ignore[no-any-return]
+        return known
 
     @property
     def members(self) -> list[Member]:
