@@ -29,8 +29,9 @@ arrive together, so this is rare).
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypeVar
 
 from pipeline.group.bounded_doc import Credit, fields_of, to_doc
 from pipeline.group.speakers import Chains, Speaker, chain, contested
@@ -40,6 +41,7 @@ from pipeline.group.text import words
 HEAD = 32  # first members kept (the earliest evidence)
 TAIL = 224  # latest members kept (replays and retries find their quotes here)
 MAX_VARIANTS = 64  # renderings kept; later ones are reports of the nearest kept one
+T = TypeVar("T")
 
 
 @dataclass
@@ -65,9 +67,21 @@ class QuoteGroup:
     chains: Chains = frozenset()
     _kept: Counter[str] = field(default_factory=Counter, repr=False, compare=False)
     dropped: list[str] = field(default_factory=list, repr=False, compare=False)
+    # what matching needs of each variant, made once (at most MAX_VARIANTS of each)
+    _words: list[list[str]] = field(default_factory=list, repr=False, compare=False)
+    _prepared: dict[int, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self._kept = Counter(m.article for m in self.members)
+        self._words = [words(v) for v in self.variants]
+
+    def prepared(self, i: int, make: Callable[[str], T]) -> T:
+        """Variant ``i`` as ``make`` prepares it for matching, made once and kept with the
+        group (bounded like the variants: at most :data:`MAX_VARIANTS`)."""
+        known = self._prepared.get(i)
+        if known is None:
+            known = self._prepared[i] = make(self.variants[i])
+        return known
 
     @property
     def members(self) -> list[Member]:
@@ -76,12 +90,15 @@ class QuoteGroup:
 
     def _variant(self, content: str) -> int:
         key = words(content)
-        for i, variant in enumerate(self.variants):
-            if words(variant) == key:
+        if len(self._words) != len(self.variants):  # variants set from outside
+            self._words = [words(v) for v in self.variants]
+        for i, known in enumerate(self._words):
+            if known == key:
                 return i
         if len(self.variants) >= MAX_VARIANTS:
             return 0
         self.variants.append(content)
+        self._words.append(key)
         return len(self.variants) - 1
 
     def add(self, member: Member, content: str) -> None:

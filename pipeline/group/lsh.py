@@ -123,3 +123,13 @@ class CompactLSH(MinHashLSH):
             if len(bucket) <= max_bucket:
                 found.update(bucket)
         return found
+
+    def query_bands(self, hashes: tuple[int, ...], max_bucket: int) -> set[Hashable]:
+        """:meth:`query_some` given the band hashes of the MinHash (as computed ahead,
+        e.g. by the quotes agent): the same answer, no MinHash needed."""
+        found: set[Hashable] = set()
+        for h, table in zip(hashes, self.hashtables, strict=True):
+            bucket = table.get(h)
+            if len(bucket) <= max_bucket:
+                found.update(bucket)
+        return found

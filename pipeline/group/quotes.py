@@ -40,6 +40,8 @@ How it works, and why:
 
 from __future__ import annotations
 
+import struct
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -86,10 +88,7 @@ class Text:
     shingles: frozenset[str]
     joined: str
     length: int
-
-    @property
-    def tokens(self) -> tuple[str, ...]:
-        return tuple(w for seg in self.segments for w in seg)
+    tokens: tuple[str, ...] = ()
 
 
 @lru_cache(maxsize=16384)
@@ -99,7 +98,8 @@ def prepare(content: str, size: int = PARAMS.shingle) -> Text:
     for seg in segs:
         sh |= shingles(list(seg), size=size)
     joined = " | ".join(" ".join(seg) for seg in segs)
-    return Text(segs, frozenset(sh), f" {joined} ", sum(len(s) for s in segs))
+    return Text(segs, frozenset(sh), f" {joined} ", sum(len(s) for s in segs),
+                tuple(w for seg in segs for w in seg))
 
 
 def coverage(small: Text, large: Text, size: int = PARAMS.shingle) -> tuple[float, int]:
@@ -130,7 +130,7 @@ def score(a: Text, b: Text, *, clash: bool, p: Params = PARAMS) -> float:
     small, large = (a, b) if a.length <= b.length else (b, a)
     if small.tokens == large.tokens:
         return 1.0 if not clash or small.length >= p.contested_min else 0.0
-    jac = jaccard(set(a.shingles), set(b.shingles))
+    jac = jaccard(a.shingles, b.shingles)
     cov, run = coverage(small, large, p.shingle)
     if clash:  # the same words, not a fragment or a stock phrase, from someone else
         return (jac + cov) / 2 if jac >= p.contested_jaccard else 0.0
@@ -138,6 +138,72 @@ def score(a: Text, b: Text, *, clash: bool, p: Params = PARAMS) -> float:
             or run >= p.run:
         return (jac + cov) / 2
     return 0.0
+
+
+KEYS_HEADER = "newsflow-quote-keys"  # Kafka header: the band hashes of a quote's windows
+KEYS_VERSION = 1
+
+
+@dataclass(frozen=True)
+class QuoteKeys:
+    """What grouping needs of a quote that depends on the quote alone: the LSH band hashes
+    of each distinct query window of its words, in order. The quotes agent (N partitions)
+    computes them and ships them in a Kafka header; the group agent (one partition) uses
+    them when present and computes them otherwise (old messages, replays)::
+
+        >>> k = quote_keys("We will never abandon our allies in the region.")
+        >>> QuoteKeys.decode(k.encode()) == k, len(k.bands), len(k.bands[0])
+        (True, 2, 10)
+        >>> QuoteKeys.decode(b"junk") is None
+        True
+    """
+
+    bands: tuple[tuple[int, ...], ...]
+
+    def encode(self) -> bytes:
+        """Version, parameters' fingerprint, window count, then the band hashes (int64)."""
+        flat = [h for row in self.bands for h in row]
+        return struct.pack(f"<BIH{len(flat)}q", KEYS_VERSION, fingerprint(),
+                           len(self.bands), *flat)
+
+    @classmethod
+    def decode(cls, data: bytes | None, p: Params = PARAMS) -> QuoteKeys | None:
+        """The keys of a header, or None when absent, malformed or made with other
+        parameters (the group agent then computes them)."""
+        if not data or len(data) < 7:
+            return None
+        version, fp, n = struct.unpack_from("<BIH", data)
+        if version != KEYS_VERSION or fp != fingerprint(p) \
+                or len(data) != 7 + 8 * n * p.bands:
+            return None
+        flat = struct.unpack_from(f"<{n * p.bands}q", data, 7)
+        return cls(tuple(flat[i:i + p.bands] for i in range(0, len(flat), p.bands)))
+
+
+def fingerprint(p: Params = PARAMS) -> int:
+    """A checksum of what the band hashes depend on (a header made otherwise is ignored)."""
+    from pipeline.group.text import NUM_PERM, SEED
+
+    what = (p.shingle, p.window, p.query_stride, p.bands, p.rows, NUM_PERM, SEED, "blake2b8")
+    return zlib.crc32(repr(what).encode())
+
+
+_KEYS_LSH: dict[Params, tuple[CompactLSH, MinHash]] = {}
+
+
+def quote_keys(content: str, p: Params = PARAMS) -> QuoteKeys:
+    """The :class:`QuoteKeys` of ``content`` (a pure function of the words)."""
+    if p not in _KEYS_LSH:
+        _KEYS_LSH[p] = (CompactLSH(p.bands * p.rows, (p.bands, p.rows)),
+                        minhash((), num_perm=p.bands * p.rows))
+    lsh, m = _KEYS_LSH[p]
+    text = prepare(content, p.shingle)
+    rows = []
+    for window in dict.fromkeys(windows(text, p.window, p.query_stride)):
+        m.clear()
+        m.update_batch([s.encode("utf-8") for s in shingles(list(window), size=p.shingle)])
+        rows.append(tuple(lsh._H(m.hashvalues[s:e]) for s, e in lsh.hashranges))
+    return QuoteKeys(tuple(rows))
 
 
 class GroupStore(Protocol):
@@ -265,6 +331,9 @@ class QuoteGroups:
             raise KeyError(group_id)
         return group
 
+    def _prepare(self, content: str) -> Text:
+        return prepare(content, self.p.shingle)
+
     def _minhash(self, window: tuple[str, ...]) -> MinHash:
         """The window's MinHash, in one reused object (the LSH reads it at once)."""
         m = self._scratch
@@ -277,8 +346,8 @@ class QuoteGroups:
         """LSH keys and windows of the group's variants worth indexing: those not covered
         by an earlier variant (wire copies and fragments of known words add nothing)."""
         for i in variants:
-            text = prepare(group.variants[i], self.p.shingle)
-            if any(coverage(text, prepare(group.variants[j], self.p.shingle),
+            text = group.prepared(i, self._prepare)
+            if any(coverage(text, group.prepared(j, self._prepare),
                             self.p.shingle)[0] >= 0.95 for j in range(i)):
                 continue
             wins = dict.fromkeys(windows(text, self.p.window, self.p.stride))
@@ -294,28 +363,34 @@ class QuoteGroups:
             if key in self.lsh.keys:
                 self.lsh.remove(key)
 
-    def candidates(self, text: Text) -> dict[str, int]:
-        """Groups with a window near one of ``text``'s windows, and how many such windows."""
+    def candidates(self, text: Text, keys: QuoteKeys | None = None) -> dict[str, int]:
+        """Groups with a window near one of ``text``'s windows, and how many such windows
+        (``keys``: their band hashes computed ahead, else computed here)."""
         found: dict[str, int] = {}
-        for window in dict.fromkeys(windows(text, self.p.window, self.p.query_stride)):
-            keys = self.lsh.query_some(self._minhash(window), self.p.max_bucket)
-            for gid in {key[0] for key in keys}:  # type: ignore[index]
+        wins = list(dict.fromkeys(windows(text, self.p.window, self.p.query_stride)))
+        if keys is None or len(keys.bands) != len(wins):
+            keys = QuoteKeys(tuple(tuple(self.lsh._H(m.hashvalues[s:e])
+                                         for s, e in self.lsh.hashranges)
+                                   for m in map(self._minhash, wins)))
+        for bands in keys.bands:
+            keys_found = self.lsh.query_bands(bands, self.p.max_bucket)
+            for gid in {key[0] for key in keys_found}:  # type: ignore[index]
                 found[gid] = found.get(gid, 0) + 1
         return found
 
     def matches(self, text: Text, speaker: Speaker, chains: Chains = NO_CHAINS,
-                article: str = "") -> list[Match]:
+                article: str = "", keys: QuoteKeys | None = None) -> list[Match]:
         """The groups ``text`` matches, best first (ties: the oldest). Credits from the
         quote's own ``article`` do not clash with it (an article nests its sources)."""
         out = []
-        hits = self.candidates(text)
+        hits = self.candidates(text, keys)
         ranked = sorted(((-n, self.get(gid).founded, gid) for gid, n in hits.items()))
         for _, _, gid in ranked[:self.p.max_candidates]:
             group = self.get(gid)
             clash = not fits(speaker, group.credited_elsewhere(article), chains | group.chains)
             best, contains = 0.0, False
-            for v in group.variants:
-                vt = prepare(v, self.p.shingle)
+            for i in range(len(group.variants)):
+                vt = group.prepared(i, self._prepare)
                 s = score(text, vt, clash=clash, p=self.p)
                 if s > 0:
                     best = max(best, s)
@@ -325,9 +400,11 @@ class QuoteGroups:
                 out.append(Match(group, best, contains))
         return sorted(out, key=lambda m: (-m.score, m.group.founded))
 
-    def add(self, quote: Quote, *, seq: int | None = None) -> str:
+    def add(self, quote: Quote, *, seq: int | None = None, keys: QuoteKeys | None = None
+            ) -> str:
         """Group ``quote`` (arrival number ``seq``, default: the next one); return its group
-        id. A quote already seen returns its group unchanged."""
+        id. A quote already seen returns its group unchanged. ``keys``: its
+        :func:`quote_keys`, when computed ahead (the same groups either way)."""
         known = self.store.group_of(quote.id)
         if known is not None:
             return known
@@ -335,7 +412,8 @@ class QuoteGroups:
         text = prepare(quote.content, self.p.shingle)
         speaker = Speaker.of(quote.speaker)
         links = chain(speaker, quote.cited_via)
-        found = self.matches(text, speaker, links, quote.article.id) if text.length else []
+        found = self.matches(text, speaker, links, quote.article.id, keys) \
+            if text.length else []
         if seq is not None and found and found[0].group.seq >= seq:
             return found[0].group.id  # a replay: that group already reflects this arrival
         group = self._join(found, speaker, links) if found else \

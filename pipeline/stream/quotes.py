@@ -43,7 +43,7 @@ from pipeline.core.contracts import EnrichedArticle, Quote
 from pipeline.core.errors import ContractError
 from pipeline.core.settings import Settings
 from pipeline.group.bounded import QuoteGroup
-from pipeline.group.quotes import MemoryStore, QuoteGroups
+from pipeline.group.quotes import KEYS_HEADER, MemoryStore, QuoteGroups, QuoteKeys, quote_keys
 from pipeline.group.records import quotes_of
 from pipeline.group.window import HotWindow, epoch, event_time
 from pipeline.index.quotes_mapping import (
@@ -71,7 +71,8 @@ async def produce_quotes(batches: Batches, topic: faust.TopicT, events: list[Eve
         except ContractError:
             batches.finish(event)  # the index agent dead-letters it
             continue
-        futures = [await topic.send(key=article.id.encode(), value=q.to_bytes())
+        futures = [await topic.send(key=article.id.encode(), value=q.to_bytes(),
+                                    headers=[(KEYS_HEADER, quote_keys(q.content).encode())])
                    for q in quotes_of(article)]
         sent.append((event, article.id, futures))
     failed: BaseException | None = None
@@ -141,13 +142,14 @@ class GroupStage:
         self.store, self.groups = store, groups
         return groups
 
-    def _apply(self, quotes: list[tuple[int, Quote]]) -> None:
+    def _apply(self, quotes: list[tuple[int, Quote]],
+               keys: dict[int, QuoteKeys] | None = None) -> None:
         """Group the quotes (a thread: the event loop keeps heart-beating)."""
         groups = self.groups if self.groups is not None else self._reload()
         window = self.window or HotWindow(groups, seconds=0)
         self._bring_back(window, [q for _, q in quotes])
         for offset, quote in quotes:
-            gid = groups.add(quote, seq=offset + 1)
+            gid = groups.add(quote, seq=offset + 1, keys=(keys or {}).get(offset))
             window.touch(gid, event_time(quote))
             group = self.store.get(gid)
             if group is not None:  # also on a retry, when nothing is dirty any more
@@ -201,7 +203,9 @@ class GroupStage:
         good = await batches.decode(batches.pending(events), Quote.from_bytes)
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, self._apply,
-                                   [(ev.message.offset, q) for ev, q in good])
+                                   [(ev.message.offset, q) for ev, q in good],
+                                   {ev.message.offset: k for ev, _ in good
+                                    if (k := keys_of(ev)) is not None})
         docs = [self.document(g) for g in sorted(self._docs.values(), key=lambda g: g.founded)]
         rejected = await self.writer().write(docs, sorted(self._removed.items()))
         if rejected:
@@ -228,6 +232,16 @@ class GroupStage:
         log.error("quote groups rejected by Elasticsearch: %s",
                   "; ".join(f"{g}: {str(e)[:300]}" for g, e in rejected.items()))
         self.groups = None
+
+
+def keys_of(event: EventT) -> QuoteKeys | None:
+    """The quote's keys computed by the quotes agent (its header), if it has them."""
+    headers: Any = getattr(event.message, "headers", None) or ()
+    pairs = headers.items() if isinstance(headers, dict) else headers
+    for name, value in pairs:
+        if name == KEYS_HEADER and isinstance(value, bytes):
+            return QuoteKeys.decode(value)
+    return None
 
 
 def add_quote_agents(app: faust.App, settings: Settings, batches: Batches,
