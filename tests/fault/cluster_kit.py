@@ -122,7 +122,8 @@ class Stream:
                 published_at=now, provenance=Provenance(connector="test", source="copies",
                                                         publisher="Copies Daily")), orig.id
         who, where = rng.choice(PEOPLE), rng.choice(PLACES)
-        body = " ".join(_word(rng) for _ in range(60))
+        body = ". ".join(" ".join(_word(rng) for _ in range(10)).capitalize()
+                         for _ in range(6))
         words = " ".join(_word(rng) for _ in range(8))
         text = (f"{who} spoke in {where} on Monday. {body}. "
                 f"“We have agreed on {words} today,” {who.split()[-1]} told reporters.")
