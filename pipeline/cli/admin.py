@@ -167,6 +167,12 @@ def setup(
 
         err.print(f"quotes index: {ensure_quotes_index(settings, repair=repair)} behind alias "
                   f"{settings.quotes_index_alias}")
+        from pipeline.stream.storystate import StoryState
+
+        state = StoryState(settings)
+        state.create()
+        state.client().close()
+        err.print(f"story state index: {state.name}", markup=False)
         _apply_index_replicas(settings)
         if kafka_acls:
             _apply_kafka_acls(settings, kafka_acls)

@@ -133,7 +133,8 @@ class Settings:
         d = cls()
         return cls(
             kafka_bootstrap=e.get("NEWSFLOW_KAFKA_BOOTSTRAP", d.kafka_bootstrap),
-            es_url=e.get("NEWSFLOW_ES_URL", d.es_url).rstrip("/"),
+            es_url=",".join(u.strip().rstrip("/") for u in
+                            e.get("NEWSFLOW_ES_URL", d.es_url).split(",") if u.strip()),
             topic_prefix=e.get("NEWSFLOW_TOPIC_PREFIX", d.topic_prefix),
             index_alias=e.get("NEWSFLOW_INDEX", d.index_alias),
             quotes_alias=e.get("NEWSFLOW_QUOTES_INDEX")
@@ -273,6 +274,16 @@ class Settings:
                         sasl_plain_username=self.kafka_sasl_username,
                         sasl_plain_password=self.kafka_sasl_password)
         return conf
+
+    @property
+    def es_hosts(self) -> list[str]:
+        """The Elasticsearch nodes of ``NEWSFLOW_ES_URL`` (a comma list): the clients spread
+        requests over them and send a failed one to the next.
+
+        >>> Settings(es_url="http://a:9200,http://b:9201").es_hosts
+        ['http://a:9200', 'http://b:9201']
+        """
+        return [u.strip() for u in self.es_url.split(",") if u.strip()]
 
     @property
     def kafka_tls(self) -> bool:

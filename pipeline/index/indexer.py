@@ -31,7 +31,7 @@ __all__ = ["Indexer", "async_client", "backoff", "verdict"]
 
 def async_client(settings: Settings) -> AsyncElasticsearch:
     """The async client of the writers: no client-side retries (the writer decides)."""
-    return AsyncElasticsearch(settings.es_url, basic_auth=settings.es_auth(),
+    return AsyncElasticsearch(settings.es_hosts, basic_auth=settings.es_auth(),
                               **tls_options(settings), request_timeout=60,
                               retry_on_timeout=False, max_retries=0)
 

@@ -97,7 +97,7 @@ def tls_options(settings: Settings) -> dict[str, Any]:
 
 
 def client(settings: Settings) -> Elasticsearch:
-    return Elasticsearch(settings.es_url, basic_auth=settings.es_auth(), request_timeout=30,
+    return Elasticsearch(settings.es_hosts, basic_auth=settings.es_auth(), request_timeout=30,
                          **tls_options(settings))
 
 

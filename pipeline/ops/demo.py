@@ -64,7 +64,7 @@ def _count(es: Elasticsearch, settings: Settings, ids: list[str], since: str) ->
 
 def wait_indexed(settings: Settings, ids: list[str], *, timeout: float, since: str,
                  console: Console, worker: subprocess.Popen[bytes] | None = None) -> int:
-    es = Elasticsearch(settings.es_url, basic_auth=settings.es_auth())
+    es = Elasticsearch(settings.es_hosts, basic_auth=settings.es_auth())
     deadline = time.monotonic() + timeout
     done = 0
     with Progress(console=console, transient=False) as progress:
@@ -94,7 +94,7 @@ def _grouped(es: Elasticsearch, settings: Settings) -> int:
 def wait_grouped(settings: Settings, ids: list[str], *, timeout: float, console: Console,
                  worker: subprocess.Popen[bytes] | None = None) -> int:
     """Wait until the quote groups hold as many reports as the samples have attributions."""
-    es = Elasticsearch(settings.es_url, basic_auth=settings.es_auth())
+    es = Elasticsearch(settings.es_hosts, basic_auth=settings.es_auth())
     try:
         es.indices.refresh(index=settings.index_alias)
         docs = es.mget(index=settings.index_alias, ids=ids, source=["attributions.kind"])

@@ -44,9 +44,7 @@ from pipeline.core.settings import MAX_MESSAGE_BYTES, Settings
 from pipeline.enrich.article import Enricher
 from pipeline.enrich.reuse import ReusingEnricher
 from pipeline.index.indexer import Indexer
-from pipeline.index.mapping import client as es_client
-from pipeline.index.mapping import ensure_index
-from pipeline.index.replicas import ensure_replicas
+from pipeline.index.readiness import articles_ready
 from pipeline.stream.batches import Batches
 from pipeline.stream.quotes import add_quote_agents
 from pipeline.stream.stories import add_stories
@@ -125,15 +123,6 @@ def faust_app(settings: Settings, *, replication: int | None = None) -> faust.Ap
     )
 
 
-def _ensure_replicas(settings: Settings) -> None:
-    """The configured index replicas on the story state index too (its template)."""
-    es = es_client(settings)
-    try:
-        ensure_replicas(settings, es)
-    finally:
-        es.close()
-
-
 @dataclass
 class Pipeline:
     """The built app, its topics and the stage objects the agents use."""
@@ -191,9 +180,8 @@ def create_app(settings: Settings, *, replication: int | None = None) -> Pipelin
     async def index(stream: faust.StreamT) -> None:
         loop = asyncio.get_running_loop()
 
-        async def ready() -> None:  # template, index and alias before the first write
-            await loop.run_in_executor(None, ensure_index, settings)
-            await loop.run_in_executor(None, _ensure_replicas, settings)
+        async def ready() -> None:  # alias and mapping checked before the first write
+            await loop.run_in_executor(None, articles_ready, settings)
 
         await batches.until_ready("index", ready, places=[settings.enriched_topic])
         await batches.consume("index", stream, 256,

@@ -48,11 +48,11 @@ from pipeline.group.records import quotes_of
 from pipeline.group.window import HotWindow, epoch, event_time
 from pipeline.index.quotes_mapping import (
     QuoteIndexWriter,
-    ensure_quotes_index,
     find_cold,
     load_groups,
     refresh_quotes_index,
 )
+from pipeline.index.readiness import quotes_ready
 from pipeline.stream.batches import Batches, too_large
 from pipeline.stream.watchdog import Progress
 
@@ -114,7 +114,7 @@ class GroupStage:
 
     async def ready(self) -> None:
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(None, ensure_quotes_index, self.settings)
+        await loop.run_in_executor(None, quotes_ready, self.settings)
 
     def _loaded(self) -> Iterator[QuoteGroup]:
         """The stored groups; the rebuild reports progress as it goes (a takeover of a

@@ -30,6 +30,7 @@ from pipeline.core.errors import Backpressure, IndexingError
 from pipeline.core.replication import index_replica_settings
 from pipeline.core.settings import Settings
 from pipeline.index.mapping import client
+from pipeline.index.readiness import missing_fields, ready_or_setup
 
 WATERMARK = "~watermark"
 HOT_BYTES_PER_ARTICLE = 6000  # RSS per hot article (bench/results/story_soak.json)
@@ -86,7 +87,18 @@ class StoryState:
         return self.settings.story_state_index
 
     def ensure(self) -> None:
-        """Create the state index, or add the fields a newer version records."""
+        """The worker's check: the state index with every field this version records
+        (only reads when ``newsflow setup`` made it; else said, and created)."""
+        es = self.client()
+        if es.indices.exists(index=self.name):
+            fields = missing_fields(es, self.name, STATE_MAPPING["properties"])
+            missing = [f"fields {', '.join(fields)} in its mapping"] if fields else []
+        else:
+            missing = [f"index {self.name}"]
+        ready_or_setup(f"the story state index {self.name}", missing, create=self.create)
+
+    def create(self) -> None:
+        """Create the state index, or add the fields a newer version records (setup)."""
         es = self.client()
         if es.indices.exists(index=self.name):
             es.indices.put_mapping(index=self.name, properties=STATE_MAPPING["properties"])

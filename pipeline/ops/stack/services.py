@@ -51,7 +51,7 @@ def kafka_endpoint(settings: Settings) -> Endpoint:
 
 
 def es_endpoint(settings: Settings) -> Endpoint:
-    url = urlparse(settings.es_url)
+    url = urlparse(settings.es_hosts[0])
     return Endpoint(url.hostname or "localhost", url.port or 9200)
 
 
@@ -236,7 +236,7 @@ def start_elasticsearch(settings: Settings, *, node: int = 1, nodes: int = 1) ->
 
 def es_health(settings: Settings, node: EsNode | None = None) -> dict[str, object] | None:
     """The cluster's health as ``settings.es_url`` (or ``node``) answers it."""
-    base = f"http://{node.host}:{node.http_port}" if node else settings.es_url
+    base = f"http://{node.host}:{node.http_port}" if node else settings.es_hosts[0]
     url = f"{base}/_cluster/health"
     try:
         with urllib.request.urlopen(url, timeout=3) as resp:
