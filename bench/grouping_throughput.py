@@ -31,7 +31,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from elasticsearch import Elasticsearch
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from bench import copies_data
@@ -40,6 +39,7 @@ from bench.pipeline_bench import env_of, group_members, isolated, stop
 from bench.stage_times import breakdown, free_port, scrape
 from pipeline.core.contracts import Provenance, RawArticle
 from pipeline.core.settings import MAX_MESSAGE_BYTES, Settings
+from pipeline.stream.storystate import StoryState
 from pipeline.stream.topics import ensure_topics
 
 PROV = Provenance(connector="bench", source="bench")
@@ -120,9 +120,7 @@ def run(workers: int, arts: list[RawArticle]) -> dict[str, Any]:
         after = scrape(ports)
     finally:
         stop(procs)
-        es = Elasticsearch(s.es_url)
-        es.indices.delete(index=s.story_state_index, ignore_unavailable=True)
-        es.close()
+        StoryState(s).drop()
         log.unlink(missing_ok=True)
     seconds = t1 - t0
     return {"workers": workers, "articles": len(arts), "seconds": round(seconds, 2),

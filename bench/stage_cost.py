@@ -76,7 +76,7 @@ def _one_way(values: list[bytes], headers: list[Any] | None, batch: int
                 recs, offset=o, clock=index.hot.clock))
             index.commit()
     finally:
-        state.client().indices.delete(index=state.name, ignore_unavailable=True)
+        state.drop()
     return totals, placed
 
 

@@ -49,7 +49,7 @@ them but are kept only on :meth:`StoryIndex.commit` (after the durable write), a
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
 from pipeline.group.arraylsh import ArrayLSH
@@ -241,11 +241,13 @@ class StoryIndex:
         self.staged = []
         self._staged_lsh = ArrayLSH(params=(BANDS, ROWS), num_perm=NUM_PERM)
 
-    def commit(self) -> None:
-        """Keep the staged entries (their durable write succeeded)."""
+    def commit(self, *, drop: Collection[str] = ()) -> None:
+        """Keep the staged entries (their durable write succeeded), but those of the
+        ids in ``drop`` (their records were rejected: their articles are dead-lettered)."""
         staged, self.staged, self._staged_ids = self.staged or [], None, {}
         for entry in staged:
-            self._keep(entry)
+            if entry.id not in drop:
+                self._keep(entry)
 
     def rollback(self) -> None:
         """Forget the staged entries: the index is as it was before :meth:`begin`."""

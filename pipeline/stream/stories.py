@@ -250,20 +250,25 @@ class Stories:
             with timed("work"):
                 placed, records = await loop.run_in_executor(None, self._place, good)
             with timed("write"):
-                await loop.run_in_executor(None, lambda: self.state.write(
+                rejected = dict(await self.state.write_async(
                     records, offset=last, clock=self.index.hot.clock))
         except BaseException:
             self.index.rollback()  # memory changes only after the durable write
+            if not await self._alias_there():
+                self.stale = True  # the state was deleted: recover() says so, loudly
             raise
         hits = self.index.cold_hits
-        self.index.commit()
+        self.index.commit(drop=rejected)
         self.offset = last
-        self.durable += len(records)
+        self.durable += len(records) - len(rejected)
         self._since_prune += len(records)
         COLD_HITS.inc(self.index.cold_hits - hits)
         t0 = time.perf_counter()
         sent: list[tuple[EventT, Incoming, Any]] = []
         for (event, raw), item in zip(good, placed, strict=True):
+            if raw.id in rejected:  # its record alone was refused: it alone is lost here
+                await self.batches.dead_letter("stories", rejected[raw.id], event, raw.id)
+                continue
             value = assigned_bytes(_value(event), raw, item)
             sent.append((event, raw, await self.assigned.send(key=item.story.encode(),
                                                               value=value)))
@@ -272,6 +277,12 @@ class Stories:
         observe("produce", time.perf_counter() - t0)
         self._gauges()
         await loop.run_in_executor(None, self._prune)
+
+    async def _alias_there(self) -> bool:
+        try:
+            return await self.state.alias_exists()
+        except Exception:  # noqa: BLE001 - Elasticsearch away: not known to be deleted
+            return True
 
     def _place(self, good: Sequence[tuple[EventT, RawArticle]]
                ) -> tuple[list[Assignment], list[dict[str, Any]]]:

@@ -15,6 +15,7 @@ from kafka import KafkaProducer
 from pipeline.core.contracts import Provenance, RawArticle
 from pipeline.core.settings import Settings
 from pipeline.index.mapping import ensure_index, index_name
+from pipeline.stream.storystate import StoryState
 from pipeline.stream.topics import ensure_topics
 from tests.conftest import wait_for
 from tests.unit.copies_text import FOLLOW_UP, SAME_TOPIC, WIRE
@@ -50,8 +51,8 @@ def es(isolated: Settings) -> Iterator[Elasticsearch]:
     ensure_index(isolated)
     client = Elasticsearch(isolated.es_url)
     yield client
-    for name in (index_name(isolated), isolated.story_state_index):
-        client.indices.delete(index=name, ignore_unavailable=True)
+    client.indices.delete(index=index_name(isolated), ignore_unavailable=True)
+    StoryState(isolated).drop()
     client.close()
 
 
