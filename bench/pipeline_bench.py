@@ -28,6 +28,7 @@ from elasticsearch import Elasticsearch
 from kafka import KafkaProducer
 
 from bench.common import RESULTS, ROOT, corpus, write
+from bench.stage_times import breakdown, free_port, scrape
 from pipeline.core.contracts import Provenance, RawArticle
 from pipeline.core.settings import MAX_MESSAGE_BYTES, Settings
 from pipeline.index.mapping import ensure_index, index_name
@@ -48,11 +49,20 @@ def env_of(s: Settings) -> dict[str, str]:
             "NEWSFLOW_INDEX": s.index_alias, "NEWSFLOW_PARTITIONS": str(s.partitions)}
 
 
+PORTS: dict[int, int] = {}  # worker pid -> its metrics port (stage times)
+
+
 def start_workers(s: Settings, n: int, log: Path) -> list[subprocess.Popen[bytes]]:
     cmd = worker_command("warn")
-    return [subprocess.Popen(cmd, env={**env_of(s), "NEWSFLOW_WORKER_INDEX": str(i)},
-                             stdout=subprocess.DEVNULL, stderr=log.open("ab"), cwd=ROOT)
-            for i in range(n)]
+    procs = []
+    for i in range(n):
+        port = free_port()
+        procs.append(subprocess.Popen(cmd, env={**env_of(s), "NEWSFLOW_WORKER_INDEX": str(i),
+                                                "NEWSFLOW_METRICS_PORT": str(port)},
+                                      stdout=subprocess.DEVNULL, stderr=log.open("ab"),
+                                      cwd=ROOT))
+        PORTS[procs[-1].pid] = port
+    return procs
 
 
 def stop(procs: list[subprocess.Popen[bytes]]) -> None:
@@ -143,12 +153,18 @@ def running(workers: int, texts: list[str]
 
 
 def pipeline_run(texts: list[str], workers: int) -> dict[str, Any]:
-    with running(workers, texts) as (s, es, _):
+    """One timed run; ``stages``: where the time went per stage and step (ms per article,
+    summed over the workers, from their ``newsflow_stage_seconds``)."""
+    with running(workers, texts) as (s, es, procs):
+        ports = [PORTS[p.pid] for p in procs]
         arts = articles(texts, "run")
+        before = scrape(ports)
         t0 = time.monotonic()
         produce(s, arts)
         t1 = wait_count(es, s, len(arts) + 8, 1800)
-    return {"workers": workers, "seconds": round(t1 - t0, 2)}
+        after = scrape(ports)
+    return {"workers": workers, "seconds": round(t1 - t0, 2),
+            "stages": breakdown(before, after, articles=len(arts))}
 
 
 def plain_run(texts: list[str], processes: int) -> float:
@@ -184,7 +200,7 @@ def throughput(args: argparse.Namespace) -> None:
                          "words_per_s": round(words / run["seconds"]),
                          "plain_articles_per_s": round(len(texts) / plain, 2),
                          "ratio_vs_plain": round(plain / run["seconds"], 3), "round": r})
-            print(rows[-1], flush=True)
+            print({k: v for k, v in rows[-1].items() if k != "stages"}, flush=True)
     by = {w: statistics.median(x["articles_per_s"] for x in rows if x["workers"] == w)
           for w in args.workers}
     result: dict[str, Any] = {"texts": len(texts), "words": words, "runs": rows,

@@ -49,13 +49,14 @@ them but are kept only on :meth:`StoryIndex.commit` (after the durable write), a
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
 from pipeline.group.arraylsh import ArrayLSH
 from pipeline.group.articles import Article, Body, Durable, event_time
 from pipeline.group.body import WIRES, comparable, edges
 from pipeline.group.hot import HotWindow
+from pipeline.group.prepared import Prepared
 from pipeline.group.signature import (
     BANDS,
     ROWS,
@@ -124,25 +125,31 @@ class StoryIndex:
         entry = self._entry(article_id)
         return _assignment(entry) if entry else None
 
-    def place(self, article: Article) -> Assignment:
-        """The article's assignment: the stored one if seen before, else decided now."""
+    def place(self, article: Article, prepared: Prepared | None = None) -> Assignment:
+        """The article's assignment: the stored one if seen before, else decided now.
+
+        ``prepared``: its signature and wire computed elsewhere (the funnel's header,
+        :mod:`pipeline.group.prepared`); the assignment is the same without it."""
         known = self.get(article.id)
         if known is not None:
             return known
         clock = self.hot.clock if self.hot.clock > -math.inf else 0.0
         event = event_time(article, clock)
-        sig = Signature.of(article.text)
+        sig = prepared.sig if prepared is not None else Signature.of(article.text)
         best = self.best_match(sig, own=article.id)
         if best is not None and best[0].id == article.id:  # seen, out of the window
             return _assignment(best[0])
-        own = self.wires.detect(edges(article.text), article.authors)
+        if prepared is not None and self.wires is WIRES:
+            own = prepared.wire
+        else:
+            found = self.wires.detect(edges(article.text), article.authors)
+            own = found.name if found else None
         if best is None:
-            entry = self._add(article.id, article.id, None, None, own.name if own else None,
-                              sig, event)
+            entry = self._add(article.id, article.id, None, None, own, sig, event)
         else:
             original, similarity = best
             entry = self._add(article.id, original.story, original.id, similarity,
-                              own.name if own else original.wire, sig, event)
+                              own or original.wire, sig, event)
         return _assignment(entry)
 
     def candidates(self, sig: Signature) -> list[Entry]:
@@ -234,11 +241,13 @@ class StoryIndex:
         self.staged = []
         self._staged_lsh = ArrayLSH(params=(BANDS, ROWS), num_perm=NUM_PERM)
 
-    def commit(self) -> None:
-        """Keep the staged entries (their durable write succeeded)."""
+    def commit(self, *, drop: Collection[str] = ()) -> None:
+        """Keep the staged entries (their durable write succeeded), but those of the
+        ids in ``drop`` (their records were rejected: their articles are dead-lettered)."""
         staged, self.staged, self._staged_ids = self.staged or [], None, {}
         for entry in staged:
-            self._keep(entry)
+            if entry.id not in drop:
+                self._keep(entry)
 
     def rollback(self) -> None:
         """Forget the staged entries: the index is as it was before :meth:`begin`."""

@@ -23,9 +23,10 @@ def story_state_template(settings: Settings) -> dict[str, Any]:
     """The template giving the story state index its replicas (nothing else).
 
     >>> story_state_template(Settings())["index_patterns"]
-    ['news-articles-stories']
+    ['news-articles-stories', 'news-articles-stories-v*']
     """
-    return {"index_patterns": [settings.story_state_index], "priority": 200,
+    return {"index_patterns": [settings.story_state_index, f"{settings.story_state_index}-v*"],
+            "priority": 200,
             "template": {"settings": index_replica_settings(settings.index_replicas)},
             "_meta": {"managed_by": "newsflow"}}
 

@@ -44,7 +44,8 @@ def writer_role(settings: Settings) -> dict[str, Any]:
         "cluster": ["monitor", "manage_index_templates"],
         "indices": [{
             "names": [alias, f"{alias}-v*", quotes, f"{quotes}-v*",
-                      settings.story_state_index],  # the story assignment's state
+                      settings.story_state_index,  # the story assignment's state
+                      f"{settings.story_state_index}-v*"],
             "privileges": ["create_index", "manage", "write", "read", "view_index_metadata"],
             "allow_restricted_indices": False,
         }],

@@ -26,7 +26,6 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
@@ -56,6 +55,7 @@ from pipeline.core.errors import Backpressure, ContractError, EnrichmentError, N
 from pipeline.core.settings import MAX_MESSAGE_BYTES, Settings
 from pipeline.index.indexer import Indexer
 from pipeline.stream.gaps import Gaps
+from pipeline.stream.timing import STAGE, observe, timed
 from pipeline.stream.watchdog import Progress
 
 log = logging.getLogger("newsflow.worker")
@@ -64,7 +64,7 @@ Handler = Callable[[list[EventT]], Awaitable[None]]
 Key = tuple[str, str, int, int]  # (agent's stage, topic, partition, offset)
 # The stage of the agent running in this task: two agents read the enriched topic (index
 # and quotes), and one finishing a message must not make the other skip it.
-_STAGE: ContextVar[str] = ContextVar("newsflow_stage", default="")
+_STAGE = STAGE
 HEADROOM = 64 * 1024  # record overhead, key and metadata beside a message's value
 SAFE_PAYLOAD = (MAX_MESSAGE_BYTES - HEADROOM) * 3 // 4  # base64 of it still fits a message
 CUT = Counter("newsflow_cut_total", "Articles whose enrichment output was cut to the bounds",
@@ -259,7 +259,8 @@ class Batches:
         metrics.ERRORS.labels(stage, type(exc).__name__).inc()
         log.warning("%s %s failed (%s: %s); retrying in %.1fs", stage, what,
                     type(exc).__name__, str(exc)[:500], delay)
-        await asyncio.sleep(delay)
+        with timed("backoff", stage):
+            await asyncio.sleep(delay)
 
     async def attempts(self, stage: str, run: Callable[[], Awaitable[None]],
                        what: str = "batch", places: Sequence[Any] = ()
@@ -304,11 +305,15 @@ class Batches:
                      ) -> list[tuple[EventT, M]]:
         """Parse each message with its contract; poison goes to the dead-letter topic."""
         good: list[tuple[EventT, M]] = []
-        for event in events:
-            try:
-                good.append((event, parse(event.value)))
-            except ContractError as exc:
-                await self.dead_letter("decode", exc, event)
+        bad: list[tuple[EventT, ContractError]] = []
+        with timed("decode"):
+            for event in events:
+                try:
+                    good.append((event, parse(event.value)))
+                except ContractError as exc:
+                    bad.append((event, exc))
+        for event, error in bad:
+            await self.dead_letter("decode", error, event)
         return good
 
     async def enrich(self, events: list[EventT], enricher: Enriches,
@@ -331,7 +336,10 @@ class Batches:
                 fit.append((event, raw))
         loop = asyncio.get_running_loop()
         for group in by_chars(fit, self.settings.max_enrich_batch_chars):
-            results = await loop.run_in_executor(None, enricher.enrich, [a for _, a in group])
+            with timed("work"):
+                results = await loop.run_in_executor(None, enricher.enrich,
+                                                     [a for _, a in group])
+            t0 = time.perf_counter()
             sent = []
             for (event, raw), result in zip(group, results, strict=True):
                 if isinstance(result, EnrichmentError):
@@ -350,6 +358,7 @@ class Batches:
                     log.warning("article %s: cut %s", raw.id, what)
                 sent.append((event, raw, fut))
             await self._delivered("enrich", sent)
+            observe("produce", time.perf_counter() - t0)
 
     async def _delivered(self, stage: DeadLetterStage,
                          sent: list[tuple[EventT, Incoming, Awaitable[Any]]]) -> None:
@@ -376,7 +385,8 @@ class Batches:
         metrics.MESSAGES_IN.labels("index").inc(len(events))
         good = await self.decode(events, EnrichedArticle.from_bytes)
         event_of = {id(art): ev for ev, art in good}
-        rejected = await indexer.index([a for _, a in good])
+        with timed("write"):
+            rejected = await indexer.index([a for _, a in good])
         for art, rejection in rejected:
             await self.dead_letter("index", rejection, event_of[id(art)], art.id)
         for event, _ in good:
@@ -391,9 +401,11 @@ class Batches:
         by a cancelled or failed batch (``take()`` would acknowledge those too).
         """
         _STAGE.set(stage)  # this agent's task: its finished messages are its own
+        idle = time.perf_counter()
         async for events in stream.noack_take(  # type: ignore[attr-defined]
                 size, within=self.settings.batch_within):
             t0 = time.perf_counter()
+            observe("wait", t0 - idle, stage)
             batch = list(events)
             self._check_gaps(stage, batch)
             await self.settle(stage, batch, handler)
@@ -402,4 +414,6 @@ class Batches:
             self._done.difference_update(key_of(e) for e in batch)
             if self.progress is not None:
                 self.progress.made(*partitions(batch))
-            metrics.BATCH_SECONDS.labels(stage).observe(time.perf_counter() - t0)
+            idle = time.perf_counter()
+            metrics.BATCH_SECONDS.labels(stage).observe(idle - t0)
+            observe("batch", idle - t0, stage)

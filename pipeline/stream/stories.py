@@ -6,16 +6,22 @@
                                                                           (N, key = story)
     assigned.v1 --enrich (copies derived from their original)--> enriched.v1 --index--> ES
 
-* ``funnel`` forwards raw messages, as they are, to the one-partition ``stories`` topic
-  (a message that is no ``RawArticle`` is dead-lettered there, from the raw topic).
+* ``funnel`` (every worker, the raw topic's N partitions) computes what the decision
+  needs that is a pure function of the article (its signature and the wire its text
+  credits: :class:`~pipeline.group.prepared.Prepared`) and forwards the raw message, its
+  value unchanged, to the one-partition ``stories`` topic with that as a binary header
+  (``newsflow-sig``; left out when it would push the message over the topic's size
+  limit). A message that is no ``RawArticle`` is dead-lettered there, from the raw topic.
   One partition means one consumer of the group at a time and one order: two worker
   processes assign the same stories as one, and a copy never races its original.
 * ``stories`` (on whichever worker holds that partition) places each article in the
-  in-memory :class:`~pipeline.group.copies.StoryIndex`, writes the entries to
-  Elasticsearch (``<alias>-stories``, one document per article), then produces an
-  :class:`~pipeline.core.contracts.AssignedArticle` per article, keyed by story, and only
-  then acknowledges. Assignment is cheap (milliseconds); enrichment stays parallel over the
-  assigned topic's partitions, and a copy lands on its original's partition, after it, so
+  in-memory :class:`~pipeline.group.copies.StoryIndex` (with the header's signature when
+  it is there and of this version, else computed here: the same assignment either way),
+  writes the entries to Elasticsearch (``<alias>-stories``, one document per article),
+  then produces an :class:`~pipeline.core.contracts.AssignedArticle` per article, keyed
+  by story (the raw message's bytes spliced in, not re-serialized), and only then
+  acknowledges. The serial part is a lookup (about a millisecond); the signatures and
+  enrichment stay parallel, and a copy lands on its original's partition, after it, so
   the enrich agent that derives it holds the original.
 * The state is in Elasticsearch rather than a Faust table: writes are acknowledged before
   the offsets (a bulk call we await, no changelog flushed behind our back), the state is
@@ -29,9 +35,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,12 +50,16 @@ from prometheus_client import Counter, Gauge
 from pipeline.core import metrics
 from pipeline.core.contracts import AssignedArticle, RawArticle
 from pipeline.core.durations import text as duration
-from pipeline.core.settings import Settings
+from pipeline.core.settings import MAX_MESSAGE_BYTES, Settings
 from pipeline.group.copies import StoryIndex
-from pipeline.stream.batches import Batches, Incoming
+from pipeline.group.prepared import HEADER, Prepared, encode, from_headers
+from pipeline.group.signature import Assignment
+from pipeline.stream.batches import HEADROOM, Batches, Incoming
 from pipeline.stream.storystate import STATE_MAPPING, StateLost, StoryState
+from pipeline.stream.timing import observe, timed
 
-__all__ = ["STATE_MAPPING", "StateLost", "Stories", "StoryState", "add_stories"]
+__all__ = ["STATE_MAPPING", "StateLost", "Stories", "StoryState", "add_stories",
+           "assigned_bytes", "header_of"]
 
 log = logging.getLogger("newsflow.worker")
 ASSIGNED = Counter("newsflow_stories_assigned_total", "Articles assigned to a story",
@@ -60,7 +72,44 @@ OLDEST = Gauge("newsflow_story_oldest_event_seconds", "Event time (epoch s) of t
                "article in the hot window")
 COLD_HITS = Counter("newsflow_story_cold_hits_total", "Copies whose original was found in "
                     "the durable state, out of the hot window")
+PREPARED = Counter("newsflow_story_prepared_total", "Articles the stories agent placed "
+                   "with the funnel's signature header (used) or computed itself",
+                   ["header"])
 PRUNE_EVERY = 10_000  # articles between two retention passes
+
+
+def _value(event: EventT) -> bytes:
+    value = event.message.value
+    return value if isinstance(value, bytes) else bytes(value or b"")
+
+
+def header_of(raw: RawArticle, value: bytes) -> list[tuple[str, bytes]] | None:
+    """The funnel's headers for a raw message: its :class:`Prepared` signature, or None
+    when the header would push the message past the topic's size limit."""
+    data = encode(Prepared.of(raw), value)
+    if len(value) + len(data) + HEADROOM > MAX_MESSAGE_BYTES:
+        return None
+    return [(HEADER, data)]
+
+
+def assigned_bytes(value: bytes, raw: RawArticle, a: Assignment) -> bytes:
+    """The :class:`AssignedArticle` message of an article: the raw message's bytes (valid
+    ``RawArticle`` JSON) spliced in as ``article``, not parsed and written again::
+
+        >>> raw = RawArticle.new(url="https://example.org/a", text="Hi.", title="A",
+        ...                      provenance={"connector": "t", "source": "t"})
+        >>> a = Assignment(id=raw.id, story=raw.id)
+        >>> back = AssignedArticle.from_bytes(assigned_bytes(raw.to_bytes(), raw, a))
+        >>> back == AssignedArticle(article=raw, story=raw.id)
+        True
+    """
+    body = value.strip()
+    if not (body.startswith(b"{") and body.endswith(b"}")):  # not plain JSON: write it
+        return AssignedArticle(article=raw, story=a.story, copy_of=a.copy_of,
+                               similarity=a.similarity, wire=a.wire).to_bytes()
+    tail = json.dumps({"story": a.story, "copy_of": a.copy_of, "similarity": a.similarity,
+                       "wire": a.wire}, ensure_ascii=False, separators=(",", ":"))
+    return b'{"schema_version":1,"article":' + body + b"," + tail[1:].encode("utf-8")
 
 @dataclass
 class Stories:
@@ -162,16 +211,24 @@ class Stories:
                      duration(keep))
 
     async def funnel(self, events: list[EventT]) -> None:
-        """Forward raw messages, unchanged, to the one-partition stories topic; poison is
-        dead-lettered here, with the raw topic's coordinates, and goes no further."""
+        """Forward raw messages, their values unchanged, to the one-partition stories
+        topic with their signature header (:func:`header_of`); poison is dead-lettered
+        here, with the raw topic's coordinates, and goes no further."""
+        loop = asyncio.get_running_loop()
         events = self.batches.pending(events)
         metrics.MESSAGES_IN.labels("funnel").inc(len(events))
         good = await self.batches.decode(events, RawArticle.from_bytes)
-        futures = [(e, await self.stories.send(key=e.message.key, value=e.message.value))
-                   for e, _ in good]
+        with timed("work"):
+            headers = await loop.run_in_executor(None, lambda: [
+                header_of(raw, _value(e)) for e, raw in good])
+        t0 = time.perf_counter()
+        futures = [(e, await self.stories.send(key=e.message.key, value=e.message.value,
+                                               headers=h))
+                   for (e, _), h in zip(good, headers, strict=True)]
         for event, fut in futures:
             await fut  # delivered before the raw offsets are acknowledged
             self.batches.finish(event)
+        observe("produce", time.perf_counter() - t0)
         metrics.MESSAGES_OUT.labels("funnel").inc(len(futures))
 
     async def assign(self, events: list[EventT]) -> None:
@@ -190,35 +247,50 @@ class Stories:
         last = max(e.message.offset for e in events)
         self.index.begin()
         try:
-            placed, records = await loop.run_in_executor(None, self._place,
-                                                         [raw for _, raw in good])
-            await loop.run_in_executor(None, lambda: self.state.write(
-                records, offset=last, clock=self.index.hot.clock))
+            with timed("work"):
+                placed, records = await loop.run_in_executor(None, self._place, good)
+            with timed("write"):
+                rejected = dict(await self.state.write_async(
+                    records, offset=last, clock=self.index.hot.clock))
         except BaseException:
             self.index.rollback()  # memory changes only after the durable write
+            if not await self._alias_there():
+                self.stale = True  # the state was deleted: recover() says so, loudly
             raise
         hits = self.index.cold_hits
-        self.index.commit()
+        self.index.commit(drop=rejected)
         self.offset = last
-        self.durable += len(records)
+        self.durable += len(records) - len(rejected)
         self._since_prune += len(records)
         COLD_HITS.inc(self.index.cold_hits - hits)
+        t0 = time.perf_counter()
         sent: list[tuple[EventT, Incoming, Any]] = []
-        for (event, _), item in zip(good, placed, strict=True):
-            sent.append((event, item, await self.assigned.send(key=item.story.encode(),
-                                                               value=item.to_bytes())))
+        for (event, raw), item in zip(good, placed, strict=True):
+            if raw.id in rejected:  # its record alone was refused: it alone is lost here
+                await self.batches.dead_letter("stories", rejected[raw.id], event, raw.id)
+                continue
+            value = assigned_bytes(_value(event), raw, item)
+            sent.append((event, raw, await self.assigned.send(key=item.story.encode(),
+                                                              value=value)))
             ASSIGNED.labels("copy" if item.copy_of else "original").inc()
         await self.batches._delivered("stories", sent)
+        observe("produce", time.perf_counter() - t0)
         self._gauges()
         await loop.run_in_executor(None, self._prune)
 
-    def _place(self, raws: list[RawArticle]
-               ) -> tuple[list[AssignedArticle], list[dict[str, Any]]]:
+    async def _alias_there(self) -> bool:
+        try:
+            return await self.state.alias_exists()
+        except Exception:  # noqa: BLE001 - Elasticsearch away: not known to be deleted
+            return True
+
+    def _place(self, good: Sequence[tuple[EventT, RawArticle]]
+               ) -> tuple[list[Assignment], list[dict[str, Any]]]:
         out, records = [], []
-        for raw in raws:
-            a = self.index.place(raw)
-            out.append(AssignedArticle(article=raw, story=a.story, copy_of=a.copy_of,
-                                       similarity=a.similarity, wire=a.wire))
+        for event, raw in good:
+            prepared = from_headers(event.message.headers, _value(event))
+            PREPARED.labels("used" if prepared is not None else "computed").inc()
+            out.append(self.index.place(raw, prepared))
             if raw.id in self.index:
                 records.append(self.index.record(raw.id))
         return out, records

@@ -9,14 +9,20 @@ the state reflects (the last stories-topic offset of the last batch written) and
 index's event clock; it is written in the same bulk request as the batch's records, after
 them, and says on takeover whether the state is the one the committed offset expects.
 
-A write that Elasticsearch refuses for a reason of its own (429 or a write block such as
-the disk flood stage, 408, 5xx, unreachable) raises :class:`~pipeline.core.errors.
-Backpressure`: the batch waits and retries, nothing is dead-lettered. Any other rejection
-raises :class:`~pipeline.core.errors.IndexingError`.
+The state is an alias (``<alias>-stories``) over a versioned index (``-v1``), written
+by the shared :class:`~pipeline.index.bulk.BulkWriter` with ``require_alias`` and the one
+failure classifier of every writer: a write that Elasticsearch refuses for a reason of
+its own (429 or a write block such as the disk flood stage, 401/403, 404 alias gone,
+408, 5xx, unreachable) raises :class:`~pipeline.core.errors.Backpressure` (the batch
+waits and retries, nothing is dead-lettered); a record rejected for itself is returned,
+for its article alone to be dead-lettered. A state index of an earlier version (a plain
+index with the alias's name) is moved behind the alias on :meth:`StoryState.ensure`.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,13 +30,17 @@ from typing import Any, NamedTuple
 
 from elastic_transport import ConnectionError as TransportConnectionError
 from elastic_transport import ConnectionTimeout
-from elasticsearch import ApiError, Elasticsearch, helpers
+from elasticsearch import AsyncElasticsearch, Elasticsearch, helpers
 
 from pipeline.core.errors import Backpressure, IndexingError
 from pipeline.core.replication import index_replica_settings
 from pipeline.core.settings import Settings
-from pipeline.index.mapping import client
+from pipeline.index.bulk import BulkWriter, Op
+from pipeline.index.indexer import async_client
+from pipeline.index.mapping import claim_alias, client
 from pipeline.index.readiness import missing_fields, ready_or_setup
+
+log = logging.getLogger("newsflow.worker")
 
 WATERMARK = "~watermark"
 HOT_BYTES_PER_ARTICLE = 6000  # RSS per hot article (bench/results/story_soak.json)
@@ -47,12 +57,6 @@ STATE_MAPPING: dict[str, Any] = {
         "bands": {"type": "keyword"}, "offset": {"type": "long"}, "clock": {"type": "double"},
     },
 }
-
-
-def retryable(status: int, error: Any) -> bool:
-    """An item or request refused for the service's reasons, not the document's."""
-    return status in (408, 429) or status >= 500 or (
-        status == 403 and "cluster_block_exception" in str(error))
 
 
 class StateLost(Backpressure):
@@ -76,6 +80,9 @@ class StoryState:
     settings: Settings
     es: Elasticsearch | None = None
     dirty: bool = False  # written since the last refresh (a lookup refreshes first)
+    aes: AsyncElasticsearch | None = None  # the writer's client (in the agent's loop)
+    item_retries: int = 2  # a document's own retries before Backpressure: the stage's
+    # batch loop then waits with its own backoff, and tells the watchdog it waits
 
     def client(self) -> Elasticsearch:
         if self.es is None:
@@ -84,62 +91,106 @@ class StoryState:
 
     @property
     def name(self) -> str:
+        """The alias every read and write goes through."""
         return self.settings.story_state_index
 
+    @property
+    def backing(self) -> str:
+        """The index behind the alias."""
+        return f"{self.name}-v1"
+
     def ensure(self) -> None:
-        """The worker's check: the state index with every field this version records
+        """The worker's check: the state alias with every field this version records
         (only reads when ``newsflow setup`` made it; else said, and created)."""
         es = self.client()
-        if es.indices.exists(index=self.name):
+        if es.indices.exists_alias(name=self.name):
             fields = missing_fields(es, self.name, STATE_MAPPING["properties"])
             missing = [f"fields {', '.join(fields)} in its mapping"] if fields else []
+        elif es.indices.exists(index=self.name):
+            missing = [f"the alias {self.name} (a plain index of an earlier version has "
+                       f"the name)"]
         else:
             missing = [f"index {self.name}"]
         ready_or_setup(f"the story state index {self.name}", missing, create=self.create)
 
     def create(self) -> None:
-        """Create the state index, or add the fields a newer version records (setup)."""
+        """Create the state index and its alias, or add the fields a newer version
+        records; a plain index of an earlier version is moved behind the alias (setup)."""
         es = self.client()
-        if es.indices.exists(index=self.name):
+        if es.indices.exists_alias(name=self.name):
             es.indices.put_mapping(index=self.name, properties=STATE_MAPPING["properties"])
             return
         try:
-            es.indices.create(index=self.name, mappings=STATE_MAPPING, settings={
+            es.indices.create(index=self.backing, mappings=STATE_MAPPING, settings={
                 "number_of_shards": 1, **index_replica_settings(self.settings.index_replicas)})
         except Exception as exc:  # another worker created it first: fine
             if "resource_already_exists" not in str(exc):
                 raise
+        if es.indices.exists(index=self.name):
+            log.warning("story state: moving the plain index %s behind the alias (into %s)",
+                        self.name, self.backing)
+        claim_alias(es, self.name, self.backing, repair=True)
+        es.indices.put_alias(index=self.backing, name=self.name, is_write_index=True)
+
+    def drop(self) -> None:
+        """Delete the state (the indices behind the alias, or a plain one of its name)."""
+        es = self.client()
+        if es.indices.exists_alias(name=self.name):
+            for index in es.indices.get_alias(name=self.name):
+                es.indices.delete(index=index, ignore_unavailable=True)
+        es.indices.delete(index=self.name, ignore_unavailable=True)
+
+    def writer(self) -> BulkWriter:
+        if self.aes is None:
+            self.aes = async_client(self.settings)
+        return BulkWriter(self.aes, max_bytes=self.settings.max_bulk_bytes,
+                          max_item_retries=self.item_retries)
+
+    def ops(self, records: list[dict[str, Any]], *, offset: int | None = None,
+            clock: float | None = None) -> list[Op]:
+        """The records, then the watermark (``offset``, ``clock``), as bulk ops."""
+        ops = [Op.index(self.name, r["id"], r, ref=r["id"]) for r in records]
+        if offset is not None:
+            ops.append(Op.index(self.name, WATERMARK, {
+                "id": WATERMARK, "offset": offset,
+                "clock": clock if clock is not None and math.isfinite(clock) else None},
+                ref=WATERMARK))
+        return ops
+
+    async def write_async(self, records: list[dict[str, Any]], *, offset: int | None = None,
+                          clock: float | None = None) -> list[tuple[str, IndexingError]]:
+        """Index the records, then the watermark, in one bulk request; return the ids of
+        the records Elasticsearch rejected for themselves, with why. Raises
+        :class:`Backpressure` when it refuses for its own reasons, and
+        :class:`IndexingError` when the watermark itself is rejected."""
+        ops = self.ops(records, offset=offset, clock=clock)
+        if not ops:
+            return []
+        self.dirty = True
+        rejected = await self.writer().write(ops)
+        for ref, error in rejected:
+            if ref == WATERMARK:
+                raise IndexingError(f"story state: the watermark was not written: {error}")
+        return rejected
+
+    async def alias_exists(self) -> bool:
+        """Whether the alias is there (a failed write asks: deleted state?)."""
+        if self.aes is None:
+            self.aes = async_client(self.settings)
+        return bool(await self.aes.indices.exists_alias(name=self.name))
 
     def write(self, records: list[dict[str, Any]], *, offset: int | None = None,
-              clock: float | None = None) -> None:
-        """Index the records, then the watermark (``offset``, ``clock``); raise unless
-        Elasticsearch took every one (Backpressure when it is its own reason)."""
-        actions = [{"_index": self.name, "_id": r["id"], "_source": r} for r in records]
-        if offset is not None:
-            actions.append({"_index": self.name, "_id": WATERMARK, "_source": {
-                "id": WATERMARK, "offset": offset,
-                "clock": clock if clock is not None and math.isfinite(clock) else None}})
-        if not actions:
-            return
-        self.dirty = True
-        try:
-            _, errors = helpers.bulk(self.client(), actions, raise_on_error=False,
-                                     refresh=False, chunk_size=500)
-        except (TransportConnectionError, ConnectionTimeout) as exc:
-            raise Backpressure(f"story state: Elasticsearch unreachable ({exc})") from exc
-        except ApiError as exc:
-            if retryable(exc.meta.status, exc):
-                raise Backpressure(f"story state: Elasticsearch refused the write "
-                                   f"({exc.meta.status}): {str(exc)[:300]}") from exc
-            raise
-        if not errors or not isinstance(errors, list):
-            return
-        items = [next(iter(e.values())) for e in errors if isinstance(e, dict)]
-        if items and all(retryable(int(i.get("status", 0)), i.get("error")) for i in items):
-            raise Backpressure(f"story state: Elasticsearch refused {len(items)} record(s) "
-                               f"for now ({items[0].get('status')}): "
-                               f"{str(items[0].get('error'))[:300]}", retry_after=2.0)
-        raise IndexingError(f"story state: record(s) not written: {str(errors)[:300]}")
+              clock: float | None = None) -> list[tuple[str, IndexingError]]:
+        """:meth:`write_async` for callers without an event loop (tools, tests)."""
+        async def run() -> list[tuple[str, IndexingError]]:
+            self.aes = async_client(self.settings)
+            try:
+                return await self.write_async(records, offset=offset, clock=clock)
+            finally:
+                await self.aes.close()
+                self.aes = None
+
+        return asyncio.run(run())
 
     def watermark(self) -> dict[str, Any] | None:
         """The stored watermark ({"offset", "clock"}) or None."""

@@ -23,6 +23,7 @@ from pipeline.core.contracts import EnrichedArticle
 from pipeline.core.settings import MAX_MESSAGE_BYTES, Settings
 from pipeline.index.indexer import Indexer
 from pipeline.index.mapping import ensure_index, index_name
+from pipeline.stream.storystate import StoryState
 from pipeline.stream.topics import ensure_topics
 from tests.conftest import wait_for
 
@@ -50,8 +51,8 @@ def pipeline_es(isolated: Settings) -> Iterator[Elasticsearch]:
     ensure_index(isolated)
     client = Elasticsearch(isolated.es_url)
     yield client
-    for name in (index_name(isolated), isolated.story_state_index):
-        client.indices.delete(index=name, ignore_unavailable=True)
+    client.indices.delete(index=index_name(isolated), ignore_unavailable=True)
+    StoryState(isolated).drop()
     client.close()
 
 

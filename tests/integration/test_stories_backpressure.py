@@ -68,7 +68,7 @@ def test_the_stream_waits_out_a_blocked_state_and_loses_nothing(
     try:
         produce(isolated, articles)
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and "retrying" not in worker.log.read_text():
+        while time.monotonic() < deadline and "Backpressure" not in worker.log.read_text():
             time.sleep(1)
         assert "Backpressure" in worker.log.read_text(), worker.log.read_text()[-3000:]
         assert not docs(es, isolated, [a.id for a in articles])

@@ -22,7 +22,7 @@ def state(isolated: Settings) -> Iterator[StoryState]:
     st = StoryState(isolated)
     st.ensure()
     yield st
-    st.client().indices.delete(index=st.name, ignore_unavailable=True)
+    st.drop()
     st.client().close()
 
 

@@ -78,7 +78,7 @@ def test_a_takeover_loads_only_the_hot_window_and_keeps_finding_old_copies(
 def test_a_deleted_state_is_refused_loudly(isolated: Settings,
                                            history: tuple[StoryIndex, StoryState, int]) -> None:
     _, st, offset = history
-    st.client().indices.delete(index=st.name)
+    st.drop()
     stories = _stories(isolated, st)
     with pytest.raises(StateLost, match="deleted") as caught:
         stories.recover(offset)

@@ -54,14 +54,16 @@ def test_writer_role_is_least_privilege() -> None:
     assert role["cluster"] == ["monitor", "manage_index_templates"]
     [indices] = role["indices"]
     assert indices["names"] == ["news-articles", "news-articles-v*", "news-quotes",
-                                "news-quotes-v*", "news-articles-stories"]
+                                "news-quotes-v*", "news-articles-stories",
+                                "news-articles-stories-v*"]
     assert all(name.startswith("news-") for name in indices["names"])
     assert set(indices["privileges"]) == {"create_index", "manage", "write", "read",
                                           "view_index_metadata"}
     assert indices["allow_restricted_indices"] is False
     assert "applications" not in role and "run_as" not in role
     other = security.writer_role(Settings(index_alias="other"))["indices"][0]["names"]
-    assert other == ["other", "other-v*", "other-quotes", "other-quotes-v*", "other-stories"]
+    assert other == ["other", "other-v*", "other-quotes", "other-quotes-v*", "other-stories",
+                     "other-stories-v*"]
 
 
 def test_dashboards_role_is_kibana_only_and_default_space_only() -> None:

@@ -1,0 +1,193 @@
+"""Grouping throughput: the ``funnel`` and ``stories`` stages alone through real Kafka
+(and the story state in Elasticsearch), 1 worker process against 2, side by side.
+
+    python -m bench.grouping_throughput [--articles 3000] [--rounds 2] [--workers 1 2]
+    python -m bench.grouping_throughput cost [--articles 2000]
+
+Input: the labelled copies set (``bench/copies_data.py``: originals, wire copies,
+follow-ups, templated stories; built from ../shared at run time) over several seeds, a
+few thousand articles with their copies. Each run gets its own topics (raw: 4
+partitions), consumer group and story state; workers (``bench.grouping_worker``: the
+pipeline's own agents, nothing else) load and join before the clock starts, which
+stops when the assigned topic holds every assignment. The runs alternate (1, 2, 1, 2,
+...) so drift of the shared machine hits both. Where the time goes comes from the
+workers' ``newsflow_stage_seconds`` (``bench/stage_times.py``).
+
+``cost`` splits the stories stage's cost per article in-process (decode, signature and
+wire, LSH lookup and verification, record, Elasticsearch state write, serializing the
+assignment), as it was (all in the stories stage) and as it is (the signature made by
+the funnel, shipped as a header, only decoded by the stories stage).
+
+Writes bench/results/grouping_throughput.json (and .png), grouping_cost.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+
+from bench import copies_data
+from bench.common import RESULTS, ROOT, write
+from bench.pipeline_bench import env_of, group_members, isolated, stop
+from bench.stage_times import breakdown, free_port, scrape
+from pipeline.core.contracts import Provenance, RawArticle
+from pipeline.core.settings import MAX_MESSAGE_BYTES, Settings
+from pipeline.stream.storystate import StoryState
+from pipeline.stream.topics import ensure_topics
+
+PROV = Provenance(connector="bench", source="bench")
+
+
+def dataset(n: int) -> list[RawArticle]:
+    """About ``n`` articles of the copies set, seed after seed, in its arrival order."""
+    out: list[RawArticle] = []
+    seed = 1
+    while len(out) < n:
+        docs, _ = copies_data.build(seed=seed, variants=4)
+        out += [RawArticle.new(url=f"https://bench.example.org/g{seed}/{d.id}", text=d.text,
+                               title=d.title, provenance=PROV) for d in docs]
+        seed += 1
+    return out[:n]
+
+
+def produce(s: Settings, arts: list[RawArticle]) -> None:
+    producer = KafkaProducer(**s.kafka_client_config(), acks="all", linger_ms=20,
+                             max_request_size=MAX_MESSAGE_BYTES)
+    for a in arts:
+        producer.send(s.raw_topic, key=a.id.encode(), value=a.to_bytes())
+    producer.flush()
+    producer.close()
+
+
+def assigned(s: Settings) -> int:
+    """Messages on the assigned topic (its end offsets)."""
+    consumer = KafkaConsumer(**s.kafka_client_config())
+    try:
+        parts = consumer.partitions_for_topic(s.assigned_topic) or set()
+        ends = consumer.end_offsets([TopicPartition(s.assigned_topic, p) for p in parts])
+        return int(sum(ends.values()))
+    finally:
+        consumer.close()
+
+
+def wait_assigned(s: Settings, n: int, timeout: float, procs: list[Any]) -> float:
+    t0 = time.monotonic()
+    while assigned(s) < n:
+        if any(p.poll() is not None for p in procs):
+            raise SystemExit("a worker exited")
+        if time.monotonic() - t0 > timeout:
+            raise SystemExit(f"timed out: {assigned(s)} of {n} assigned")
+        time.sleep(0.2)
+    return time.monotonic()
+
+
+def start(s: Settings, n: int, log: Path) -> tuple[list[subprocess.Popen[bytes]], list[int]]:
+    cmd = [sys.executable, "-m", "faust", "-A", "bench.grouping_worker", "worker", "-l",
+           "warn", "--without-web"]
+    ports = [free_port() for _ in range(n)]
+    procs = [subprocess.Popen(cmd, env={**env_of(s), "NEWSFLOW_WORKER_INDEX": str(i),
+                                        "NEWSFLOW_METRICS_PORT": str(ports[i])},
+                              stdout=subprocess.DEVNULL, stderr=log.open("ab"), cwd=ROOT)
+             for i in range(n)]
+    return procs, ports
+
+
+def run(workers: int, arts: list[RawArticle]) -> dict[str, Any]:
+    s = isolated(partitions=4)
+    ensure_topics(s)
+    log = RESULTS / f"grouping-{s.topic_prefix}.log"
+    procs, ports = start(s, workers, log)
+    try:
+        warm = [RawArticle.new(url=f"https://bench.example.org/warm/{i}", text=a.text,
+                               title="warm", provenance=PROV) for i, a in enumerate(arts[:8])]
+        produce(s, warm)
+        wait_assigned(s, len(warm), 300, procs)
+        deadline = time.monotonic() + 120
+        while group_members(s) < workers and time.monotonic() < deadline:
+            time.sleep(1)
+        time.sleep(2)
+        before = scrape(ports)
+        t0 = time.monotonic()
+        produce(s, arts)
+        t1 = wait_assigned(s, len(arts) + len(warm), 1800, procs)
+        after = scrape(ports)
+    finally:
+        stop(procs)
+        StoryState(s).drop()
+        log.unlink(missing_ok=True)
+    seconds = t1 - t0
+    return {"workers": workers, "articles": len(arts), "seconds": round(seconds, 2),
+            "articles_per_s": round(len(arts) / seconds, 1),
+            "stages": breakdown(before, after, articles=len(arts))}
+
+
+def throughput(args: argparse.Namespace) -> None:
+    arts = dataset(args.articles)
+    rows = []
+    for r in range(args.rounds):
+        for w in args.workers:
+            rows.append({**run(w, arts), "round": r})
+            print({k: v for k, v in rows[-1].items() if k != "stages"}, flush=True)
+    by = {w: statistics.median(x["articles_per_s"] for x in rows if x["workers"] == w)
+          for w in args.workers}
+    result: dict[str, Any] = {"articles": len(arts), "raw_partitions": 4, "runs": rows,
+                              "median_articles_per_s": by}
+    if 1 in by and 2 in by:
+        result["ratio_2w_over_1w"] = round(by[2] / by[1], 3)
+        pairs = [b["articles_per_s"] / a["articles_per_s"]
+                 for a, b in zip([x for x in rows if x["workers"] == 1],
+                                 [x for x in rows if x["workers"] == 2], strict=False)]
+        result["ratio_per_round"] = [round(p, 3) for p in pairs]
+    write("grouping_throughput", result)
+    _plot(rows)
+
+
+def _plot(rows: list[dict[str, Any]]) -> None:
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    labels = [f"{r['workers']}w r{r['round']}" for r in rows]
+    ax.bar(labels, [r["articles_per_s"] for r in rows],
+           color=["#27a" if r["workers"] == 1 else "#2a7" for r in rows])
+    ax.set_ylabel("articles / s (funnel + stories)")
+    ax.set_title("grouping through Kafka: 1 vs 2 worker processes")
+    fig.tight_layout()
+    fig.savefig(RESULTS / "grouping_throughput.png", dpi=100)
+
+
+def cost(args: argparse.Namespace) -> None:
+    """Per-article cost split of the stories stage, before and after the header."""
+    from bench.stage_cost import split
+
+    result = split(dataset(args.articles), batch=args.batch)
+    write("grouping_cost", result)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--articles", type=int, default=3000)
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    sub = ap.add_subparsers(dest="cmd")
+    c = sub.add_parser("cost")
+    c.add_argument("--articles", type=int, default=2000)
+    c.add_argument("--batch", type=int, default=64)
+    args = ap.parse_args()
+    (cost if args.cmd == "cost" else throughput)(args)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
