@@ -36,8 +36,13 @@ from pipeline.ops.stack.fetch import fetch_elasticsearch, fetch_kafka
 from pipeline.ops.stack.topology import Topology
 
 BROKERS, NODES = 3, 2
-SYLLABLES = ["ka", "lo", "mi", "ter", "van", "su", "dor", "el", "pra", "ni", "gus", "ro",
-             "tal", "be", "zon", "quil", "fa", "mer", "ost", "ul"]
+WORDS = ("council budget harbour ferry bridge market school hospital railway station farmers "
+         "teachers workers union minister mayor court river storm flood harvest prices wages "
+         "rents trains buses tickets museum library stadium airport factory port village "
+         "district province coast valley forest road tunnel power water schools plan vote "
+         "report contract tender project strike talks deal law rule fund grant loan tax "
+         "fee").split()
+"""English words, so language detection says English and the quote is attributed."""
 PEOPLE = ["Maria Okafor", "Jonas Meyer", "Aiko Tanaka", "Elena Ruiz", "Tomas Berg",
           "Grace Mensah", "Oliver Grant", "Priya Raman"]
 PLACES = ["Berlin", "Lagos", "Madrid", "Osaka", "Lisbon", "Nairobi", "Quito", "Oslo"]
@@ -86,7 +91,7 @@ def local_cluster(running: Settings, name: str, *, prefix: str) -> Iterator[Sett
 
 
 def _word(rng: random.Random) -> str:
-    return "".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 3)))
+    return rng.choice(WORDS)
 
 
 @dataclass
