@@ -12,7 +12,7 @@ indices and the story assignment's state::
     >>> from pipeline.core.settings import Settings
     >>> writer_role(Settings())["indices"][0]["names"]  # doctest: +NORMALIZE_WHITESPACE
     ['news-articles', 'news-articles-v*', 'news-quotes', 'news-quotes-v*',
-     'news-articles-stories']
+     'news-articles-stories', 'news-articles-stories-v*']
 
 ``newsflow_dashboards`` lets ``setup`` import the Kibana saved objects (data view, saved search,
 visualisations, dashboard) into the default space, and nothing else in Kibana.

@@ -36,12 +36,14 @@ from pipeline.ops.stack.fetch import fetch_elasticsearch, fetch_kafka
 from pipeline.ops.stack.topology import Topology
 
 BROKERS, NODES = 3, 2
-WORDS = ("council budget harbour ferry bridge market school hospital railway station farmers "
-         "teachers workers union minister mayor court river storm flood harvest prices wages "
-         "rents trains buses tickets museum library stadium airport factory port village "
-         "district province coast valley forest road tunnel power water schools plan vote "
-         "report contract tender project strike talks deal law rule fund grant loan tax "
-         "fee").split()
+WORDS = ["council", "budget", "harbour", "ferry", "bridge", "market", "school",
+         "hospital", "railway", "station", "farmers", "teachers", "workers", "union",
+         "minister", "mayor", "court", "river", "storm", "flood", "harvest", "prices",
+         "wages", "rents", "trains", "buses", "tickets", "museum", "library",
+         "stadium", "airport", "factory", "port", "village", "district", "province",
+         "coast", "valley", "forest", "road", "tunnel", "power", "water", "schools",
+         "plan", "vote", "report", "contract", "tender", "project", "strike", "talks",
+         "deal", "law", "rule", "fund", "grant", "loan", "tax", "fee"]
 """English words, so language detection says English and the quote is attributed."""
 PEOPLE = ["Maria Okafor", "Jonas Meyer", "Aiko Tanaka", "Elena Ruiz", "Tomas Berg",
           "Grace Mensah", "Oliver Grant", "Priya Raman"]
