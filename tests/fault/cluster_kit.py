@@ -131,9 +131,9 @@ class Stream:
         who, where = rng.choice(PEOPLE), rng.choice(PLACES)
         body = ". ".join(" ".join(_word(rng) for _ in range(10)).capitalize()
                          for _ in range(6))
-        words = " ".join(_word(rng) for _ in range(8))
+        words = " ".join(_word(rng) for _ in range(12)).capitalize()
         text = (f"{who} spoke in {where} on Monday. {body}. "
-                f"“We have agreed on {words} today,” {who.split()[-1]} told reporters.")
+                f"“{words},” {who.split()[-1]} told reporters.")
         return RawArticle.new(url=f"https://origin.example.org/a/{i}", title=f"Report {i}",
                               text=text, published_at=now,
                               provenance=Provenance(connector="test", source="origin",
