@@ -15,7 +15,8 @@ from kafka import KafkaConsumer, KafkaProducer
 
 from pipeline.core.contracts import DeadLetter, Provenance, RawArticle
 from pipeline.core.settings import Settings
-from tests.integration.test_stories_stream import docs, es, raw  # noqa: F401 - fixture
+from tests.integration.conftest import docs
+from tests.integration.test_stories_stream import es, raw  # noqa: F401 - fixture
 from tests.unit.copies_text import FOLLOW_UP, SAME_TOPIC, WIRE
 
 pytestmark = pytest.mark.integration

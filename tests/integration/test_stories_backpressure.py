@@ -16,13 +16,13 @@ from pipeline.core.settings import Settings
 from pipeline.group.copies import Body, StoryIndex
 from pipeline.stream.batches import transient
 from pipeline.stream.storystate import StoryState
+from tests.integration.conftest import docs
 from tests.integration.test_big_article import _letters
 from tests.integration.test_stories_stream import (  # noqa: F401 - es is a fixture
     COPIES,
     ORIGINAL,
     OTHERS,
     check_one_story,
-    docs,
     es,
     produce,
     wait_indexed,
