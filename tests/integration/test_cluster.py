@@ -18,53 +18,19 @@ from pipeline.core.settings import Settings
 from pipeline.ops import stack
 from pipeline.ops.cluster import check
 from pipeline.ops.stack import services
-from pipeline.ops.stack.fetch import fetch_elasticsearch, fetch_kafka
-from pipeline.ops.stack.topology import Topology
 from pipeline.ops.status import collect
 from pipeline.stream.app import faust_app
 from pipeline.stream.topics import ensure_topics, replication_for
 from tests.conftest import wait_for
+from tests.fault.cluster_kit import BROKERS, NODES, local_cluster
 
 pytestmark = pytest.mark.integration
-BROKERS, NODES = 3, 2
-
-
-def _free_run(candidates: range, count: int, *, offset: int = 0) -> int:
-    """The first of ``candidates`` from which ``count`` ports (and as many ``offset``
-    above) are free: this machine's stacks keep to their own port ranges."""
-    for first in candidates:
-        ports = [first + i for i in range(count)] + [first + offset + i for i in range(count)]
-        if not any(services.port_open(services.Endpoint("127.0.0.1", p)) for p in ports):
-            return first
-    pytest.fail(f"no {count} free ports from {candidates}")
 
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Settings]:
-    running = Settings.from_env()  # the running stack: its home, ports and jars
-    home = running.home / "cluster-test"  # reachable by Elasticsearch's user, as that home
-    home.mkdir(parents=True, exist_ok=True)
-    os.chmod(home, 0o755)
-    kafka_port = services.kafka_endpoint(running).port
-    es_port = services.es_endpoint(running).port
-    kafka_base = _free_run(range(kafka_port + 20, kafka_port + 80, 10), 2 * BROKERS)
-    es_base = _free_run(range(es_port + 50, es_port + 90, 10), NODES, offset=100)
-    env = {**os.environ, "NEWSFLOW_HOME": str(home),
-           "NEWSFLOW_KAFKA_BOOTSTRAP": f"127.0.0.1:{kafka_base}",
-           "NEWSFLOW_ES_URL": f"http://127.0.0.1:{es_base}", "NEWSFLOW_TOPIC_PREFIX": "cl",
-           "NEWSFLOW_INDEX": "cl-articles", "NEWSFLOW_ES_JAVA_OPTS": "-Xms384m -Xmx512m"}
-    settings = Settings.from_env(env)
-    (home / "dist").mkdir(exist_ok=True)
-    for dist in (fetch_kafka(running), fetch_elasticsearch(running)):
-        link = home / "dist" / dist.name
-        if not link.exists():
-            link.symlink_to(dist)
-    try:
-        stack.up(settings, topology=Topology(BROKERS, NODES), say=lambda m: None, timeout=300)
+    with local_cluster(Settings.from_env(), "cluster-test", prefix="cl") as settings:
         yield settings
-    finally:
-        stack.down(settings, wipe=True, say=lambda m: None)
-        subprocess.run(["rm", "-rf", str(home)], check=False)
 
 
 def _env(settings: Settings, **extra: str) -> dict[str, str]:
