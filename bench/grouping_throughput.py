@@ -18,6 +18,11 @@ wire, LSH lookup and verification, record, Elasticsearch state write, serializin
 assignment), as it was (all in the stories stage) and as it is (the signature made by
 the funnel, shipped as a header, only decoded by the stories stage).
 
+Each run also records how busy the machine's cores were (``cpu``, ``bench/cpu.py``) and
+``ceiling_from_idle_cores``: the most 2 workers could gain if every core the 1-worker run
+left idle went to them. On a machine whose broker, Elasticsearch and load generator share
+the workers' cores, that ceiling, not the design, caps the scaling figure.
+
 Writes bench/results/grouping_throughput.json (and .png), grouping_cost.json.
 """
 
@@ -35,6 +40,7 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from bench import copies_data
 from bench.common import RESULTS, ROOT, write
+from bench.cpu import snapshot, used
 from bench.pipeline_bench import env_of, group_members, isolated, stop
 from bench.stage_times import breakdown, free_port, scrape
 from pipeline.core.contracts import Provenance, RawArticle
@@ -113,18 +119,18 @@ def run(workers: int, arts: list[RawArticle]) -> dict[str, Any]:
         while group_members(s) < workers and time.monotonic() < deadline:
             time.sleep(1)
         time.sleep(2)
-        before = scrape(ports)
+        before, cpu0 = scrape(ports), snapshot([p.pid for p in procs])
         t0 = time.monotonic()
         produce(s, arts)
         t1 = wait_assigned(s, len(arts) + len(warm), 1800, procs)
-        after = scrape(ports)
+        after, cpu = scrape(ports), used(cpu0, snapshot([p.pid for p in procs]))
     finally:
         stop(procs)
         StoryState(s).drop()
         log.unlink(missing_ok=True)
     seconds = t1 - t0
     return {"workers": workers, "articles": len(arts), "seconds": round(seconds, 2),
-            "articles_per_s": round(len(arts) / seconds, 1),
+            "articles_per_s": round(len(arts) / seconds, 1), "cpu": cpu,
             "stages": breakdown(before, after, articles=len(arts))}
 
 
@@ -145,6 +151,9 @@ def throughput(args: argparse.Namespace) -> None:
                  for a, b in zip([x for x in rows if x["workers"] == 1],
                                  [x for x in rows if x["workers"] == 2], strict=False)]
         result["ratio_per_round"] = [round(p, 3) for p in pairs]
+        busy = statistics.median(x["cpu"]["cores_busy"] for x in rows if x["workers"] == 1)
+        if busy:  # the best 2 workers could do if all the machine's idle CPU went to them
+            result["ceiling_from_idle_cores"] = round(rows[0]["cpu"]["cores"] / busy, 3)
     write("grouping_throughput", result)
     _plot(rows)
 

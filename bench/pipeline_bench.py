@@ -28,6 +28,7 @@ from elasticsearch import Elasticsearch
 from kafka import KafkaProducer
 
 from bench.common import RESULTS, ROOT, corpus, write
+from bench.cpu import snapshot, used
 from bench.stage_times import breakdown, free_port, scrape
 from pipeline.core.contracts import Provenance, RawArticle
 from pipeline.core.settings import MAX_MESSAGE_BYTES, Settings
@@ -158,12 +159,12 @@ def pipeline_run(texts: list[str], workers: int) -> dict[str, Any]:
     with running(workers, texts) as (s, es, procs):
         ports = [PORTS[p.pid] for p in procs]
         arts = articles(texts, "run")
-        before = scrape(ports)
+        before, cpu0 = scrape(ports), snapshot([p.pid for p in procs])
         t0 = time.monotonic()
         produce(s, arts)
         t1 = wait_count(es, s, len(arts) + 8, 1800)
-        after = scrape(ports)
-    return {"workers": workers, "seconds": round(t1 - t0, 2),
+        after, cpu = scrape(ports), used(cpu0, snapshot([p.pid for p in procs]))
+    return {"workers": workers, "seconds": round(t1 - t0, 2), "cpu": cpu,
             "stages": breakdown(before, after, articles=len(arts))}
 
 
