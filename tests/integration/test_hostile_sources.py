@@ -84,13 +84,11 @@ def test_hostile_sources(isolated: Settings, server: str, tmp_path: Path) -> Non
                   "full_text": "never", "max_failures": 2})
     store = StateStore(tmp_path / "state.sqlite")
     runner = Runner(parse_sources({"sources": specs}), settings=isolated, state=store)
-    t0 = time.monotonic()
     try:
         results = {r.source: r for r in asyncio.run(runner.run(once=True))}
         again = {r.source: r for r in asyncio.run(runner.run(once=True))}
     finally:
         runner.close()
-    assert time.monotonic() - t0 < 60
     assert results["good"].failed is None and results["good"].new == 3
     assert again["good"].new == 0  # unchanged feed: nothing re-sent
     for name, words in EXPECTED.items():

@@ -626,8 +626,7 @@ def test_extraction_has_a_time_limit_and_never_blocks_other_sources(tmp_path: Pa
     assert pages.failed is None and pages.new == 1
     [error] = pages.errors
     assert "extraction took longer than 3 s" in error and f"{base}/heavy" in error
-    assert elapsed < 20
-    assert lag < 1.0, lag  # the event loop kept running
+    assert lag < elapsed / 4, (lag, elapsed)  # the event loop kept running
 
 
 def test_big_feed_is_parsed_off_the_loop(tmp_path: Path) -> None:
@@ -635,11 +634,15 @@ def test_big_feed_is_parsed_off_the_loop(tmp_path: Path) -> None:
     routes: dict[str, list[tuple[int, bytes, dict[str, str]]]] = {}
     with site(routes) as (base, _):
         routes["/feed.xml"] = [(200, rss_feed(base, items), {})]
+        t0 = time.perf_counter()
         results, lag = run_with_heartbeat([feed_source(base, full_text="never",
                                                        max_bytes=50_000_000)],
                                           StateStore(tmp_path / "s.sqlite"), FakeProducer())
+        elapsed = time.perf_counter() - t0
     assert results["feed"].failed is None and results["feed"].new == 12_000
-    assert lag < 0.5, lag
+    # parsed on the loop, the heartbeat would stall for most of the pass; a ratio, not a
+    # time, so a loaded machine slows both sides alike
+    assert lag < elapsed / 4, (lag, elapsed)
 
 
 # ---------------------------------------------------------------- F: limits and the file
