@@ -51,14 +51,44 @@ def write(name: str, result: dict[str, Any]) -> Path:
     return path
 
 
+def pyplot() -> Any | None:
+    """``matplotlib.pyplot`` on the file-only Agg backend, or None when matplotlib is
+    absent (the benchmarks then write their JSON without a plot)::
+
+        plt = pyplot()
+        if plt is None:
+            return
+        fig, ax = plt.subplots()
+        ...
+        save_png(fig, "name")
+    """
+    try:
+        import matplotlib
+    except ImportError:
+        return None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save_png(fig: Any, name: str) -> Path:
+    """Lay out ``fig``, write it as ``bench/results/<name>.png`` beside the JSON, close it."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{name}.png"
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return path
+
+
 def bar_png(name: str, labels: list[str], values: list[float], ylabel: str,
             title: str = "") -> None:
     """A bar chart beside the JSON (skipped when matplotlib is absent)."""
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
+    plt = pyplot()
+    if plt is None:
         return
     fig, ax = plt.subplots(figsize=(max(4, 1.1 * len(labels) + 1), 3.5))
     ax.bar(labels, values, color="#2a7")
@@ -66,6 +96,4 @@ def bar_png(name: str, labels: list[str], values: list[float], ylabel: str,
     if title:
         ax.set_title(title)
     ax.tick_params(axis="x", labelrotation=20)
-    fig.tight_layout()
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    fig.savefig(RESULTS / f"{name}.png", dpi=100)
+    save_png(fig, name)

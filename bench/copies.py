@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.common import RESULTS, write
+from bench.common import pyplot, save_png, write
 from bench.copies_data import Doc, build, pair_scores
 from pipeline.group import signature as C
 from pipeline.group.copies import THRESHOLD, Body, Entry, Signature, StoryIndex
@@ -180,11 +180,8 @@ def ablation(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def plot(out: dict[str, Any]) -> None:
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
+    plt = pyplot()
+    if plt is None:
         return
     fig, ax = plt.subplots(figsize=(6.5, 4))
     styles = {"wire-first": "-", "random": "--", "wire-first, containment only": ":",
@@ -205,9 +202,7 @@ def plot(out: dict[str, Any]) -> None:
     ax.set_title("Same story: pairwise P/R vs threshold (seed 1)")
     ax.set_ylim(max(0.0, low - 0.02), 1.005)
     ax.legend(fontsize=7, loc="lower left")
-    fig.tight_layout()
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    fig.savefig(RESULTS / "copies.png", dpi=100)
+    save_png(fig, "copies")
 
 
 def _rss() -> int:

@@ -15,7 +15,7 @@ import time
 
 import spacy
 
-from bench.common import RESULTS, corpus, write
+from bench.common import corpus, pyplot, save_png, write
 from pipeline.enrich.article import Enricher
 from pipeline.enrich.nlp import MODEL_CANDIDATES
 
@@ -64,20 +64,14 @@ def main() -> int:
                              "all_seconds": [round(x, 3) for x in b_times]},
               "ratio_enrichment_over_plain": round(a / b, 3)}
     write("enrich_throughput", result)
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
+    plt = pyplot()
+    if plt is not None:
         fig, ax = plt.subplots(figsize=(5, 3))
         ax.bar(["plain nlp.pipe", "newsflow enrichment"], [words / a, words / b],
                color=["#888", "#2a7"])
         ax.set_ylabel("words / s (1 process)")
         ax.set_title(f"ratio {a / b:.2f} ({len(texts)} texts)")
-        fig.tight_layout()
-        fig.savefig(RESULTS / "enrich_throughput.png", dpi=100)
-    except ImportError:
-        pass
+        save_png(fig, "enrich_throughput")
     return 0
 
 

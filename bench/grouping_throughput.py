@@ -39,7 +39,7 @@ from typing import Any
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from bench import copies_data
-from bench.common import RESULTS, ROOT, write
+from bench.common import RESULTS, ROOT, pyplot, save_png, write
 from bench.cpu import snapshot, used
 from bench.pipeline_bench import env_of, group_members, isolated, stop
 from bench.stage_times import breakdown, free_port, scrape
@@ -159,11 +159,8 @@ def throughput(args: argparse.Namespace) -> None:
 
 
 def _plot(rows: list[dict[str, Any]]) -> None:
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
+    plt = pyplot()
+    if plt is None:
         return
     fig, ax = plt.subplots(figsize=(6, 3.5))
     labels = [f"{r['workers']}w r{r['round']}" for r in rows]
@@ -171,8 +168,7 @@ def _plot(rows: list[dict[str, Any]]) -> None:
            color=["#27a" if r["workers"] == 1 else "#2a7" for r in rows])
     ax.set_ylabel("articles / s (funnel + stories)")
     ax.set_title("grouping through Kafka: 1 vs 2 worker processes")
-    fig.tight_layout()
-    fig.savefig(RESULTS / "grouping_throughput.png", dpi=100)
+    save_png(fig, "grouping_throughput")
 
 
 def cost(args: argparse.Namespace) -> None:

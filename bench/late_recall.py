@@ -1,6 +1,7 @@
 """Late copies after the hot window: do they still join their original's story?
 
     NEWSFLOW_ES_URL=http://localhost:9200 python -m bench.late_recall [--seeds 2 3]
+        [--parts stories quotes] [--quote-seeds 0 1 2 3 4]
 
 The copies bench's labelled set (bench/copies_data.py; seeds 2 and 3 are its held-out
 draws) is placed through the agents' own code: a :class:`StoryIndex` with a 1-day hot
@@ -14,6 +15,10 @@ before it and can only be found through the durable lookup (band terms).
 Recall: late copies whose story is their original's. Precision: of the late articles
 that joined an earlier story, the share that joined their own. Pairwise P/R of the whole
 set too, beside the same order with no window (everything hot).
+
+Then the late quotes (bench/late_quotes.py, ``bench/results/late_quotes.json``): reports
+of a quote by other outlets a month after its first report, through the ``group`` agent's
+step with a 1-day window on the same Elasticsearch.
 """
 
 from __future__ import annotations
@@ -92,20 +97,34 @@ def main() -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seeds", type=int, nargs="+", default=[2, 3])
     ap.add_argument("--gap", type=float, default=2.0, help="days between late articles")
+    ap.add_argument("--parts", nargs="+", choices=["stories", "quotes"],
+                    default=["stories", "quotes"])
+    ap.add_argument("--quote-seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4],
+                    help="orders of the quote set (0: the file's)")
     args = ap.parse_args()
+    if "stories" in args.parts:
+        stories(args.seeds, args.gap)
+    if "quotes" in args.parts:
+        from bench import late_quotes
+
+        late_quotes.run(Settings.from_env(os.environ), args.quote_seeds, args.gap)
+    return 0
+
+
+def stories(seeds: list[int], gap: float) -> None:
+    """The late copies of each seed, written to ``bench/results/late_recall.json``."""
     prefix = f"late{uuid.uuid4().hex[:8]}"
     settings = Settings.from_env({**os.environ, "NEWSFLOW_INDEX": f"{prefix}-articles"})
-    out: dict[str, Any] = {"hot_window_days": 1, "late_gap_days": args.gap,
+    out: dict[str, Any] = {"hot_window_days": 1, "late_gap_days": gap,
                            "late_start_day": 30, "stories": {}}
-    for seed in args.seeds:
-        out["stories"][f"seed{seed}"] = run_seed(settings, seed, args.gap)
+    for seed in seeds:
+        out["stories"][f"seed{seed}"] = run_seed(settings, seed, gap)
         print(seed, out["stories"][f"seed{seed}"]["late"]["recall"], flush=True)
     runs = out["stories"].values()
     out["summary"] = {"stories_recall_min": min(r["late"]["recall"] for r in runs),
                       "stories_precision_min": min(r["late"]["precision"] for r in runs),
                       "target_recall": 0.95}
     write("late_recall", out)
-    return 0
 
 
 if __name__ == "__main__":

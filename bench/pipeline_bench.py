@@ -27,7 +27,7 @@ from typing import Any
 from elasticsearch import Elasticsearch
 from kafka import KafkaProducer
 
-from bench.common import RESULTS, ROOT, corpus, write
+from bench.common import RESULTS, ROOT, corpus, pyplot, save_png, write
 from bench.cpu import snapshot, used
 from bench.stage_times import breakdown, free_port, scrape
 from pipeline.core.contracts import Provenance, RawArticle
@@ -213,11 +213,8 @@ def throughput(args: argparse.Namespace) -> None:
 
 
 def _plot_bars(rows: list[dict[str, Any]]) -> None:
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
+    plt = pyplot()
+    if plt is None:
         return
     fig, ax = plt.subplots(figsize=(6, 3.5))
     labels = [f"{r['workers']}w r{r['round']}" for r in rows]
@@ -228,8 +225,7 @@ def _plot_bars(rows: list[dict[str, Any]]) -> None:
     ax.set_xticks(list(x), labels)
     ax.set_ylabel("articles / s")
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(RESULTS / "pipeline_throughput.png", dpi=100)
+    save_png(fig, "pipeline_throughput")
 
 
 def latency(args: argparse.Namespace) -> None:
@@ -278,11 +274,8 @@ def latency(args: argparse.Namespace) -> None:
 
 
 def _latency_png(lat: list[float], q: list[float]) -> None:
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
+    plt = pyplot()
+    if plt is None:
         return
     fig, ax = plt.subplots(figsize=(6, 3.5))
     ax.hist(lat, bins=30, color="#2a7")
@@ -291,8 +284,7 @@ def _latency_png(lat: list[float], q: list[float]) -> None:
         ax.text(p, ax.get_ylim()[1] * 0.9, f" {label} {p:.2f}s", fontsize=8)
     ax.set_xlabel("ingest-to-searchable (s)")
     ax.set_ylabel("articles")
-    fig.tight_layout()
-    fig.savefig(RESULTS / "latency.png", dpi=100)
+    save_png(fig, "latency")
 
 
 def memory(args: argparse.Namespace) -> None:
@@ -320,20 +312,14 @@ def memory(args: argparse.Namespace) -> None:
                      "chunk": chunk, "rss_kib_after_warmup": samples[0][1],
                      "rss_kib_at_1k": first, "rss_kib_at_end": last,
                      "growth_1k_to_end": round(last / first - 1, 4), "samples": samples})
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
+    plt = pyplot()
+    if plt is not None:
         fig, ax = plt.subplots(figsize=(6, 3.5))
         ax.plot([n for n, _ in samples], [r / 1024 for _, r in samples], marker=".")
         ax.set_xlabel("articles processed")
         ax.set_ylabel("worker RSS (MiB)")
         ax.set_ylim(bottom=0)
-        fig.tight_layout()
-        fig.savefig(RESULTS / "memory.png", dpi=100)
-    except ImportError:
-        pass
+        save_png(fig, "memory")
 
 
 def _rss_kib(pid: int) -> int:

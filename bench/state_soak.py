@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.common import RESULTS, write
+from bench.common import RESULTS, pyplot, save_png, write
 from bench.quote_lookup import Statements, fragment
 from bench.story_soak import entry, lookup, rss
 from pipeline.core.contracts import Quote, QuoteArticle, QuoteSpeaker
@@ -216,12 +216,8 @@ def summary(args: argparse.Namespace, base: int, t0: float,
 
 
 def plot(name: str, out: dict[str, Any]) -> None:
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
+    plt = pyplot()
+    if plt is None:
         return
     pts = out["points"]
     xs = [p["articles"] for p in pts]
@@ -248,8 +244,7 @@ def plot(name: str, out: dict[str, Any]) -> None:
     c.legend()
     fig.suptitle(f"state soak: {out['window_days']:g}d window, {out['per_day']:,} articles/day, "
                  f"{out['quotes_per_article']:g} quotes/article")
-    fig.tight_layout()
-    fig.savefig(RESULTS / f"{name}.png", dpi=100)
+    save_png(fig, name)
 
 
 def main() -> int:

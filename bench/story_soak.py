@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.common import RESULTS, write
+from bench.common import pyplot, save_png, write
 from pipeline.group.copies import StoryIndex
 from pipeline.group.signature import Entry, Signature, _lean
 
@@ -93,12 +93,8 @@ def soak(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def plot(name: str, out: dict[str, Any]) -> None:
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
+    plt = pyplot()
+    if plt is None:
         return
     pts = out["points"]
     xs = [p["articles"] for p in pts]
@@ -115,8 +111,7 @@ def plot(name: str, out: dict[str, Any]) -> None:
     b.set_ylabel("lookup ms")
     b.legend()
     fig.suptitle(f"story index soak: {out['window_days']}d window, {out['per_day']:,}/day")
-    fig.tight_layout()
-    fig.savefig(RESULTS / f"{name}.png", dpi=100)
+    save_png(fig, name)
 
 
 def main() -> int:

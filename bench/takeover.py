@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.common import RESULTS, write
+from bench.common import pyplot, save_png, write
 
 DAY = 86400.0
 T0 = datetime(2026, 1, 1, tzinfo=UTC).timestamp()
@@ -269,12 +269,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def plot(name: str, out: dict[str, Any]) -> None:
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
+    plt = pyplot()
+    if plt is None:
         return
     fig, ax = plt.subplots(figsize=(7, 4))
     for kind, label in (("stories", "stories: Stories.recover"),
@@ -293,8 +289,7 @@ def plot(name: str, out: dict[str, Any]) -> None:
     ax.set_title(f"takeover, {out['hot_window_days']:g}d hot window, "
                  f"{out['articles_per_day']:,} articles/day, {out['quotes_per_day']:,} quotes/day")
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(RESULTS / f"{name}.png", dpi=100)
+    save_png(fig, name)
 
 
 def main() -> int:

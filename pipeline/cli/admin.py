@@ -102,6 +102,13 @@ def _print_status(report: dict[str, Any]) -> None:
                   f"{st['watermark_offset']}; hot window {st['hot_window']}: "
                   f"{st['hot_articles']} articles, ~{st['hot_bytes_estimate'] / 2**20:.1f} MiB;"
                   f" retention {st['retention']}", markup=False)
+    qs = report.get("quotes_state", {})
+    if qs.get("exists"):
+        out.print(f"quote state: {qs['index']}, {qs['durable_groups']} groups (last reports "
+                  f"{qs['oldest_event']} .. {qs['newest_event']}, age {qs['age'] or '-'}); "
+                  f"hot window {qs['hot_window']}: {qs['hot_groups']} groups, "
+                  f"~{qs['hot_bytes_estimate'] / 2**20:.1f} MiB; retention {qs['retention']}",
+                  markup=False)
     if report["sources"]:
         out.print(_sources_table(report))
 

@@ -122,6 +122,7 @@ class Settings:
     stall_check: float = 15.0  # seconds between the watchdog's checks (0: no watchdog)
     hot_window: float = 7 * 86400.0  # event time stories and quote groups keep in memory
     stories_retention: float = 0.0  # event time the durable story state keeps (0: all)
+    quotes_retention: float = 0.0  # event time since a durable quote group's last report
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -185,6 +186,7 @@ class Settings:
             batch_retries=_number(e, "NEWSFLOW_BATCH_RETRIES", d.batch_retries, int),
             hot_window=_duration(e, "NEWSFLOW_HOT_WINDOW", d.hot_window),
             stories_retention=_duration(e, "NEWSFLOW_STORIES_RETENTION", d.stories_retention),
+            quotes_retention=_duration(e, "NEWSFLOW_QUOTES_RETENTION", d.quotes_retention),
         )
 
     @property

@@ -71,6 +71,17 @@ class HotWindow:
                 out.append(gid)
         return out
 
+    def oldest(self) -> float | None:
+        """The event time of the least recently reported hot group (None: none)::
+
+            >>> w = HotWindow(QuoteGroups(), seconds=86400)
+            >>> w.touch("g1", 10.0); w.touch("g2", 20.0); w.touch("g1", 30.0); w.oldest()
+            20.0
+        """
+        while self._heap and self.last.get(self._heap[0][1]) != self._heap[0][0]:
+            heapq.heappop(self._heap)  # superseded by a later report, or forgotten
+        return self._heap[0][0] if self._heap else None
+
     def forget(self, group_id: str) -> None:
         self.last.pop(group_id, None)
         self._bands.pop(group_id, None)

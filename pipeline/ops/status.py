@@ -110,10 +110,12 @@ def collect(settings: Settings, *, state_path: Path | None = None) -> dict[str, 
     services = [asdict(s) for s in stack.status(settings)]
     report: dict[str, Any] = {"services": services, "healthy": all(s["healthy"]
                                                                    for s in services)}
+    from pipeline.stream.quotestate import report as quotes_state
     from pipeline.stream.storystate import report as stories_state
 
     for key, fn in (("topics", _topics), ("index", _index), ("quotes_index", _quotes_index),
-                    ("stories_state", stories_state), ("cluster", _cluster)):
+                    ("stories_state", stories_state), ("quotes_state", quotes_state),
+                    ("cluster", _cluster)):
         try:
             report[key] = fn(settings)
         except Exception as exc:  # noqa: BLE001 - report what is unreachable, go on

@@ -54,6 +54,7 @@ from pipeline.index.quotes_mapping import (
 )
 from pipeline.index.readiness import quotes_ready
 from pipeline.stream.batches import Batches, too_large
+from pipeline.stream.quotestate import QuoteUpkeep
 from pipeline.stream.watchdog import Progress
 
 log = logging.getLogger("newsflow.worker")
@@ -103,6 +104,7 @@ class GroupStage:
     progress: Progress | None = None  # told as a rebuild goes
     window: HotWindow | None = None  # which groups memory holds (NEWSFLOW_HOT_WINDOW)
     evicted: int = 0  # groups let go since the index was last refreshed
+    upkeep: QuoteUpkeep | None = None  # gauges and retention (pipeline/stream/quotestate.py)
     _writer: QuoteIndexWriter | None = None
     _docs: dict[str, QuoteGroup] = field(default_factory=dict)  # written at the batch's end
     _removed: dict[str, int] = field(default_factory=dict)
@@ -218,6 +220,9 @@ class GroupStage:
         for event in events:
             batches.finish(event)
         metrics.MESSAGES_OUT.labels("group").inc(len(good))
+        if self.upkeep is None:
+            self.upkeep = QuoteUpkeep(self.settings)
+        await loop.run_in_executor(None, self.upkeep.after_batch, self, len(good))
 
 
     async def _rejected(self, batches: Batches, good: list[tuple[EventT, Quote]],
