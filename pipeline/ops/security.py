@@ -20,7 +20,8 @@ state alias, and the versioned indices behind each::
 ``newsflow_setup`` administers them (index templates, creating indices and aliases,
 mappings, settings, deleting an old index after ``reindex``); ``newsflow_worker`` writes and
 reads documents and refreshes, and may neither create nor delete an index, nor change a
-mapping, a setting, an alias or a template::
+setting, an alias or a template (Elasticsearch 9 still lets the ``index`` privilege add
+mapping fields, deprecated; no document privilege lacks it)::
 
     >>> sorted(worker_role(Settings())["indices"][0]["privileges"])
     ['delete', 'index', 'maintenance', 'read', 'view_index_metadata']
@@ -87,7 +88,7 @@ def worker_role(settings: Settings) -> dict[str, Any]:
     return _index_role(
         settings, "newsflow worker, search and status: write and read the documents of "
         f"the {settings.index_alias} and {settings.quotes_index_alias} aliases and the "
-        "story state; no index creation, deletion, mapping, setting or alias change",
+        "story state; no index creation or deletion, no setting, alias or template change",
         ["monitor"], WORKER_INDEX_PRIVILEGES)
 
 

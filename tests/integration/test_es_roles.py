@@ -17,6 +17,7 @@ import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 import yaml
@@ -50,8 +51,16 @@ def secure_es(stack_settings: Settings) -> Iterator[Settings]:
     """A one-node Elasticsearch with security on (no TLS, loopback only), newsflow's setup
     and worker roles in its roles.yml, a file-realm user for each; settings as the test's
     superuser, for a custom index name."""
-    dist = es_dir(stack_settings)
     base = stack_settings.home / f"secure-es-{uuid.uuid4().hex[:8]}"
+    try:
+        yield _start_secure_es(stack_settings, base)
+    finally:
+        services.stop_pid(base / "es.pid")
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _start_secure_es(stack_settings: Settings, base: Path) -> Settings:
+    dist = es_dir(stack_settings)
     conf, data, logs = base / "config", base / "data", base / "logs"
     shutil.copytree(dist / "config", conf)
     data.mkdir()
@@ -101,11 +110,9 @@ def secure_es(stack_settings: Settings) -> Iterator[Settings]:
 
     try:
         wait_for(up, timeout=180, every=2, what="the secure Elasticsearch")
-        yield admin
     finally:
         es.close()
-        services.stop_pid(base / "es.pid")
-        shutil.rmtree(base, ignore_errors=True)
+    return admin
 
 
 def as_user(admin: Settings, user: str) -> Settings:
