@@ -33,6 +33,8 @@ from connectors.base import ByteSize, Connector, HTTPConfig, Seconds, content_ke
 from connectors.errors import ConnectorError, ParseError, SourceConfigError
 from connectors.http import Limits
 from pipeline.core.contracts import RawArticle
+from pipeline.core.env import secret
+from pipeline.core.errors import ConfigError
 
 
 class Pagination(BaseModel):
@@ -83,10 +85,13 @@ class JSONAPIConnector(Connector[JSONAPIConfig]):
         c = self.config
         if not c.auth_header:
             return {}
-        value = os.environ.get(c.auth_env or "")
+        try:  # the variable, or the file its ``_FILE`` twin names (a Docker secret)
+            value = secret(os.environ, c.auth_env) if c.auth_env else None
+        except ConfigError as exc:
+            raise self.error(SourceConfigError, str(exc)) from None
         if not value:
-            raise self.error(SourceConfigError, f"environment variable {c.auth_env!r} for "
-                             f"the {c.auth_header} header is not set")
+            raise self.error(SourceConfigError, f"environment variable {c.auth_env!r} (or "
+                             f"{c.auth_env}_FILE) for the {c.auth_header} header is not set")
         return {c.auth_header: value}
 
     async def fetch(self) -> AsyncIterator[RawArticle | ConnectorError]:

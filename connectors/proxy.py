@@ -26,6 +26,9 @@ from dataclasses import dataclass
 
 import httpx
 
+from pipeline.core.env import secret
+from pipeline.core.errors import ConfigError
+
 SCHEMES = ("http", "https", "socks5", "socks5h")
 
 
@@ -60,10 +63,13 @@ class ProxyConfig:
         or not ``user:password``."""
         if not self.auth_env:
             return None
-        value = os.environ.get(self.auth_env)
+        try:  # the variable, or the file its ``_FILE`` twin names (a Docker secret)
+            value = secret(os.environ, self.auth_env)
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
         if not value or ":" not in value:
-            raise ValueError(f"environment variable {self.auth_env} (proxy_auth_env) must "
-                             "hold user:password")
+            raise ValueError(f"environment variable {self.auth_env} (proxy_auth_env) or "
+                             f"{self.auth_env}_FILE must hold user:password")
         user, _, password = value.partition(":")
         return user, password
 

@@ -64,6 +64,11 @@ def settings_env(settings: Settings) -> dict[str, str]:
                 "NEWSFLOW_KAFKA_SASL_MECHANISM": settings.kafka_sasl_mechanism,
                 "NEWSFLOW_KAFKA_SASL_USERNAME": settings.kafka_sasl_username or "",
                 "NEWSFLOW_KAFKA_SASL_PASSWORD": settings.kafka_sasl_password or ""}
+        env.pop("NEWSFLOW_KAFKA_SASL_PASSWORD_FILE", None)  # the password is given: not both
+    if settings.es_username and settings.es_password:  # an Elasticsearch with users
+        env |= {"NEWSFLOW_ES_USERNAME": settings.es_username,
+                "NEWSFLOW_ES_PASSWORD": settings.es_password}
+        env.pop("NEWSFLOW_ES_PASSWORD_FILE", None)
     return env
 
 

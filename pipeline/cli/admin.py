@@ -141,8 +141,9 @@ def setup(
     kibana: bool = typer.Option(True, help="Import Kibana objects when NEWSFLOW_KIBANA_URL "
                                 "is set."),
     security_only: bool = typer.Option(False, "--security-only", help="Only set the "
-                                       "kibana_system password and create the newsflow role "
-                                       "and user, as the superuser (secure compose profile)."),
+                                       "kibana_system password and create the newsflow roles "
+                                       "and users (setup, worker), as the superuser (secure "
+                                       "compose profile)."),
     repair: bool = typer.Option(False, "--repair", help="When a plain index holds an "
                                 "alias's name (written to after its index was deleted), "
                                 "move its documents into the versioned index and make the "

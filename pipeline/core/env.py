@@ -12,17 +12,32 @@ from pipeline.core.errors import ConfigError
 def secret(env: Mapping[str, str], name: str) -> str | None:
     """A password from ``name``, or read from the file ``name_FILE`` names (a Docker secret
     under /run/secrets: kept out of the container's environment). One trailing newline is
-    dropped."""
-    if env.get(name):
-        return env[name]
+    dropped. Both set, or a file that is missing, unreadable or empty, is a
+    :class:`ConfigError` naming the variable (and the path)::
+
+        >>> secret({"NEWSFLOW_ES_PASSWORD": "pw"}, "NEWSFLOW_ES_PASSWORD")
+        'pw'
+        >>> secret({}, "NEWSFLOW_ES_PASSWORD") is None
+        True
+    """
     path = env.get(f"{name}_FILE")
+    if env.get(name):
+        if path:
+            raise ConfigError(f"both {name} and {name}_FILE are set: set one of them "
+                              f"(the file, {name}_FILE, keeps the password out of the "
+                              "environment)")
+        return env[name]
     if not path:
         return None
     try:
         text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{name}_FILE={path!r} cannot be read: {exc.strerror}") from None
-    return text.removesuffix("\n") or None
+    except (OSError, UnicodeDecodeError) as exc:
+        why = getattr(exc, "strerror", None) or str(exc)
+        raise ConfigError(f"{name}_FILE={path!r} cannot be read: {why}") from None
+    value = text.removesuffix("\n").removesuffix("\r")
+    if not value:
+        raise ConfigError(f"{name}_FILE={path!r} is empty: write the password into it")
+    return value
 
 
 KAFKA_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")

@@ -88,7 +88,9 @@ class Settings:
     es_password: str | None = field(default=None, repr=False)
     kibana_system_password: str | None = field(default=None, repr=False)
     es_ca_certs: str | None = None
-    es_writer_password: str | None = field(default=None, repr=False)
+    # setup --security-only: the passwords of the users it creates (pipeline.ops.security)
+    es_setup_password: str | None = field(default=None, repr=False)
+    es_worker_password: str | None = field(default=None, repr=False)
     group: str | None = None
     kafka_security_protocol: str = "PLAINTEXT"
     kafka_sasl_mechanism: str | None = None
@@ -147,7 +149,8 @@ class Settings:
             es_password=secret(e, "NEWSFLOW_ES_PASSWORD"),
             kibana_system_password=secret(e, "NEWSFLOW_KIBANA_SYSTEM_PASSWORD"),
             es_ca_certs=e.get("NEWSFLOW_ES_CA_CERTS") or None,
-            es_writer_password=secret(e, "NEWSFLOW_ES_WRITER_PASSWORD"),
+            es_setup_password=secret(e, "NEWSFLOW_ES_SETUP_PASSWORD"),
+            es_worker_password=secret(e, "NEWSFLOW_ES_WORKER_PASSWORD"),
             group=e.get("NEWSFLOW_GROUP") or None,
             kafka_security_protocol=kafka_protocol(e.get("NEWSFLOW_KAFKA_SECURITY_PROTOCOL"),
                                               sasl=bool(e.get("NEWSFLOW_KAFKA_SASL_MECHANISM"))),

@@ -17,13 +17,17 @@
 
 from __future__ import annotations
 
+import time
+
 from kafka import KafkaAdminClient
 from kafka.admin import (
     ACL,
+    ACLFilter,
     ACLOperation,
     ACLPermissionType,
     ACLResourcePatternType,
     ResourcePattern,
+    ResourcePatternFilter,
     ResourceType,
 )
 
@@ -68,17 +72,44 @@ def role_acls(settings: Settings, *, connector: str, worker: str) -> list[ACL]:
     return [*connector_acls(settings, connector), *worker_acls(settings, worker)]
 
 
-def apply_acls(settings: Settings, *, connector: str, worker: str) -> int:
-    """Create the ACLs (existing ones are kept: creating an ACL twice is a no-op).
-    Returns how many were asked for; raises on the first the broker refused."""
+def _key(acl: ACL) -> tuple[str, str, str, str, str, str]:
+    pattern = acl.resource_pattern
+    return (acl.principal, acl.host, acl.operation.name, acl.permission_type.name,
+            f"{pattern.resource_type.name}:{pattern.resource_name}", pattern.pattern_type.name)
+
+
+def _missing(admin: KafkaAdminClient, rules: list[ACL]) -> list[ACL]:
+    """The rules the broker does not show yet (it applies new ACLs a moment after the
+    controller accepted them)."""
+    anything = ACLFilter(principal=None, host=None, operation=ACLOperation.ANY,
+                         permission_type=ACLPermissionType.ANY,
+                         resource_pattern=ResourcePatternFilter(ResourceType.ANY, None,
+                                                                ACLResourcePatternType.ANY))
+    shown, _ = admin.describe_acls(anything)
+    have = {_key(acl) for acl in shown}
+    return [rule for rule in rules if _key(rule) not in have]
+
+
+def apply_acls(settings: Settings, *, connector: str, worker: str,
+               timeout: float = 30.0) -> int:
+    """Create the ACLs (existing ones are kept: creating an ACL twice is a no-op) and wait
+    until the broker enforces them, so that clients started next are allowed.
+    Returns how many were asked for; raises on the first the broker refused, or when they
+    are not in force within ``timeout`` seconds."""
     rules = role_acls(settings, connector=connector, worker=worker)
     admin = KafkaAdminClient(**settings.kafka_client_config(), client_id="newsflow-setup",
                              request_timeout_ms=15000)
     try:
         result = admin.create_acls(rules)
+        failed = result.get("failed", [])
+        if failed:
+            raise NewsflowError(f"Kafka refused {len(failed)} ACL(s): {str(failed[0])[:200]}")
+        deadline = time.monotonic() + timeout
+        while missing := _missing(admin, rules):
+            if time.monotonic() > deadline:
+                raise NewsflowError(f"{len(missing)} ACL(s) created but not in force after "
+                                    f"{timeout:.0f} s, e.g. {_key(missing[0])}")
+            time.sleep(0.2)
     finally:
         admin.close()
-    failed = result.get("failed", [])
-    if failed:
-        raise NewsflowError(f"Kafka refused {len(failed)} ACL(s): {str(failed[0])[:200]}")
     return len(rules)

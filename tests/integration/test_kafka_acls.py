@@ -1,9 +1,14 @@
-"""Least privilege on a real broker: SASL/PLAIN with a user per role and the StandardAuthorizer
-(nothing allowed without an ACL). The connector user writes the raw and dead-letter topics
-and is refused a read of the enriched topic and a topic delete; setup runs as the super user."""
+"""Least privilege on a real broker configured as the secure compose profile configures its
+broker: SASL/PLAIN users and passwords from the JAAS file deploy/make-secrets.sh writes (a
+JVM option, as KAFKA_OPTS in the compose), the StandardAuthorizer (nothing allowed without
+an ACL) and the compose's super users. Every client reads its password from a file
+(``NEWSFLOW_KAFKA_SASL_PASSWORD_FILE``). The connector user writes the raw and dead-letter
+topics and is refused a read of the enriched topic and a topic delete; setup runs as the
+super user."""
 
 from __future__ import annotations
 
+import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,9 +25,13 @@ from pipeline.ops.stack import services
 from pipeline.ops.stack.fetch import fetch_kafka
 from pipeline.stream.topics import ensure_topics
 from tests.conftest import wait_for
+from tests.unit.compose_files import ROOT, secure
 
 pytestmark = pytest.mark.integration
-USERS = {"admin": "admin-pw-1", "connector": "connector-pw-2", "worker": "worker-pw-3"}
+USERS = ("setup", "connector", "worker")
+# the broker settings of the secure compose profile that decide who may do what
+AUTHZ = ("KAFKA_AUTHORIZER_CLASS_NAME", "KAFKA_SUPER_USERS",
+         "KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND", "KAFKA_AUTO_CREATE_TOPICS_ENABLE")
 
 
 def _base_port() -> int:
@@ -34,43 +43,63 @@ def _base_port() -> int:
     pytest.fail("no free ports for the ACL broker")
 
 
-def as_user(port: int, home: Path, user: str, **env: str) -> Settings:
+def as_user(port: int, home: Path, secrets: Path, user: str, **env: str) -> Settings:
     return Settings.from_env({**env, "NEWSFLOW_KAFKA_BOOTSTRAP": f"127.0.0.1:{port}",
                               "NEWSFLOW_HOME": str(home), "NEWSFLOW_TOPIC_PREFIX": "acl",
                               "NEWSFLOW_KAFKA_SASL_MECHANISM": "PLAIN",
                               "NEWSFLOW_KAFKA_SASL_USERNAME": user,
-                              "NEWSFLOW_KAFKA_SASL_PASSWORD": USERS[user]})
+                              "NEWSFLOW_KAFKA_SASL_PASSWORD_FILE":
+                                  str(secrets / f"kafka_{user}_password")})
+
+
+def compose_broker_properties() -> tuple[str, ...]:
+    """The secure compose's authorizer settings as broker properties
+    (``KAFKA_SUPER_USERS`` -> ``super.users``, as the apache/kafka image maps them)."""
+    env = secure()["services"]["kafka"]["environment"]
+    return tuple(f"{key.removeprefix('KAFKA_').lower().replace('_', '.')}={env[key]}"
+                 for key in AUTHZ)
 
 
 @pytest.fixture(scope="module")
 def acl_broker(stack_settings: Settings, tmp_path_factory: pytest.TempPathFactory
                ) -> Iterator[dict[str, Settings]]:
     home = tmp_path_factory.mktemp("acl")
+    secrets = home / "secrets"
+    subprocess.run(["sh", str(ROOT / "deploy" / "make-secrets.sh"), str(secrets)],
+                   check=True, capture_output=True, timeout=60)
     (home / "dist").symlink_to(fetch_kafka(stack_settings).parent)
     port = _base_port()
-    users = " ".join(f'user_{u}="{p}"' for u, p in USERS.items())
-    jaas = ("org.apache.kafka.common.security.plain.PlainLoginModule required "
-            f'username="admin" password="{USERS["admin"]}" {users};')
-    extra = ("authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer",
-             # admin: setup and the broker itself; ANONYMOUS: the loopback controller listener
-             "super.users=User:admin;User:ANONYMOUS",
-             "allow.everyone.if.no.acl.found=false",
-             "auto.create.topics.enable=false",
-             f"listener.name.client.plain.sasl.jaas.config={jaas}")
-    admin = as_user(port, home, "admin")
-    services.start_kafka(admin, extra=extra)
+    # the broker is started without an inline JAAS line (no SASL in its own settings): the
+    # SASL listener and its users come from the extra lines and the JAAS file alone
+    bare = Settings.from_env({"NEWSFLOW_KAFKA_BOOTSTRAP": f"127.0.0.1:{port}",
+                              "NEWSFLOW_HOME": str(home)})
+    extra = ("listener.security.protocol.map=CLIENT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT",
+             "sasl.enabled.mechanisms=PLAIN", *compose_broker_properties())
+    services.start_kafka(bare, extra=extra, jvm_options=(
+        f"-Djava.security.auth.login.config={secrets / 'kafka_jaas.conf'}",))
+    users = {u: as_user(port, home, secrets, u) for u in USERS}
     try:
-        wait_for(lambda: services.kafka_healthy(admin), timeout=120, what="ACL broker")
-        yield {u: as_user(port, home, u) for u in USERS}
+        wait_for(lambda: services.kafka_healthy(users["setup"]), timeout=120,
+                 what="ACL broker")
+        yield users
     finally:
-        services.stop_pid(services.kafka_paths(admin)["pid"])
+        services.stop_pid(services.kafka_paths(bare)["pid"])
+
+
+def test_the_broker_refuses_a_wrong_password(acl_broker: dict[str, Settings],
+                                             tmp_path: Path) -> None:
+    (tmp_path / "kafka_setup_password").write_text("not-the-password")
+    port = int(acl_broker["setup"].kafka_bootstrap.rsplit(":", 1)[1])
+    wrong = as_user(port, tmp_path, tmp_path, "setup")
+    with pytest.raises(KafkaError):
+        KafkaAdminClient(**wrong.kafka_client_config(), request_timeout_ms=10000).close()
 
 
 def test_setup_creates_topics_and_acls_as_the_super_user(acl_broker: dict[str, Settings]
                                                          ) -> None:
-    admin = acl_broker["admin"]
-    ensure_topics(admin, replication=(1, 1))
-    assert apply_acls(admin, connector="connector", worker="worker") > 0
+    setup = acl_broker["setup"]
+    ensure_topics(setup, replication=(1, 1))
+    assert apply_acls(setup, connector="connector", worker="worker") > 0
 
 
 def test_the_connector_writes_raw_and_dead_letters(acl_broker: dict[str, Settings]) -> None:
@@ -90,7 +119,7 @@ def test_the_connector_is_refused_the_enriched_topic_and_deletes(
     with pytest.raises(KafkaError):
         producer.send(conn.enriched_topic, b"forged").get(15)
     producer.close()
-    assert _connector_reads(conn, acl_broker["admin"]) == "refused"
+    assert _connector_reads(conn, acl_broker["setup"]) == "refused"
     admin = KafkaAdminClient(**conn.kafka_client_config(), request_timeout_ms=10000)
     try:
         with pytest.raises(TopicAuthorizationFailedError):
@@ -98,7 +127,7 @@ def test_the_connector_is_refused_the_enriched_topic_and_deletes(
             raise_first(result)
     finally:
         admin.close()
-    still = KafkaAdminClient(**acl_broker["admin"].kafka_client_config())
+    still = KafkaAdminClient(**acl_broker["setup"].kafka_client_config())
     try:
         assert conn.raw_topic in still.list_topics()
     finally:
@@ -171,11 +200,12 @@ def test_a_whole_worker_runs_with_only_the_worker_acls(
         tmp_path: Path) -> None:
     """A real ``faust worker`` as the worker user (its consumer group, Faust's own topics,
     every agent) takes what the connector user wrote on raw to Elasticsearch."""
-    admin = acl_broker["admin"]
+    admin = acl_broker["setup"]
     ensure_topics(admin, replication=(1, 1))
     apply_acls(admin, connector="connector", worker="worker")
     port = int(admin.kafka_bootstrap.rsplit(":", 1)[1])
-    worker = as_user(port, tmp_path, "worker", NEWSFLOW_ES_URL=stack_settings.es_url,
+    secrets = admin.home / "secrets"  # made by the fixture (deploy/make-secrets.sh)
+    worker = as_user(port, tmp_path, secrets, "worker", NEWSFLOW_ES_URL=stack_settings.es_url,
                      NEWSFLOW_INDEX=f"acl{uuid.uuid4().hex[:8]}-articles")
     article = RawArticle.new(url="https://acl.newsflow.invalid/a", title="Ferry strike",
                              text="The ferry operator said the strike would end on Monday.",

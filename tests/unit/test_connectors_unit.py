@@ -54,6 +54,32 @@ def test_jsonapi_auth_comes_from_env_and_is_required(monkeypatch: pytest.MonkeyP
     assert conn._headers() == {"X-Api-Key": "s3cret"}
 
 
+def test_connector_secrets_can_come_from_files(monkeypatch: pytest.MonkeyPatch,
+                                              tmp_path: Path) -> None:
+    """An API key or a proxy's user:password from ``<variable>_FILE`` (a Docker secret)."""
+    from connectors.proxy import ProxyConfig
+
+    key, auth = tmp_path / "api_key", tmp_path / "proxy_auth"
+    key.write_text("from-a-file\n")
+    auth.write_text("bob:pw\n")
+    monkeypatch.delenv("NEWSFLOW_TEST_KEY", raising=False)
+    monkeypatch.setenv("NEWSFLOW_TEST_KEY_FILE", str(key))
+    config = JSONAPIConnector.Config(url="https://api.example.org/x", auth_header="X-Api-Key",
+                                     auth_env="NEWSFLOW_TEST_KEY")
+    conn = JSONAPIConnector(config, Context(source="api", fetcher=RecordedFetcher()))
+    assert conn._headers() == {"X-Api-Key": "from-a-file"}
+    monkeypatch.setenv("NEWSFLOW_TEST_KEY", "direct")
+    with pytest.raises(SourceConfigError, match="both NEWSFLOW_TEST_KEY and "
+                       "NEWSFLOW_TEST_KEY_FILE"):
+        conn._headers()
+    monkeypatch.delenv("TEST_PROXY_AUTH", raising=False)
+    monkeypatch.setenv("TEST_PROXY_AUTH_FILE", str(auth))
+    assert ProxyConfig("http://proxy:3128", "TEST_PROXY_AUTH").credentials() == ("bob", "pw")
+    monkeypatch.setenv("TEST_PROXY_AUTH_FILE", str(tmp_path / "absent"))
+    with pytest.raises(ValueError, match=r"TEST_PROXY_AUTH_FILE=.*absent.* cannot be read"):
+        ProxyConfig("http://proxy:3128", "TEST_PROXY_AUTH").credentials()
+
+
 def test_dig_and_params() -> None:
     assert dig({"a": {"b": [1, {"c": 2}]}}, "a.b.1.c") == 2 and dig({}, "a.b") is None
     assert with_param("https://e.org/x?a=1&page=2", "page", 3) == "https://e.org/x?a=1&page=3"

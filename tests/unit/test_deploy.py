@@ -9,21 +9,17 @@ import re
 from pathlib import PurePosixPath
 from typing import Any
 
-import yaml
-
 from pipeline.core.settings import Settings
 from pipeline.index.mapping import mappings
 from pipeline.index.quotes_mapping import quotes_mappings
-from pipeline.ops import security
 from pipeline.ops.kibana import ndjson
 from pipeline.ops.stack.resources import read_versions, text
-from tests.unit.compose_files import BASE, ROOT, SECURE, load, secure
+from tests.unit.compose_files import BASE, ROOT, load, secure
 
 NDJSON = ROOT / "deploy" / "kibana" / "newsflow.ndjson"
 LOOPBACK = {"127.0.0.1", "::1", "[::1]"}
 NEWSFLOW = ("setup", "worker", "connectors")
 ES_USERS = ("setup", "worker")  # the newsflow services that use Elasticsearch
-SUPERUSER_SECRET = "ELASTIC_PASSWORD"
 
 
 def compose() -> dict[str, Any]:
@@ -131,71 +127,6 @@ def test_ports_are_published_on_loopback_only() -> None:
     assert external and external.group(1) in LOOPBACK | {"localhost"}
 
 
-def test_secure_override_references_existing_services() -> None:
-    base = set(compose()["services"])
-    services = load(SECURE)["services"]
-    assert set(services) - {"certs", "setup-security"} <= base
-    assert services["elasticsearch"]["environment"]["xpack.security.enabled"] == "true"
-    kafka = services["kafka"]["environment"]
-    assert "INTERNAL:SASL_PLAINTEXT" in kafka["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"]
-    assert "EXTERNAL:SASL_PLAINTEXT" in kafka["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"]
-    merged = secure()["services"]
-    for name in NEWSFLOW:
-        env = env_of(merged[name])
-        assert env["NEWSFLOW_KAFKA_SASL_MECHANISM"] == kafka["KAFKA_SASL_ENABLED_MECHANISMS"]
-        user = env["NEWSFLOW_KAFKA_SASL_USERNAME"]
-        for listener in ("INTERNAL", "EXTERNAL"):
-            assert f'user_{user}="{env["NEWSFLOW_KAFKA_SASL_PASSWORD"]}"' in \
-                kafka[f"KAFKA_LISTENER_NAME_{listener}_PLAIN_SASL_JAAS_CONFIG"]
-    assert not any(k.startswith("NEWSFLOW_KAFKA_SASL")  # it only talks to Elasticsearch
-                   for k in env_of(merged["setup-security"]))
-
-
-def test_secure_connectors_get_no_elasticsearch_credentials() -> None:
-    connectors = secure()["services"]["connectors"]
-    env = env_of(connectors)
-    assert not any(k.startswith(("NEWSFLOW_ES_", "NEWSFLOW_KIBANA", "ELASTIC")) for k in env), env
-    used = set().union(*(interpolated(v) for v in env.values()))
-    assert used == {"KAFKA_PASSWORD"}, used
-    assert "ELASTIC" not in yaml.safe_dump(connectors).upper()
-    assert all(mounted(connectors, p) is None for p in ("/etc/newsflow/certs",))
-
-
-def test_secure_setup_and_worker_use_the_least_privilege_user() -> None:
-    services = secure()["services"]
-    writer_secret = None
-    for name in ES_USERS:
-        env = env_of(services[name])
-        assert env["NEWSFLOW_ES_USERNAME"] == security.WRITER_USER != "elastic"
-        [writer_secret] = interpolated(env["NEWSFLOW_ES_PASSWORD"])
-        assert writer_secret != SUPERUSER_SECRET
-    # the one-shot security setup gives that user that password, and it alone is the superuser
-    setup_security = env_of(services["setup-security"])
-    assert services["setup-security"]["command"] == ["setup", "--security-only"]
-    assert setup_security["NEWSFLOW_ES_USERNAME"] == "elastic"
-    assert interpolated(setup_security["NEWSFLOW_ES_PASSWORD"]) == {SUPERUSER_SECRET}
-    assert interpolated(setup_security["NEWSFLOW_ES_WRITER_PASSWORD"]) == {writer_secret}
-    assert services["setup"]["depends_on"]["setup-security"]["condition"] == \
-        "service_completed_successfully"
-    holders = {name for name, svc in services.items()
-               if SUPERUSER_SECRET in set().union(*map(interpolated, env_of(svc).values()))}
-    assert holders == {"elasticsearch", "setup-security"}, holders
-    # Kibana connects as kibana_system, with the password setup-security gives it
-    kibana = env_of(services["kibana"])
-    assert kibana["ELASTICSEARCH_USERNAME"] == "kibana_system"
-    assert interpolated(kibana["ELASTICSEARCH_PASSWORD"]) == \
-        interpolated(setup_security["NEWSFLOW_KIBANA_SYSTEM_PASSWORD"]) != {SUPERUSER_SECRET}
-    assert services["kibana"]["depends_on"]["setup-security"]["condition"] == \
-        "service_completed_successfully"
-
-
-def test_secure_secrets_are_required_not_defaulted() -> None:
-    """`${X:?...}`: compose refuses to start with a password unset or empty."""
-    raw = SECURE.read_text()
-    refs = re.findall(r"(?<!\$)\$\{([A-Za-z_]*PASSWORD[A-Za-z_]*)([^}]*)\}", raw)
-    assert refs and all(rest.startswith(":?") for _, rest in refs), refs
-
-
 def test_healthchecks_carry_no_credentials() -> None:
     """No password in a healthcheck: not literal, not substituted by compose (which would put it
     in `docker inspect`), and not `$$VAR` either: the container's shell expands that into the
@@ -204,7 +135,8 @@ def test_healthchecks_carry_no_credentials() -> None:
     for model in (compose(), secure()):
         for svc in model["services"].values():
             for key, value in env_of(svc).items():
-                if "PASSWORD" in key.upper() and not interpolated(value):
+                if "PASSWORD" in key.upper() and not key.endswith("_FILE") \
+                        and not interpolated(value):
                     secrets.add(value)  # a password written into the file
     for model in (compose(), secure()):
         for name, test in healthcheck_tests(model).items():

@@ -132,11 +132,36 @@ def test_passwords_can_come_from_files(tmp_path: Path) -> None:
                            "NEWSFLOW_ES_PASSWORD_FILE": str(secret)})
     assert s.kafka_sasl_password == "from-a-file" and s.es_password == "from-a-file"
     assert "from-a-file" not in repr(s)
-    direct = Settings.from_env({"NEWSFLOW_ES_PASSWORD": "direct",
-                                "NEWSFLOW_ES_PASSWORD_FILE": str(secret)})
-    assert direct.es_password == "direct"
-    with pytest.raises(ConfigError, match="NEWSFLOW_ES_WRITER_PASSWORD_FILE"):
-        Settings.from_env({"NEWSFLOW_ES_WRITER_PASSWORD_FILE": str(tmp_path / "absent")})
+    with pytest.raises(ConfigError, match="both NEWSFLOW_ES_PASSWORD and "
+                       "NEWSFLOW_ES_PASSWORD_FILE are set"):
+        Settings.from_env({"NEWSFLOW_ES_PASSWORD": "direct",
+                           "NEWSFLOW_ES_PASSWORD_FILE": str(secret)})
+    absent = tmp_path / "absent"
+    with pytest.raises(ConfigError, match=f"NEWSFLOW_ES_WORKER_PASSWORD_FILE='{absent}' "
+                       "cannot be read: No such file"):
+        Settings.from_env({"NEWSFLOW_ES_WORKER_PASSWORD_FILE": str(absent)})
+    with pytest.raises(ConfigError, match=r"NEWSFLOW_KIBANA_SYSTEM_PASSWORD_FILE=.* cannot be "
+                       "read"):  # a directory, not a file
+        Settings.from_env({"NEWSFLOW_KIBANA_SYSTEM_PASSWORD_FILE": str(tmp_path)})
+    empty = tmp_path / "empty"
+    empty.write_text("\n")
+    with pytest.raises(ConfigError, match=r"NEWSFLOW_ES_SETUP_PASSWORD_FILE=.* is empty"):
+        Settings.from_env({"NEWSFLOW_ES_SETUP_PASSWORD_FILE": str(empty)})
+
+
+@pytest.mark.parametrize("name", ["NEWSFLOW_ES_PASSWORD", "NEWSFLOW_KAFKA_SASL_PASSWORD",
+                                  "NEWSFLOW_KIBANA_SYSTEM_PASSWORD",
+                                  "NEWSFLOW_ES_SETUP_PASSWORD", "NEWSFLOW_ES_WORKER_PASSWORD"])
+def test_every_password_setting_has_a_file_twin(name: str, tmp_path: Path) -> None:
+    path = tmp_path / "pw"
+    path.write_text("from-the-file\r\n")
+    env = {f"{name}_FILE": str(path), "NEWSFLOW_KAFKA_SASL_MECHANISM": "PLAIN"}
+    s = Settings.from_env(env)
+    assert "from-the-file" in {s.es_password, s.kafka_sasl_password, s.kibana_system_password,
+                               s.es_setup_password, s.es_worker_password}
+    assert "from-the-file" not in repr(s)
+    with pytest.raises(ConfigError, match=f"both {name} and {name}_FILE"):
+        Settings.from_env({**env, name: "direct"})
 
 
 def test_status_shows_copies_under_replicated_and_cluster_health(

@@ -114,10 +114,12 @@ def _kafka_properties(settings: Settings, data: Path, *, node: int = 1,
 
 
 def start_kafka(settings: Settings, *, node: int = 1, brokers: int = 1,
-                cluster_id: str | None = None, extra: tuple[str, ...] = ()) -> None:
+                cluster_id: str | None = None, extra: tuple[str, ...] = (),
+                jvm_options: tuple[str, ...] = ()) -> None:
     """Start broker ``node`` of ``brokers`` (formatting its storage with ``cluster_id``, the
     same for every node of a quorum, the first time). ``extra`` properties lines come last
-    and win (e.g. TLS listeners)."""
+    and win (e.g. TLS listeners); ``jvm_options`` go to the broker's JVM (e.g. a JAAS file:
+    ``-Djava.security.auth.login.config=...``)."""
     p = kafka_paths(settings, node)
     if read_pid(p["pid"]) is not None:
         return
@@ -145,7 +147,7 @@ def start_kafka(settings: Settings, *, node: int = 1, brokers: int = 1,
         if fmt.returncode != 0:
             raise StackError("Formatting Kafka storage failed:\n" + fmt.stdout + fmt.stderr)
     with open(p["out"], "ab") as out:
-        proc = subprocess.Popen([*jvm, "kafka.Kafka", str(p["conf"])], stdout=out,
+        proc = subprocess.Popen([*jvm, *jvm_options, "kafka.Kafka", str(p["conf"])], stdout=out,
                                 stderr=subprocess.STDOUT, start_new_session=True)
     p["pid"].write_text(str(proc.pid))
 
