@@ -54,7 +54,8 @@ from pipeline.index.quotes_mapping import (
     refresh_quotes_index,
 )
 from pipeline.index.readiness import quotes_ready
-from pipeline.stream.batches import Batches, too_large
+from pipeline.stream.batches import Batches
+from pipeline.stream.failures import too_large
 from pipeline.stream.timing import timed
 from pipeline.stream.watchdog import Progress
 

@@ -54,7 +54,8 @@ from pipeline.core.settings import MAX_MESSAGE_BYTES, Settings
 from pipeline.group.copies import StoryIndex
 from pipeline.group.prepared import HEADER, Prepared, encode, from_headers
 from pipeline.group.signature import Assignment
-from pipeline.stream.batches import HEADROOM, Batches, Incoming
+from pipeline.stream.batches import Batches
+from pipeline.stream.bounds import HEADROOM, Incoming
 from pipeline.stream.storystate import STATE_MAPPING, StateLost, StoryState
 from pipeline.stream.timing import observe, timed
 
