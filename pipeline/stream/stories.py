@@ -160,6 +160,7 @@ class Stories:
         log.info("recovering stories partition %d (watermark %s, committed %s)", partition,
                  stored, next_offset)
         message = self._recover(next_offset, mark, stored)
+        self._made()  # the rebuild's last step (the LSH of the last chunk) included
         log.info("recovered stories partition %d in %.1f s: %s", partition,
                  time.perf_counter() - t0, message)
         return message
