@@ -6,7 +6,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test lint unit stack-up stack-down bench lock wheel smoke clean
+.PHONY: setup demo test lint unit stack-up stack-down bench lock wheel smoke clean fault-state
 
 # A pinned, hash-checked pip first, then exactly the locked, hash-checked dependencies
 # (requirements-dev.lock, nothing resolved), then the project itself; checked afterwards
@@ -37,6 +37,12 @@ unit: setup
 
 test: lint stack-up
 	$(BIN)/pytest
+
+# The stateful stages' kill -9 test in its full form (CI runs a smaller one in `make test`):
+# a bigger stored history, more quotes and more kills during state writes.
+fault-state: stack-up
+	FAULT_STATE_HISTORY=150000 FAULT_STATE_QUOTES=6000 FAULT_STATE_KILLS=8 \
+		$(BIN)/pytest tests/fault/test_state_faults.py -v
 
 bench: stack-up
 	$(BIN)/python -m bench.run_all

@@ -165,6 +165,7 @@ def create_app(settings: Settings, *, replication: int | None = None) -> Pipelin
                       dead_letters=topic[settings.dead_letter_topic], progress=progress)
     app.on_partitions_revoked.connect(batches.gaps.on_rebalance)  # a partition that
     app.on_partitions_assigned.connect(batches.gaps.on_rebalance)  # moved is no gap
+    app.on_partitions_assigned.connect(progress.on_assigned)  # idle from the assignment
     if settings.stall_check > 0:
         add_watchdog(app, progress, topics=frozenset(settings.topics), every=settings.stall_check)
     pipe = Pipeline(settings=settings, app=app, batches=batches)

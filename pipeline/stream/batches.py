@@ -25,38 +25,35 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 import faust
-from aiokafka.errors import (
-    KafkaConnectionError,
-    KafkaError,
-    KafkaTimeoutError,
-    MessageSizeTooLargeError,
-    RecordListTooLargeError,
-    RecordTooLargeError,
-)
-from elastic_transport import TransportError as ESTransportError
-from elasticsearch import ApiError
 from faust.types import EventT
 from prometheus_client import Counter
 
 from pipeline.core import metrics
-from pipeline.core.contracts import (
-    AssignedArticle,
-    DeadLetter,
-    DeadLetterStage,
-    EnrichedArticle,
-    RawArticle,
-)
-from pipeline.core.errors import Backpressure, ContractError, EnrichmentError, NewsflowError
-from pipeline.core.settings import MAX_MESSAGE_BYTES, Settings
+from pipeline.core.contracts import DeadLetter, DeadLetterStage, EnrichedArticle, RawArticle
+from pipeline.core.errors import ContractError, EnrichmentError
+from pipeline.core.settings import Settings
 from pipeline.index.indexer import Indexer
+from pipeline.stream.bounds import (
+    CUT,
+    HEADROOM,
+    SAFE_PAYLOAD,
+    Enriches,
+    Incoming,
+    bounded,
+    by_chars,
+)
+from pipeline.stream.failures import TooLarge, too_large, transient
 from pipeline.stream.gaps import Gaps
 from pipeline.stream.timing import STAGE, observe, timed
 from pipeline.stream.watchdog import Progress
+
+__all__ = ["HEADROOM", "SAFE_PAYLOAD", "Batches", "Enriches", "Incoming", "TooLarge",
+           "bounded", "by_chars", "key_of", "partitions", "too_large", "transient"]
 
 log = logging.getLogger("newsflow.worker")
 M = TypeVar("M")
@@ -65,48 +62,7 @@ Key = tuple[str, str, int, int]  # (agent's stage, topic, partition, offset)
 # The stage of the agent running in this task: two agents read the enriched topic (index
 # and quotes), and one finishing a message must not make the other skip it.
 _STAGE = STAGE
-HEADROOM = 64 * 1024  # record overhead, key and metadata beside a message's value
-SAFE_PAYLOAD = (MAX_MESSAGE_BYTES - HEADROOM) * 3 // 4  # base64 of it still fits a message
-CUT = Counter("newsflow_cut_total", "Articles whose enrichment output was cut to the bounds",
-              ["what"])
 SKIPPED = Counter("newsflow_skipped_offsets_total", "Offsets a consumer jumped over", ["stage"])
-
-
-class TooLarge(NewsflowError):
-    """A message or its output is over a size bound (permanent for that message)."""
-
-
-def _causes(exc: BaseException) -> Iterator[BaseException]:
-    seen: BaseException | None = exc
-    while seen is not None:
-        yield seen
-        seen = seen.__cause__
-
-
-def too_large(exc: BaseException) -> bool:
-    """Kafka refused a message for its size (client-side check or broker answer)."""
-    return any(isinstance(e, MessageSizeTooLargeError | RecordTooLargeError
-                          | RecordListTooLargeError | TooLarge) for e in _causes(exc))
-
-
-def transient(exc: BaseException) -> bool:
-    """A failure of the services, not of the messages: wait and retry, keep the offsets.
-
-    >>> transient(Backpressure("Elasticsearch unreachable")), transient(ValueError("bug"))
-    (True, False)
-    """
-    if too_large(exc):
-        return False
-    for e in _causes(exc):
-        if isinstance(e, Backpressure | KafkaConnectionError | KafkaTimeoutError
-                      | ConnectionError | TimeoutError):
-            return True
-        if isinstance(e, KafkaError) and e.retriable:
-            return True
-        if isinstance(e, ESTransportError) or (isinstance(e, ApiError) and (
-                e.meta.status >= 500 or e.meta.status == 429)):
-            return True  # Elasticsearch away or overloaded (a sync client's call)
-    return False
 
 
 def partitions(events: Sequence[EventT]) -> list[tuple[str, int]]:
@@ -118,66 +74,6 @@ def key_of(event: EventT) -> Key:
     """The message's place, for the agent running in this task (see ``_STAGE``)."""
     msg = event.message
     return (_STAGE.get(), msg.topic, msg.partition, msg.offset)
-
-
-Incoming = RawArticle | AssignedArticle  # what the enrich agent reads (a raw article with
-# its story assignment since issue 13; both have ``id`` and ``text``)
-
-
-class Enriches(Protocol):
-    """An enricher of batches: ``pipeline.enrich.article.Enricher``, or
-    ``pipeline.enrich.reuse.ReusingEnricher``, which derives copies from their original."""
-
-    def enrich(self, items: Sequence[Any]) -> list[EnrichedArticle | EnrichmentError]: ...
-
-
-def by_chars(items: Sequence[tuple[EventT, Incoming]], budget: int
-             ) -> Iterator[list[tuple[EventT, Incoming]]]:
-    """Consecutive groups of at most ``budget`` characters of text (one article at least)."""
-    group: list[tuple[EventT, Incoming]] = []
-    size = 0
-    for item in items:
-        n = len(item[1].text)
-        if group and size + n > budget:
-            yield group
-            group, size = [], 0
-        group.append(item)
-        size += n
-    if group:
-        yield group
-
-
-def bounded(article: EnrichedArticle, settings: Settings) -> tuple[bytes, list[str]]:
-    """The enriched message within the bounds, and what was cut to get there.
-
-    Entities and attributions are capped; a message still over ``max_output_bytes`` loses
-    entity mentions from the end (the summary keeps their counts) until it fits. Raises
-    :class:`TooLarge` when even that is not enough.
-    """
-    cut: list[str] = []
-    limit = min(settings.max_output_bytes, MAX_MESSAGE_BYTES - HEADROOM)
-    update: dict[str, Any] = {}
-    for name, cap in (("entities", settings.max_entities),
-                      ("entity_summary", settings.max_entities),
-                      ("attributions", settings.max_attributions)):
-        items = getattr(article, name)
-        if len(items) > cap:
-            update[name] = items[:cap]
-            cut.append(f"{name} {len(items)} -> {cap} (cap)")
-    if update:
-        article = article.model_copy(update=update)
-    data = article.to_bytes()
-    if len(data) > limit and article.entities:
-        before = len(article.entities)
-        keep = before
-        while len(data) > limit and keep:
-            keep //= 2
-            data = article.model_copy(update={"entities": article.entities[:keep]}).to_bytes()
-        cut.append(f"entities {before} -> {keep} (message over {limit:,} bytes)")
-    if len(data) > limit:
-        raise TooLarge(f"article {article.id}: enriched message is {len(data):,} bytes, over "
-                       f"NEWSFLOW_MAX_OUTPUT_BYTES ({limit:,}) without entity mentions")
-    return data, cut
 
 
 @dataclass

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -53,8 +54,10 @@ from pipeline.index.quotes_mapping import (
     refresh_quotes_index,
 )
 from pipeline.index.readiness import quotes_ready
-from pipeline.stream.batches import Batches, too_large
+from pipeline.stream.batches import Batches
+from pipeline.stream.failures import too_large
 from pipeline.stream.quotestate import QuoteUpkeep
+from pipeline.stream.timing import timed
 from pipeline.stream.watchdog import Progress
 
 log = logging.getLogger("newsflow.worker")
@@ -108,6 +111,7 @@ class GroupStage:
     _writer: QuoteIndexWriter | None = None
     _docs: dict[str, QuoteGroup] = field(default_factory=dict)  # written at the batch's end
     _removed: dict[str, int] = field(default_factory=dict)
+    resume: tuple[int, int | None] = (0, None)  # the partition and offset a reload is for
 
     def writer(self) -> QuoteIndexWriter:
         if self._writer is None:
@@ -131,6 +135,14 @@ class GroupStage:
             self.progress.made(topic)
 
     def _reload(self) -> QuoteGroups:
+        """The groups of the hot window read back from the index (a takeover, or after a
+        batch that did not follow the last one). Logs ``recovering group partition P
+        (committed C)`` and, once done, ``recovered group partition P in S s``."""
+        t0 = time.perf_counter()
+        partition, offset = self.resume
+        log.info("recovering group partition %d (committed %s): loading the quote groups "
+                 "of the hot window from %s", partition, offset,
+                 self.settings.quotes_index_alias)
         self._stored_event: dict[str, Any] = {}
         store = MemoryStore(self._loaded())
         groups = QuoteGroups(store)
@@ -139,8 +151,9 @@ class GroupStage:
             if when is not None:
                 self.window.touch(gid, epoch(when))
         self._stored_event = {}
-        log.info("quote groups reloaded from %s: %d groups", self.settings.quotes_index_alias,
-                 len(store))
+        log.info("recovered group partition %d in %.1f s: %d quote groups reloaded from %s",
+                 partition, time.perf_counter() - t0, len(store),
+                 self.settings.quotes_index_alias)
         self.store, self.groups = store, groups
         return groups
 
@@ -199,6 +212,7 @@ class GroupStage:
         first = events[0].message.offset
         if first != self.next_offset:
             self.groups = None  # reloaded in _apply, from what the index holds now
+            self.resume = (events[0].message.partition, first)
             self._docs.clear()
             self._removed.clear()
         # a retry decodes only what is not finished: poison is dead-lettered once
@@ -209,7 +223,8 @@ class GroupStage:
                                    {ev.message.offset: k for ev, _ in good
                                     if (k := keys_of(ev)) is not None})
         docs = [self.document(g) for g in sorted(self._docs.values(), key=lambda g: g.founded)]
-        rejected = await self.writer().write(docs, sorted(self._removed.items()))
+        with timed("write"):
+            rejected = await self.writer().write(docs, sorted(self._removed.items()))
         if rejected:
             await self._rejected(batches, good, dict(rejected))
         else:
@@ -217,6 +232,8 @@ class GroupStage:
         self._docs.clear()
         self._removed.clear()
         self.next_offset = events[-1].message.offset + 1
+        if self.groups is None:  # a group was rejected: the next batch reloads
+            self.resume = (events[-1].message.partition, self.next_offset)
         for event in events:
             batches.finish(event)
         metrics.MESSAGES_OUT.labels("group").inc(len(good))

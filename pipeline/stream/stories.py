@@ -39,7 +39,7 @@ import json
 import logging
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,7 +54,8 @@ from pipeline.core.settings import MAX_MESSAGE_BYTES, Settings
 from pipeline.group.copies import StoryIndex
 from pipeline.group.prepared import HEADER, Prepared, encode, from_headers
 from pipeline.group.signature import Assignment
-from pipeline.stream.batches import HEADROOM, Batches, Incoming
+from pipeline.stream.batches import Batches
+from pipeline.stream.bounds import HEADROOM, Incoming
 from pipeline.stream.storystate import STATE_MAPPING, StateLost, StoryState
 from pipeline.stream.timing import observe, timed
 
@@ -142,18 +143,47 @@ class Stories:
         if any(tp.topic == self.settings.stories_topic for tp in assigned):
             self.stale = True
 
-    def recover(self, next_offset: int | None = None) -> str:
+    def recover(self, next_offset: int | None = None, *, partition: int = 0) -> str:
         """Make the in-memory index reflect the durable state, and check that state
         against ``next_offset`` (the first input offset to process: the committed one).
 
         A state whose watermark is behind it (deleted, emptied, older) raises
-        :class:`StateLost`; otherwise the hot window is loaded when the index differs."""
+        :class:`StateLost`; otherwise the hot window is loaded when the index differs.
+        Logs ``recovering stories partition P (watermark W, committed C)`` and, once done,
+        ``recovered stories partition P in S s: ...``; the rebuild reports progress to
+        the watchdog as it reads (a long takeover is recovery, not a stall)."""
+        t0 = time.perf_counter()
+        self._made()
         self.state.ensure()
         mark = self.state.watermark()
+        stored = None if mark is None else int(mark["offset"])
+        log.info("recovering stories partition %d (watermark %s, committed %s)", partition,
+                 stored, next_offset)
+        message = self._recover(next_offset, mark, stored)
+        self._made()  # the rebuild's last step (the LSH of the last chunk) included
+        log.info("recovered stories partition %d in %.1f s: %s", partition,
+                 time.perf_counter() - t0, message)
+        return message
+
+    def _made(self) -> None:
+        """Progress of the stories topic, for the watchdog (also from a thread)."""
+        progress = getattr(self.batches, "progress", None)
+        if progress is not None:
+            progress.made(self.settings.stories_topic)
+
+    def _reporting(self, records: Iterator[dict[str, Any]], *, every: int = 1000
+                   ) -> Iterator[dict[str, Any]]:
+        for n, record in enumerate(records):
+            if n % every == 0:
+                self._made()
+            yield record
+        self._made()
+
+    def _recover(self, next_offset: int | None, mark: dict[str, Any] | None,
+                 stored: int | None) -> str:
         summary = self.state.summary()
         self.durable = summary.records
         DURABLE.set(summary.records)
-        stored = None if mark is None else int(mark["offset"])
         if next_offset is not None and next_offset > 0:
             if stored is None and summary.records == 0:
                 raise StateLost(
@@ -179,7 +209,7 @@ class Stories:
             clock = summary.newest
         since = index.hot.start(clock - (self.settings.hot_window or math.inf)) \
             if clock is not None else -math.inf
-        index.restore(self.state.load(since=since), since=since)
+        index.restore(self._reporting(self.state.load(since=since)), since=since)
         index.next_seq = max(index.next_seq, summary.last_seq + 1)
         if clock is not None:
             index.hot.clock = max(index.hot.clock, float(clock))
@@ -239,8 +269,9 @@ class Stories:
         if not events:
             return
         if self.stale:
-            first = min(e.message.offset for e in events)
-            log.info(await loop.run_in_executor(None, self.recover, first))
+            first = min(events, key=lambda e: e.message.offset).message
+            await loop.run_in_executor(None, lambda: self.recover(
+                first.offset, partition=first.partition))
             self.stale = False
         metrics.MESSAGES_IN.labels("stories").inc(len(events))
         good = await self.batches.decode(events, RawArticle.from_bytes)

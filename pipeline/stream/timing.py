@@ -17,6 +17,7 @@ Steps (wall time of each batch's part, seconds):
     with timed("work"):          # the stage is the agent's running this task
         ...
     STAGE_SECONDS.labels("stories", "write").observe(0.012)
+    IN_PROGRESS.labels("stories", "write")  # 1 while a batch's durable write is in flight
 
 The stage of the agent running in a task is a context variable set by
 :meth:`pipeline.stream.batches.Batches.consume` (two agents read the enriched topic).
@@ -29,7 +30,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from prometheus_client import Histogram
+from prometheus_client import Gauge, Histogram
 
 STAGE: ContextVar[str] = ContextVar("newsflow_stage", default="")
 STEPS = ("wait", "decode", "work", "write", "produce", "backoff", "batch")
@@ -38,6 +39,11 @@ STAGE_SECONDS = Histogram(
     "(wait, decode, work, write, produce, backoff, batch)", ["stage", "step"],
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
              10, 30))
+
+
+IN_PROGRESS = Gauge(
+    "newsflow_stage_step_in_progress", "Batches of a stage inside a step right now (a "
+    "durable write in flight: step write)", ["stage", "step"])
 
 
 def observe(step: str, seconds: float, stage: str | None = None) -> None:
@@ -50,7 +56,10 @@ def timed(step: str, stage: str | None = None) -> Iterator[None]:
     """Time the block as ``step`` of ``stage`` (default: this task's agent), also when
     it raises."""
     t0 = time.perf_counter()
+    gauge = IN_PROGRESS.labels(stage or STAGE.get() or "none", step)
+    gauge.inc()
     try:
         yield
     finally:
+        gauge.dec()
         observe(step, time.perf_counter() - t0, stage)

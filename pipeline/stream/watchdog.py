@@ -16,8 +16,9 @@ nothing is lost (offsets are committed after the writes) and replays are idempot
 Progress of a partition (:meth:`Progress.made`) is a batch of it finished, a batch of it
 waiting on a service (Kafka or Elasticsearch away is not a stall), a transient wait of
 the setup of the agent that reads its topic, or a stage recovering its state for it (a
-rebuild reports as it goes, so a long takeover is not killed). A setup step that fails
-for any other reason is not progress.
+rebuild reports as it goes, so a long takeover is not killed). A partition's idle time
+counts from when the worker got it (:meth:`Progress.on_assigned`), not from its start. A
+setup step that fails for any other reason is not progress.
 
 The group coordinator: aiokafka clears the consumer's coordinator id on any coordinator
 error, including a routine coordinator move in a cluster. A lost coordinator is a
@@ -74,6 +75,14 @@ class Progress:
             self.last = when
         for place in places:
             self.places[_key(place)] = when
+
+    def on_assigned(self, sender: Any, /, *args: Any, signal: Any = None,
+                    **kwargs: Any) -> None:
+        """Faust signal receiver (``on_partitions_assigned``): a partition this worker
+        just got has been idle since then, not since the worker started (one assigned a
+        while after the start, already behind, is not stalled at its first check)."""
+        assigned = args[0] if args else kwargs.get("assigned", ())
+        self.made(*assigned)
 
     def idle(self, place: Place, now: float) -> float:
         """Seconds since the partition (or its topic, or everything) made progress."""

@@ -87,10 +87,12 @@ def test_a_deleted_index_makes_writes_wait_and_setup_names_the_squatter(
     assert _write(isolated, _docs("https://outlet1.example/a")) == []
 
 
-def test_a_rebuild_from_the_index_reports_progress(isolated: Settings,
-                                                   es: Elasticsearch) -> None:
+def test_a_rebuild_from_the_index_reports_progress(isolated: Settings, es: Elasticsearch,
+                                                   caplog: pytest.LogCaptureFixture) -> None:
     """A takeover that rebuilds a big state is recovery, not a stall: the watchdog hears
-    from it while it loads."""
+    from it while it loads, and the log says where it starts and how long it took."""
+    import logging
+
     from pipeline.stream.quotes import GroupStage
     from pipeline.stream.watchdog import Progress
 
@@ -98,6 +100,12 @@ def test_a_rebuild_from_the_index_reports_progress(isolated: Settings,
     assert _write(isolated, _docs("https://outlet1.example/a")) == []
     stage = GroupStage(isolated)
     stage.progress = Progress(timeout=60.0, now=0.0)
-    groups = stage._reload()
+    stage.resume = (0, 17)
+    with caplog.at_level(logging.INFO, logger="newsflow.worker"):
+        groups = stage._reload()
     assert len(list(groups.store.groups())) == 3
     assert stage.progress.places[(isolated.quotes_topic, None)] > 0.0
+    lines = [r.getMessage() for r in caplog.records]
+    assert any(m.startswith("recovering group partition 0 (committed 17)") for m in lines)
+    assert any(m.startswith("recovered group partition 0 in ") and "3 quote groups" in m
+               for m in lines), lines

@@ -69,3 +69,26 @@ def test_poison_quote_is_dead_lettered_once_when_the_write_is_retried() -> None:
     assert letter.stage == "decode" and letter.offset == 0
     assert len(stream.acked) == 3
     assert stage.writer().written[-1]["reports"] == 2  # type: ignore[attr-defined]
+
+
+def test_a_group_write_is_seen_in_flight_while_it_runs() -> None:
+    """``newsflow_stage_step_in_progress{stage="group",step="write"}`` is 1 while the
+    groups are being written (a fault test kills the worker then), 0 after."""
+    from prometheus_client import REGISTRY
+
+    def now() -> float | None:
+        return REGISTRY.get_sample_value("newsflow_stage_step_in_progress",
+                                         {"stage": "group", "step": "write"})
+
+    seen: list[float | None] = []
+
+    class Watching(Writer):
+        async def write(self, docs: list[dict[str, Any]], removed: list[tuple[str, int]]
+                        ) -> list[tuple[str, Exception]]:
+            seen.append(now())
+            return await super().write(docs, removed)
+
+    stage, batches, _ = stage_with(Watching())
+    run(stage, batches, [quote(0).to_bytes()])
+    assert seen == [1.0]
+    assert now() == 0.0

@@ -104,3 +104,16 @@ def test_a_coordinator_move_is_not_a_lost_broker() -> None:
     assert not watch.lost(2, now=3.0)  # found again on another broker
     assert not watch.lost(None, now=10.0) and not watch.lost(None, now=309.0)
     assert watch.lost(None, now=311.0)  # gone for longer than the stall timeout
+
+
+def test_a_partition_assigned_after_the_start_is_idle_from_its_assignment() -> None:
+    """A worker that gets a partition already behind, a while after it started, is not
+    stalled on it at the first check: the partition has been idle since it was assigned."""
+    from faust.types import TP
+
+    p = Progress(timeout=1.0, now=0.0)
+    tp = TP("u.stories.v1", 0)
+    p.on_assigned(None, {tp}, signal=None)
+    assert p.stuck({tp: 3}, now=p.places[("u.stories.v1", 0)] + 0.5) == []
+    late = Progress(timeout=1.0, now=0.0)  # the same without the signal: idle since 0
+    assert late.stuck({tp: 3}, now=p.places[("u.stories.v1", 0)] + 0.5) != []
