@@ -14,8 +14,9 @@ Elasticsearch holding millions of stored articles and quotes.
   from :mod:`bench.quote_lookup`'s statements) is built with the grouping code and each
   stored group is a copy of one with its own ids, ``seq``, ``founded`` and ``last_event``
   (the members' dates inside ``state`` are the template's). Takeover =
-  ``GroupStage._reload()``: the scan of the hot window (:func:`load_groups`) and the
-  rebuild of the groups and their LSH.
+  :meth:`GroupStage.reload`: the scan of the hot window (:func:`load_groups`, only the
+  fields the state is rebuilt from) and the rebuild of the groups, their LSH indexed from
+  the rows stored with them.
 
 History grows forward in time (1 M -> 5 M -> 10 M, the index is grown, not rebuilt), so
 the hot window is the last ``NEWSFLOW_HOT_WINDOW`` of it at every size. Each takeover runs
@@ -220,7 +221,7 @@ def takeover_quotes() -> dict[str, Any]:
     stage = GroupStage(settings())
     base = rss_mib()
     t0 = time.perf_counter()
-    groups = stage._reload()
+    groups = stage.reload()
     return {"seconds": round(time.perf_counter() - t0, 2), "hot": len(groups.store),  # type: ignore[arg-type]
             "rss_added_mib": round(rss_mib() - base)}
 

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Iterator
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,10 +43,18 @@ from pipeline.core.contracts import EnrichedArticle, Quote
 from pipeline.core.errors import ContractError
 from pipeline.core.settings import Settings
 from pipeline.group.bounded import QuoteGroup
-from pipeline.group.quotes import KEYS_HEADER, MemoryStore, QuoteGroups, QuoteKeys, quote_keys
+from pipeline.group.quotes import (
+    KEYS_HEADER,
+    PARAMS,
+    MemoryStore,
+    QuoteGroups,
+    QuoteKeys,
+    quote_keys,
+)
 from pipeline.group.records import quotes_of
-from pipeline.group.window import HotWindow, epoch, event_time
+from pipeline.group.window import HotWindow, epoch, event_time, unpack_rows
 from pipeline.index.quotes_mapping import (
+    REBUILD_SOURCE,
     QuoteIndexWriter,
     find_cold,
     load_groups,
@@ -116,36 +124,37 @@ class GroupStage:
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, quotes_ready, self.settings)
 
-    def _loaded(self) -> Iterator[QuoteGroup]:
-        """The stored groups; the rebuild reports progress as it goes (a takeover of a
-        big state is recovery, not a stall)."""
-        topic = self.settings.quotes_topic
-        for n, doc in enumerate(load_groups(self.settings, window=self.settings.hot_window)):
+    def reload(self) -> QuoteGroups:
+        """Rebuild the state from the index: the groups of the hot window, their LSH from
+        the rows stored with them (:func:`~pipeline.group.window.unpack_rows`; computed
+        for a document without). Progress is reported as it goes (a takeover of a big
+        state is recovery, not a stall)."""
+        topic, p = self.settings.quotes_topic, PARAMS
+        store = MemoryStore()
+        groups = QuoteGroups(store, p)
+        window = HotWindow(groups, seconds=self.settings.hot_window)
+        for n, doc in enumerate(load_groups(self.settings, window=self.settings.hot_window,
+                                            source=REBUILD_SOURCE)):
             if self.progress is not None and n % 1000 == 0:
                 self.progress.made(topic)
-            self._stored_event[doc["group"]] = doc.get("last_event")
-            yield QuoteGroup.from_doc(doc)
+            group = QuoteGroup.from_doc(doc)
+            store.adopt(group)
+            groups.seq = max(groups.seq, group.seq)
+            groups.index_rows(group, unpack_rows(doc, p))
+            if doc.get("last_event") is not None:
+                window.touch(group.id, epoch(doc["last_event"]))
         if self.progress is not None:
             self.progress.made(topic)
-
-    def _reload(self) -> QuoteGroups:
-        self._stored_event: dict[str, Any] = {}
-        store = MemoryStore(self._loaded())
-        groups = QuoteGroups(store)
-        self.window = HotWindow(groups, seconds=self.settings.hot_window)
-        for gid, when in self._stored_event.items():
-            if when is not None:
-                self.window.touch(gid, epoch(when))
-        self._stored_event = {}
         log.info("quote groups reloaded from %s: %d groups", self.settings.quotes_index_alias,
                  len(store))
-        self.store, self.groups = store, groups
+        self.store, self.groups, self.window = store, groups, window
         return groups
 
-    def _apply(self, quotes: list[tuple[int, Quote]],
-               keys: dict[int, QuoteKeys] | None = None) -> None:
-        """Group the quotes (a thread: the event loop keeps heart-beating)."""
-        groups = self.groups if self.groups is not None else self._reload()
+    def apply(self, quotes: list[tuple[int, Quote]],
+              keys: dict[int, QuoteKeys] | None = None) -> None:
+        """Group the quotes (offset, quote) of a batch in memory (a thread: the event loop
+        keeps heart-beating); what to write is then in :meth:`pending`."""
+        groups = self.groups if self.groups is not None else self.reload()
         window = self.window or HotWindow(groups, seconds=0)
         self._bring_back(window, [q for _, q in quotes])
         for offset, quote in quotes:
@@ -162,6 +171,20 @@ class GroupStage:
             self._docs.pop(gid, None)
             window.forget(gid)
 
+    def pending(self) -> tuple[list[dict[str, Any]], list[tuple[str, int]]]:
+        """The documents to write (oldest group first) and the merged-away groups to delete
+        (id, seq) since the last :meth:`written`."""
+        docs = [self.document(g) for g in sorted(self._docs.values(), key=lambda g: g.founded)]
+        return docs, sorted(self._removed.items())
+
+    def written(self, *, ok: bool = True) -> None:
+        """After the write of :meth:`pending`: forget it, and (``ok``: it succeeded) let go
+        of the groups that left the hot window."""
+        if ok:
+            self.evict()
+        self._docs.clear()
+        self._removed.clear()
+
     def _bring_back(self, window: HotWindow, quotes: list[Quote]) -> None:
         """The cold groups (out of the hot window, in the index only) the batch's quotes
         may join, read back into memory first."""
@@ -176,16 +199,17 @@ class GroupStage:
             log.info("quote groups: %d cold groups read back for a batch", n)
 
     def document(self, group: QuoteGroup) -> dict[str, Any]:
-        """The group's document, with its band keys and latest event time."""
+        """The group's document, with its band keys, latest event time and LSH rows."""
         doc = group.to_doc()
         if self.window is not None:
             doc["bands"] = self.window.band_terms(group)
+            doc["state"]["lsh"] = self.window.packed_rows(group)
             when = self.window.last.get(group.id)
             if when is not None:
                 doc["last_event"] = int(when * 1000)
         return doc
 
-    def _evict(self) -> None:
+    def evict(self) -> None:
         """After a successful write: let go of the groups that left the hot window."""
         if self.window is not None and self.window.seconds > 0:
             n = self.window.evict(self.window.expired())
@@ -196,24 +220,20 @@ class GroupStage:
         metrics.MESSAGES_IN.labels("group").inc(len(events))
         first = events[0].message.offset
         if first != self.next_offset:
-            self.groups = None  # reloaded in _apply, from what the index holds now
+            self.groups = None  # reloaded in apply, from what the index holds now
             self._docs.clear()
             self._removed.clear()
         # a retry decodes only what is not finished: poison is dead-lettered once
         good = await batches.decode(batches.pending(events), Quote.from_bytes)
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(None, self._apply,
+        await loop.run_in_executor(None, self.apply,
                                    [(ev.message.offset, q) for ev, q in good],
                                    {ev.message.offset: k for ev, _ in good
                                     if (k := keys_of(ev)) is not None})
-        docs = [self.document(g) for g in sorted(self._docs.values(), key=lambda g: g.founded)]
-        rejected = await self.writer().write(docs, sorted(self._removed.items()))
+        rejected = await self.writer().write(*self.pending())
         if rejected:
             await self._rejected(batches, good, dict(rejected))
-        else:
-            self._evict()
-        self._docs.clear()
-        self._removed.clear()
+        self.written(ok=not rejected)
         self.next_offset = events[-1].message.offset + 1
         for event in events:
             batches.finish(event)

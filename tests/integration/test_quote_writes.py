@@ -98,6 +98,6 @@ def test_a_rebuild_from_the_index_reports_progress(isolated: Settings,
     assert _write(isolated, _docs("https://outlet1.example/a")) == []
     stage = GroupStage(isolated)
     stage.progress = Progress(timeout=60.0, now=0.0)
-    groups = stage._reload()
+    groups = stage.reload()
     assert len(list(groups.store.groups())) == 3
     assert stage.progress.places[(isolated.quotes_topic, None)] > 0.0
