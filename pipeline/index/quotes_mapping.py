@@ -160,7 +160,8 @@ def find_cold(settings: Settings, terms: list[list[str]], *, before: float, size
               es: Elasticsearch | None = None) -> list[dict[str, Any]]:
     """For each quote's LSH band keys (``terms``), the groups last touched before event time
     ``before`` (epoch seconds) that share most of them (rare keys weigh more): the
-    candidates the hot window no longer holds. One multi-search for a batch."""
+    candidates the hot window no longer holds (the fields they are rebuilt from). One
+    multi-search for a batch."""
     wanted = [t for t in terms if t]
     if not wanted:
         return []
@@ -170,7 +171,7 @@ def find_cold(settings: Settings, terms: list[list[str]], *, before: float, size
     lines: list[dict[str, Any]] = []
     for keys in wanted:
         lines += [{"index": settings.quotes_index_alias},
-                  {"size": size, "query": {"bool": {
+                  {"size": size, "_source": REBUILD_SOURCE, "query": {"bool": {
                       "filter": [old], "minimum_should_match": 1,
                       "should": [{"term": {"bands": k}} for k in keys]}}}]
     try:

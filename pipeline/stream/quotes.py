@@ -30,8 +30,10 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -133,16 +135,17 @@ class GroupStage:
         store = MemoryStore()
         groups = QuoteGroups(store, p)
         window = HotWindow(groups, seconds=self.settings.hot_window)
-        for n, doc in enumerate(load_groups(self.settings, window=self.settings.hot_window,
-                                            source=REBUILD_SOURCE)):
-            if self.progress is not None and n % 1000 == 0:
-                self.progress.made(topic)
-            group = QuoteGroup.from_doc(doc)
-            store.adopt(group)
-            groups.seq = max(groups.seq, group.seq)
-            groups.index_rows(group, unpack_rows(doc, p))
-            if doc.get("last_event") is not None:
-                window.touch(group.id, epoch(doc["last_event"]))
+        with paused_gc():  # millions of new objects, no garbage: no collection passes
+            for n, doc in enumerate(load_groups(self.settings, window=self.settings.hot_window,
+                                                source=REBUILD_SOURCE)):
+                if self.progress is not None and n % 1000 == 0:
+                    self.progress.made(topic)
+                group = QuoteGroup.from_doc(doc)
+                store.adopt(group)
+                groups.seq = max(groups.seq, group.seq)
+                groups.index_rows(group, unpack_rows(doc, p))
+                if doc.get("last_event") is not None:
+                    window.touch(group.id, epoch(doc["last_event"]))
         if self.progress is not None:
             self.progress.made(topic)
         log.info("quote groups reloaded from %s: %d groups", self.settings.quotes_index_alias,
@@ -252,6 +255,20 @@ class GroupStage:
         log.error("quote groups rejected by Elasticsearch: %s",
                   "; ".join(f"{g}: {str(e)[:300]}" for g, e in rejected.items()))
         self.groups = None
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """No cyclic garbage collection inside (a rebuild allocates millions of objects that
+    all stay alive; each collection pass would scan them again). Reference counting
+    still frees everything; the collector's earlier state is restored after."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def keys_of(event: EventT) -> QuoteKeys | None:

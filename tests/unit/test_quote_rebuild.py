@@ -7,6 +7,7 @@ Elasticsearch in tests/integration/test_quote_writes.py and bench/takeover.py)."
 from __future__ import annotations
 
 import dataclasses
+import gc
 from collections.abc import Iterator
 from typing import Any
 
@@ -113,13 +114,15 @@ def test_a_reloaded_state_continues_as_the_original(written, monkeypatch) -> Non
 
     def load(settings: Settings, *, window: float, source: list[str]
              ) -> Iterator[dict[str, Any]]:
-        assert source == REBUILD_SOURCE
+        assert source == REBUILD_SOURCE and not gc.isenabled()  # no collection passes
         for doc in docs.values():
             yield {k: v for k, v in doc.items() if k in source}
 
     monkeypatch.setattr(stream_quotes, "load_groups", load)
     other = GroupStage(dataclasses.replace(Settings.from_env({}), hot_window=0.0))
+    assert gc.isenabled()
     groups = other.reload()
+    assert gc.isenabled()  # restored
     assert tables(groups) == tables(stage.groups)  # type: ignore[arg-type]
     assert groups.seq == stage.groups.seq  # type: ignore[union-attr]
     after_original = run(stage, rest, {})
