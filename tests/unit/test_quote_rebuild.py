@@ -128,3 +128,30 @@ def test_a_reloaded_state_continues_as_the_original(written, monkeypatch) -> Non
     after_original = run(stage, rest, {})
     after_reload = run(other, rest, {})
     assert after_reload == after_original and len(set(after_original)) > 50
+
+
+def test_the_labelled_set_groups_the_same_with_a_takeover_every_batch(monkeypatch) -> None:
+    """bench/quote_groups.py's set in its order: a state reloaded from the stored documents
+    before every batch of 32 gives the final groups one uninterrupted run gives."""
+    from bench.quote_groups import MENTIONS, evaluate, load
+
+    if not MENTIONS.exists():
+        pytest.skip("no labelled set")
+    quotes, gold = load()
+    _, straight = evaluate(quotes, gold)
+    stored: dict[str, Any] = {}
+
+    def from_stored(settings: Settings, *, window: float, source: list[str]
+                    ) -> Iterator[dict[str, Any]]:
+        for doc in list(stored.values()):
+            yield {k: v for k, v in doc.items() if k in source}
+
+    monkeypatch.setattr(stream_quotes, "load_groups", from_stored)
+    stage = GroupStage(dataclasses.replace(Settings.from_env({}), hot_window=0.0))
+    reloads = 0
+    for start in range(0, len(quotes), 32):
+        stage.groups = None  # a takeover: the next apply reloads from the documents
+        reloads += 1
+        run(stage, list(enumerate(quotes))[start:start + 32], stored)
+    final = [stage.store.group_of(q.id) for q in quotes]
+    assert reloads > 10 and final == [straight.store.group_of(q.id) for q in quotes]
