@@ -14,10 +14,12 @@
   The in-memory state (groups + LSH) is trusted only while the batches follow one another
   (a batch's first offset is the previous batch's last + 1). On the first batch, and after
   anything else (a restart, a rebalance that moved the partition away and back, a replay),
-  the state is reloaded from the index before grouping. Because grouping is deterministic
-  and a quote already seen returns its group, a replay from the last acknowledged offset
-  rebuilds exactly the state a run without the interruption would have had; a stale
-  worker's late write of an older state is refused by the version check.
+  the state is reloaded from the index before grouping (:meth:`GroupStage.reload`: the
+  fields the groups are rebuilt from, their LSH from the rows each document stores).
+  Because grouping is deterministic and a quote already seen returns its group, a replay
+  from the last acknowledged offset rebuilds exactly the state a run without the
+  interruption would have had; a stale worker's late write of an older state is refused
+  by the version check.
 
   Memory holds the groups of the hot window (``NEWSFLOW_HOT_WINDOW``, event time;
   :mod:`pipeline.group.window`): after a successful write the groups that fell out of it
