@@ -9,10 +9,10 @@ One process holds what the two agents hold in memory:
 * the story index (:class:`~pipeline.group.copies.StoryIndex` with the window), fed with
   synthetic signatures as :mod:`bench.story_soak` makes them (staged batch, committed);
 * the quote groups as the ``group`` agent keeps them: a
-  :class:`~pipeline.stream.quotes.GroupStage` whose ``_apply`` groups each batch
-  (``QuoteGroups.add`` + ``HotWindow.touch``), whose ``document`` builds the group
-  documents it would write (band keys and ``last_event`` included), and whose ``_evict``
-  lets go of the groups that left the window after the (here: simulated) write.
+  :class:`~pipeline.stream.quotes.GroupStage` whose ``apply`` groups each batch
+  (``QuoteGroups.add`` + ``HotWindow.touch``), whose ``pending`` builds the group
+  documents it would write (band keys, LSH rows and ``last_event`` included), and whose
+  ``written`` lets go of the groups that left the window after the (here: simulated) write.
 
 Quotes are synthetic statements from the bigram model of :mod:`bench.quote_lookup`:
 ``--quotes-per-article`` of them per article on average; a third repeat a recent statement
@@ -148,15 +148,13 @@ def soak(args: argparse.Namespace) -> dict[str, Any]:
                     offset += 1
             if quotes:
                 t = time.perf_counter()
-                stage._apply(quotes)
+                stage.apply(quotes)
                 qtimes.append((time.perf_counter() - t) / len(quotes))
-                docs = [stage.document(g) for g in stage._docs.values()]
+                docs, removed = stage.pending()
                 durable.groups_written(docs)
-                for gid in stage._removed:  # merged away: deleted from the store
+                for gid, _ in removed:  # merged away: deleted from the store
                     durable.hot.pop(gid, None)
-                stage._docs.clear()
-                stage._removed.clear()
-                stage._evict()  # after the write, as the agent does
+                stage.written()  # after the write, as the agent does: evicts
                 durable.groups_let_go(set(stage.window.last))
         times = [lookup(index, rng) for _ in range(args.lookups)]
         seen = lo + n

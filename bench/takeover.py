@@ -14,8 +14,9 @@ Elasticsearch holding millions of stored articles and quotes.
   from :mod:`bench.quote_lookup`'s statements) is built with the grouping code and each
   stored group is a copy of one with its own ids, ``seq``, ``founded`` and ``last_event``
   (the members' dates inside ``state`` are the template's). Takeover =
-  ``GroupStage._reload()``: the scan of the hot window (:func:`load_groups`) and the
-  rebuild of the groups and their LSH.
+  :meth:`GroupStage.reload`: the scan of the hot window (:func:`load_groups`, only the
+  fields the state is rebuilt from) and the rebuild of the groups, their LSH indexed from
+  the rows stored with them.
 
 History grows forward in time (1 M -> 5 M -> 10 M, the index is grown, not rebuilt), so
 the hot window is the last ``NEWSFLOW_HOT_WINDOW`` of it at every size. Each takeover runs
@@ -214,23 +215,50 @@ def grow_quotes(to_quotes: int, *, per_day: float, procs: int, pool: int) -> dic
             "load_seconds": round(time.perf_counter() - t0, 1)}
 
 
-def takeover_quotes() -> dict[str, Any]:
+def reload_before(stage: Any) -> Any:
+    """The group agent's reload as it was: every field of each hot document, each group
+    indexed from its variants (a MinHash per window), the collector running."""
+    from pipeline.group.bounded import QuoteGroup
+    from pipeline.group.quotes import MemoryStore, QuoteGroups
+    from pipeline.group.window import HotWindow, epoch
+    from pipeline.index.quotes_mapping import load_groups
+
+    s, events = stage.settings, {}
+
+    def loaded() -> Any:
+        for doc in load_groups(s, window=s.hot_window):
+            events[doc["group"]] = doc.get("last_event")
+            yield QuoteGroup.from_doc(doc)
+
+    groups = QuoteGroups(MemoryStore(loaded()))
+    window = HotWindow(groups, seconds=s.hot_window)
+    for gid, when in events.items():
+        if when is not None:
+            window.touch(gid, epoch(when))
+    stage.store, stage.groups, stage.window = groups.store, groups, window
+    return groups
+
+
+def takeover_quotes(way: str = "stored") -> dict[str, Any]:
+    """``stored``: :meth:`GroupStage.reload` (the LSH from the rows stored with each group);
+    ``before``: :func:`reload_before`, side by side on the same index."""
     from pipeline.stream.quotes import GroupStage
 
     stage = GroupStage(settings())
     base = rss_mib()
     t0 = time.perf_counter()
-    groups = stage._reload()
-    return {"seconds": round(time.perf_counter() - t0, 2), "hot": len(groups.store),  # type: ignore[arg-type]
-            "rss_added_mib": round(rss_mib() - base)}
+    groups = stage.reload() if way == "stored" else reload_before(stage)
+    return {"seconds": round(time.perf_counter() - t0, 2), "hot": len(groups.store),
+            "way": way, "rss_added_mib": round(rss_mib() - base)}
 
 
 # -- the run -------------------------------------------------------------------------
 
-def one(kind: str, stored: int) -> dict[str, Any]:
+def one(kind: str, stored: int, way: str = "stored") -> dict[str, Any]:
     """A takeover in a fresh process (its own RSS)."""
     out = subprocess.run([sys.executable, "-m", "bench.takeover", "takeover", "--kind", kind,
-                          "--stored", str(stored)], capture_output=True, text=True, check=True)
+                          "--stored", str(stored), "--way", way],
+                         capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -256,11 +284,18 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         load = grow_stories(n, per_day=args.articles_per_day, procs=args.procs) \
             if kind == "stories" else grow_quotes(n, per_day=args.quotes_per_day,
                                                   procs=args.procs, pool=args.pool)
+        before = [one(kind, n, "before") for _ in range(args.before_reps)] \
+            if kind == "quotes" else []
         reps = [one(kind, n) for _ in range(args.reps)]
         secs = [r["seconds"] for r in reps]
-        out["points"].append({"kind": kind, "stored": n, **load, "reps": reps,
-                              "seconds_median": sorted(secs)[len(secs) // 2],
-                              "seconds_max": max(secs), "store": store_sizes()})
+        point = {"kind": kind, "stored": n, **load, "reps": reps,
+                 "seconds_median": sorted(secs)[len(secs) // 2],
+                 "seconds_max": max(secs), "store": store_sizes()}
+        if before:
+            bsecs = [r["seconds"] for r in before]
+            point.update(before_reps=before,
+                         before_seconds_median=sorted(bsecs)[len(bsecs) // 2])
+        out["points"].append(point)
         out["seconds"] = round(time.perf_counter() - t0)
         print(json.dumps(out["points"][-1])[:600], flush=True)
         write(args.name, out)
@@ -282,6 +317,11 @@ def plot(name: str, out: dict[str, Any]) -> None:
             for p, x in zip(pts, xs, strict=True):
                 ax.scatter([x] * len(p["reps"]), [r["seconds"] for r in p["reps"]], s=8,
                            color="grey")
+            old = [p for p in pts if "before_seconds_median" in p]
+            if old:
+                ax.plot([p["stored"] / 1e6 for p in old],
+                        [p["before_seconds_median"] for p in old], marker="x", linestyle="--",
+                        color="grey", label="quote groups before (every field, LSH from variants)")
     ax.axhline(30, color="red", linestyle=":", label="target 30 s")
     ax.set_xlabel("stored history (millions of articles / quotes)")
     ax.set_ylabel("takeover seconds (median of reps)")
@@ -306,13 +346,17 @@ def main() -> int:
     r.add_argument("--pool", type=int, default=20_000)
     r.add_argument("--procs", type=int, default=2)
     r.add_argument("--reps", type=int, default=3)
+    r.add_argument("--before-reps", type=int, default=1,
+                   help="quote-group takeovers the earlier way, side by side (0: none)")
     r.add_argument("--name", default="takeover")
     t = sub.add_parser("takeover")
     t.add_argument("--kind", choices=["stories", "quotes"], required=True)
     t.add_argument("--stored", type=int, default=0)
+    t.add_argument("--way", choices=["stored", "before"], default="stored")
     args = ap.parse_args()
     if args.cmd == "takeover":
-        res = takeover_stories(args.stored) if args.kind == "stories" else takeover_quotes()
+        res = takeover_stories(args.stored) if args.kind == "stories" \
+            else takeover_quotes(args.way)
         res["max_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
         print(json.dumps(res))
         return 0

@@ -113,6 +113,13 @@ class CompactLSH(MinHashLSH):
         self.hashtables = [_Buckets() for _ in range(self.b)]
         self.keys = _Keys()
 
+    def insert_hashes(self, key: Hashable, hashes: tuple[int, ...] | list[int]) -> None:
+        """Insert ``key`` by the band hashes of its MinHash (as :meth:`insert` computes
+        them, e.g. stored with a group): the same tables, no MinHash needed."""
+        self.keys.insert(key, *hashes)
+        for h, table in zip(hashes, self.hashtables, strict=True):
+            table.insert(h, key)
+
     def query_some(self, minhash: MinHash, max_bucket: int) -> set[Hashable]:
         """:meth:`query`, leaving out buckets of more than ``max_bucket`` keys: a band
         shared by that many different windows (stock phrases) tells nothing, and reading it

@@ -78,6 +78,7 @@ class Params:
 
 
 PARAMS = Params()
+Row = tuple[int, int, tuple[int, ...]]  # an LSH key of a group: variant, window, band hashes
 
 
 @dataclass(frozen=True)
@@ -324,6 +325,27 @@ class QuoteGroups:
         for group in self.store.groups():
             self.seq = max(self.seq, group.seq)
             self._index(group)
+
+    def rows(self, group: QuoteGroup) -> list[Row]:
+        """The group's LSH keys as (variant, window, band hashes): read from the index when
+        it holds them, else computed (what :meth:`index_rows` rebuilds the index from)."""
+        out, lsh = [], self.lsh
+        for key, window in self._keys(group, range(len(group.variants))):
+            if key in lsh.keys:
+                hashes = tuple(lsh.keys[key])
+            else:
+                m = self._minhash(window)
+                hashes = tuple(lsh._H(m.hashvalues[s:e]) for s, e in lsh.hashranges)
+            out.append((key[1], key[2], hashes))
+        return out
+
+    def index_rows(self, group: QuoteGroup, rows: list[Row] | None) -> None:
+        """Index the group by its stored :meth:`rows` (None: computed from its variants)."""
+        if rows is None:
+            self._index(group)
+            return
+        for variant, window, hashes in rows:
+            self.lsh.insert_hashes((group.id, variant, window), hashes)
 
     def get(self, group_id: str) -> QuoteGroup:
         group = self.store.get(group_id)

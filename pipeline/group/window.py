@@ -19,15 +19,18 @@ into memory before the batch is grouped::
 
 from __future__ import annotations
 
+import base64
 import heapq
+import struct
 import time
+import zlib
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 from pipeline.core.contracts import Quote
 from pipeline.group.bounded import QuoteGroup
-from pipeline.group.quotes import QuoteGroups, Text, prepare, windows
+from pipeline.group.quotes import Params, QuoteGroups, Row, Text, prepare, windows
 
 MAX_TERMS = 2048  # band keys stored per group
 MAX_QUERY_TERMS = 512  # band keys one quote looks up with
@@ -48,7 +51,7 @@ class HotWindow:
         self.high = float("-inf")  # the latest event time seen
         self.last: dict[str, float] = {}  # group id -> latest event time of a report
         self._heap: list[tuple[float, str]] = []
-        self._bands: dict[str, tuple[int, list[str]]] = {}  # id -> (variants, band keys)
+        self._bands: dict[str, tuple[int, list[str], str]] = {}  # id -> _keyed(group)
 
     def touch(self, group_id: str, when: float) -> None:
         """A report at event time ``when`` joined the group."""
@@ -96,15 +99,24 @@ class HotWindow:
                     return list(out)
         return list(out)
 
-    def band_terms(self, group: QuoteGroup) -> list[str]:
-        """The band keys of the group's indexed windows (for its document; computed again
-        only when its variants change)."""
+    def _keyed(self, group: QuoteGroup) -> tuple[int, list[str], str]:
+        """(variants, band keys, packed LSH rows) of the group, computed again only when
+        its variants change (from the LSH's own hashes: no MinHash)."""
         known = self._bands.get(group.id)
         if known is None or known[0] != len(group.variants):
-            terms = self._terms(w for _, w in self.groups._keys(
-                group, range(len(group.variants))))
-            known = self._bands[group.id] = (len(group.variants), terms)
-        return known[1]
+            rows = self.groups.rows(group)
+            known = self._bands[group.id] = (len(group.variants), row_terms(rows),
+                                             pack_rows(rows, self.groups.p))
+        return known
+
+    def band_terms(self, group: QuoteGroup) -> list[str]:
+        """The band keys of the group's indexed windows (for its document's ``bands``)."""
+        return self._keyed(group)[1]
+
+    def packed_rows(self, group: QuoteGroup) -> str:
+        """The group's LSH rows, packed for its document's ``state`` (a takeover indexes
+        the group from them, :func:`unpack_rows`)."""
+        return self._keyed(group)[2]
 
     def query_terms(self, quotes: Iterable[Quote]) -> list[list[str]]:
         """The band keys each quote of a batch looks up cold groups with."""
@@ -121,7 +133,7 @@ class HotWindow:
                 continue
             group = QuoteGroup.from_doc(doc)
             store.adopt(group)  # type: ignore[attr-defined]
-            self.groups._index(group)
+            self.groups.index_rows(group, unpack_rows(doc, self.groups.p))
             when = doc.get("last_event")
             self.touch(group.id, epoch(when) if when else self.cutoff())
             n += 1
@@ -138,6 +150,61 @@ class HotWindow:
                 self._bands.pop(gid, None)
                 n += 1
         return n
+
+
+ROWS_VERSION = 1
+
+
+def rows_fingerprint(p: Params) -> int:
+    """A checksum of what a group's stored LSH rows depend on (others are ignored)."""
+    from pipeline.group.text import NUM_PERM, SEED
+
+    what = (ROWS_VERSION, p.shingle, p.window, p.stride, p.bands, p.rows, NUM_PERM, SEED)
+    return zlib.crc32(repr(what).encode())
+
+
+def pack_rows(rows: list[Row], p: Params) -> str:
+    """A group's LSH rows (:meth:`QuoteGroups.rows`) as one string: the parameters'
+    fingerprint, then per row its variant, window and band hashes (int64), base64::
+
+        >>> from pipeline.group.quotes import PARAMS
+        >>> rows = [(0, 0, tuple(range(10))), (1, 3, tuple(range(-5, 5)))]
+        >>> unpack_rows({"state": {"lsh": pack_rows(rows, PARAMS)}}, PARAMS) == rows
+        True
+        >>> unpack_rows({"state": {"lsh": "junk"}}, PARAMS) is None
+        True
+    """
+    row = struct.Struct(f"<HI{p.bands}q")
+    data = b"".join(row.pack(v, w, *hs) for v, w, hs in rows)
+    return base64.b64encode(struct.pack("<I", rows_fingerprint(p)) + data).decode("ascii")
+
+
+def unpack_rows(doc: dict[str, Any], p: Params) -> list[Row] | None:
+    """The LSH rows a group document holds (None: absent, malformed or made with other
+    parameters; the group is then indexed from its variants)."""
+    packed = (doc.get("state") or {}).get("lsh")
+    if not isinstance(packed, str):
+        return None
+    try:
+        data = base64.b64decode(packed, validate=True)
+    except ValueError:
+        return None
+    row = struct.Struct(f"<HI{p.bands}q")
+    if len(data) < 4 or (len(data) - 4) % row.size \
+            or struct.unpack_from("<I", data)[0] != rows_fingerprint(p):
+        return None
+    return [(v, w, tuple(hs)) for v, w, *hs in row.iter_unpack(data[4:])]
+
+
+def row_terms(rows: list[Row], limit: int = MAX_TERMS) -> list[str]:
+    """The band keys (``band:hash``) of the rows, in order, at most ``limit``."""
+    out = dict[str, None]()
+    for _, _, hashes in rows:
+        for band, h in enumerate(hashes):
+            out[f"{band}:{h}"] = None
+            if len(out) >= limit:
+                return list(out)
+    return list(out)
 
 
 def epoch(value: Any) -> float:

@@ -109,11 +109,17 @@ def ensure_quotes_index(settings: Settings, es: Elasticsearch | None = None, *,
             es.close()
 
 
+REBUILD_SOURCE = ["group", "founded", "seq", "merged", "state", "last_event"]
+
+
 def load_groups(settings: Settings, es: Elasticsearch | None = None, *,
-                window: float = 0.0) -> Iterator[dict[str, Any]]:
+                window: float = 0.0, source: list[str] | None = None
+                ) -> Iterator[dict[str, Any]]:
     """Every group document (refreshed first, so the last acknowledged writes are in);
     with a ``window`` (seconds), only those touched within it of the latest event time
-    stored (and those stored without one)."""
+    stored (and those stored without one). ``source``: only these fields of each
+    (:data:`REBUILD_SOURCE`: what the grouping state is rebuilt from, not what is
+    searched and shown)."""
     own = es is None
     es = es or client(settings)
     try:
@@ -130,8 +136,11 @@ def load_groups(settings: Settings, es: Elasticsearch | None = None, *,
                     {"range": {"last_event": {"gte": int(latest - window * 1000),
                                               "format": "epoch_millis"}}},
                     {"bool": {"must_not": {"exists": {"field": "last_event"}}}}]}}
+        body: dict[str, Any] = {"query": query}
+        if source is not None:
+            body["_source"] = source
         for hit in helpers.scan(es, index=alias, size=1000, preserve_order=False,
-                                query={"query": query}):
+                                query=body):
             yield hit["_source"]
     finally:
         if own:
@@ -151,7 +160,8 @@ def find_cold(settings: Settings, terms: list[list[str]], *, before: float, size
               es: Elasticsearch | None = None) -> list[dict[str, Any]]:
     """For each quote's LSH band keys (``terms``), the groups last touched before event time
     ``before`` (epoch seconds) that share most of them (rare keys weigh more): the
-    candidates the hot window no longer holds. One multi-search for a batch."""
+    candidates the hot window no longer holds (the fields they are rebuilt from). One
+    multi-search for a batch."""
     wanted = [t for t in terms if t]
     if not wanted:
         return []
@@ -161,7 +171,7 @@ def find_cold(settings: Settings, terms: list[list[str]], *, before: float, size
     lines: list[dict[str, Any]] = []
     for keys in wanted:
         lines += [{"index": settings.quotes_index_alias},
-                  {"size": size, "query": {"bool": {
+                  {"size": size, "_source": REBUILD_SOURCE, "query": {"bool": {
                       "filter": [old], "minimum_should_match": 1,
                       "should": [{"term": {"bands": k}} for k in keys]}}}]
     try:

@@ -14,10 +14,12 @@
   The in-memory state (groups + LSH) is trusted only while the batches follow one another
   (a batch's first offset is the previous batch's last + 1). On the first batch, and after
   anything else (a restart, a rebalance that moved the partition away and back, a replay),
-  the state is reloaded from the index before grouping. Because grouping is deterministic
-  and a quote already seen returns its group, a replay from the last acknowledged offset
-  rebuilds exactly the state a run without the interruption would have had; a stale
-  worker's late write of an older state is refused by the version check.
+  the state is reloaded from the index before grouping (:meth:`GroupStage.reload`: the
+  fields the groups are rebuilt from, their LSH from the rows each document stores).
+  Because grouping is deterministic and a quote already seen returns its group, a replay
+  from the last acknowledged offset rebuilds exactly the state a run without the
+  interruption would have had; a stale worker's late write of an older state is refused
+  by the version check.
 
   Memory holds the groups of the hot window (``NEWSFLOW_HOT_WINDOW``, event time;
   :mod:`pipeline.group.window`): after a successful write the groups that fell out of it
@@ -30,9 +32,11 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 from collections.abc import Awaitable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,10 +48,18 @@ from pipeline.core.contracts import EnrichedArticle, Quote
 from pipeline.core.errors import ContractError
 from pipeline.core.settings import Settings
 from pipeline.group.bounded import QuoteGroup
-from pipeline.group.quotes import KEYS_HEADER, MemoryStore, QuoteGroups, QuoteKeys, quote_keys
+from pipeline.group.quotes import (
+    KEYS_HEADER,
+    PARAMS,
+    MemoryStore,
+    QuoteGroups,
+    QuoteKeys,
+    quote_keys,
+)
 from pipeline.group.records import quotes_of
-from pipeline.group.window import HotWindow, epoch, event_time
+from pipeline.group.window import HotWindow, epoch, event_time, unpack_rows
 from pipeline.index.quotes_mapping import (
+    REBUILD_SOURCE,
     QuoteIndexWriter,
     find_cold,
     load_groups,
@@ -122,45 +134,45 @@ class GroupStage:
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, quotes_ready, self.settings)
 
-    def _loaded(self) -> Iterator[QuoteGroup]:
-        """The stored groups; the rebuild reports progress as it goes (a takeover of a
-        big state is recovery, not a stall)."""
-        topic = self.settings.quotes_topic
-        for n, doc in enumerate(load_groups(self.settings, window=self.settings.hot_window)):
-            if self.progress is not None and n % 1000 == 0:
-                self.progress.made(topic)
-            self._stored_event[doc["group"]] = doc.get("last_event")
-            yield QuoteGroup.from_doc(doc)
-        if self.progress is not None:
-            self.progress.made(topic)
-
-    def _reload(self) -> QuoteGroups:
-        """The groups of the hot window read back from the index (a takeover, or after a
-        batch that did not follow the last one). Logs ``recovering group partition P
-        (committed C)`` and, once done, ``recovered group partition P in S s``."""
+    def reload(self) -> QuoteGroups:
+        """Rebuild the state from the index: the groups of the hot window, their LSH from
+        the rows stored with them (:func:`~pipeline.group.window.unpack_rows`; computed
+        for a document without). Progress is reported as it goes (a takeover of a big
+        state is recovery, not a stall). Logs ``recovering group partition P (committed
+        C)`` and, once done, ``recovered group partition P in S s``."""
         t0 = time.perf_counter()
         partition, offset = self.resume
         log.info("recovering group partition %d (committed %s): loading the quote groups "
                  "of the hot window from %s", partition, offset,
                  self.settings.quotes_index_alias)
-        self._stored_event: dict[str, Any] = {}
-        store = MemoryStore(self._loaded())
-        groups = QuoteGroups(store)
-        self.window = HotWindow(groups, seconds=self.settings.hot_window)
-        for gid, when in self._stored_event.items():
-            if when is not None:
-                self.window.touch(gid, epoch(when))
-        self._stored_event = {}
+        topic, p = self.settings.quotes_topic, PARAMS
+        store = MemoryStore()
+        groups = QuoteGroups(store, p)
+        window = HotWindow(groups, seconds=self.settings.hot_window)
+        with paused_gc():  # millions of new objects, no garbage: no collection passes
+            for n, doc in enumerate(load_groups(self.settings, window=self.settings.hot_window,
+                                                source=REBUILD_SOURCE)):
+                if self.progress is not None and n % 1000 == 0:
+                    self.progress.made(topic)
+                group = QuoteGroup.from_doc(doc)
+                store.adopt(group)
+                groups.seq = max(groups.seq, group.seq)
+                groups.index_rows(group, unpack_rows(doc, p))
+                if doc.get("last_event") is not None:
+                    window.touch(group.id, epoch(doc["last_event"]))
+        if self.progress is not None:
+            self.progress.made(topic)
         log.info("recovered group partition %d in %.1f s: %d quote groups reloaded from %s",
                  partition, time.perf_counter() - t0, len(store),
                  self.settings.quotes_index_alias)
-        self.store, self.groups = store, groups
+        self.store, self.groups, self.window = store, groups, window
         return groups
 
-    def _apply(self, quotes: list[tuple[int, Quote]],
-               keys: dict[int, QuoteKeys] | None = None) -> None:
-        """Group the quotes (a thread: the event loop keeps heart-beating)."""
-        groups = self.groups if self.groups is not None else self._reload()
+    def apply(self, quotes: list[tuple[int, Quote]],
+              keys: dict[int, QuoteKeys] | None = None) -> None:
+        """Group the quotes (offset, quote) of a batch in memory (a thread: the event loop
+        keeps heart-beating); what to write is then in :meth:`pending`."""
+        groups = self.groups if self.groups is not None else self.reload()
         window = self.window or HotWindow(groups, seconds=0)
         self._bring_back(window, [q for _, q in quotes])
         for offset, quote in quotes:
@@ -177,6 +189,20 @@ class GroupStage:
             self._docs.pop(gid, None)
             window.forget(gid)
 
+    def pending(self) -> tuple[list[dict[str, Any]], list[tuple[str, int]]]:
+        """The documents to write (oldest group first) and the merged-away groups to delete
+        (id, seq) since the last :meth:`written`."""
+        docs = [self.document(g) for g in sorted(self._docs.values(), key=lambda g: g.founded)]
+        return docs, sorted(self._removed.items())
+
+    def written(self, *, ok: bool = True) -> None:
+        """After the write of :meth:`pending`: forget it, and (``ok``: it succeeded) let go
+        of the groups that left the hot window."""
+        if ok:
+            self.evict()
+        self._docs.clear()
+        self._removed.clear()
+
     def _bring_back(self, window: HotWindow, quotes: list[Quote]) -> None:
         """The cold groups (out of the hot window, in the index only) the batch's quotes
         may join, read back into memory first."""
@@ -191,16 +217,17 @@ class GroupStage:
             log.info("quote groups: %d cold groups read back for a batch", n)
 
     def document(self, group: QuoteGroup) -> dict[str, Any]:
-        """The group's document, with its band keys and latest event time."""
+        """The group's document, with its band keys, latest event time and LSH rows."""
         doc = group.to_doc()
         if self.window is not None:
             doc["bands"] = self.window.band_terms(group)
+            doc["state"]["lsh"] = self.window.packed_rows(group)
             when = self.window.last.get(group.id)
             if when is not None:
                 doc["last_event"] = int(when * 1000)
         return doc
 
-    def _evict(self) -> None:
+    def evict(self) -> None:
         """After a successful write: let go of the groups that left the hot window."""
         if self.window is not None and self.window.seconds > 0:
             n = self.window.evict(self.window.expired())
@@ -211,26 +238,22 @@ class GroupStage:
         metrics.MESSAGES_IN.labels("group").inc(len(events))
         first = events[0].message.offset
         if first != self.next_offset:
-            self.groups = None  # reloaded in _apply, from what the index holds now
+            self.groups = None  # reloaded in apply, from what the index holds now
             self.resume = (events[0].message.partition, first)
             self._docs.clear()
             self._removed.clear()
         # a retry decodes only what is not finished: poison is dead-lettered once
         good = await batches.decode(batches.pending(events), Quote.from_bytes)
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(None, self._apply,
+        await loop.run_in_executor(None, self.apply,
                                    [(ev.message.offset, q) for ev, q in good],
                                    {ev.message.offset: k for ev, _ in good
                                     if (k := keys_of(ev)) is not None})
-        docs = [self.document(g) for g in sorted(self._docs.values(), key=lambda g: g.founded)]
         with timed("write"):
-            rejected = await self.writer().write(docs, sorted(self._removed.items()))
+            rejected = await self.writer().write(*self.pending())
         if rejected:
             await self._rejected(batches, good, dict(rejected))
-        else:
-            self._evict()
-        self._docs.clear()
-        self._removed.clear()
+        self.written(ok=not rejected)
         self.next_offset = events[-1].message.offset + 1
         if self.groups is None:  # a group was rejected: the next batch reloads
             self.resume = (events[-1].message.partition, self.next_offset)
@@ -254,6 +277,20 @@ class GroupStage:
         log.error("quote groups rejected by Elasticsearch: %s",
                   "; ".join(f"{g}: {str(e)[:300]}" for g, e in rejected.items()))
         self.groups = None
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """No cyclic garbage collection inside (a rebuild allocates millions of objects that
+    all stay alive; each collection pass would scan them again). Reference counting
+    still frees everything; the collector's earlier state is restored after."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def keys_of(event: EventT) -> QuoteKeys | None:

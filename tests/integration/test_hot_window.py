@@ -13,10 +13,12 @@ from elasticsearch import Elasticsearch
 
 from pipeline.core.contracts import Quote, QuoteArticle, QuoteSpeaker
 from pipeline.core.settings import Settings
+from pipeline.group.quotes import MemoryStore, QuoteGroups
 from pipeline.index.quotes_mapping import ensure_quotes_index
 from pipeline.stream.batches import Batches
 from pipeline.stream.quotes import GroupStage
 from tests.unit.test_batches import Event, Message, Topic
+from tests.unit.test_quote_rebuild import tables
 
 pytestmark = pytest.mark.integration
 OLD = "“We will never abandon our allies in the region, whatever the pressure.”"
@@ -67,6 +69,13 @@ def test_a_cold_group_leaves_memory_and_still_gains_reports(isolated: Settings) 
         assert doc["reports"] == 2 and doc["state"]["tail"] == [] and \
             {m["quote"] for m in doc["state"]["members"]} == {"q0", "q9"}
         assert stage.store.get("q0") is not None  # hot again
+        # a takeover indexes the groups from the rows stored with them: the same LSH as
+        # the running stage's (q0's brought back the same way), and as indexing anew
+        assert all(stored(g)["state"]["lsh"] for g in ("q0", "q1", "q2", "q3"))
+        taken = GroupStage(settings).reload()
+        assert len(taken.store) == 4  # type: ignore[arg-type]
+        anew = QuoteGroups(MemoryStore(stage.store.groups()))
+        assert tables(taken) == tables(stage.groups) == tables(anew)  # type: ignore[arg-type]
     finally:
         es.indices.delete(index=f"{settings.quotes_index_alias}*", ignore_unavailable=True)
         es.close()

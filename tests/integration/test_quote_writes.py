@@ -102,7 +102,7 @@ def test_a_rebuild_from_the_index_reports_progress(isolated: Settings, es: Elast
     stage.progress = Progress(timeout=60.0, now=0.0)
     stage.resume = (0, 17)
     with caplog.at_level(logging.INFO, logger="newsflow.worker"):
-        groups = stage._reload()
+        groups = stage.reload()
     assert len(list(groups.store.groups())) == 3
     assert stage.progress.places[(isolated.quotes_topic, None)] > 0.0
     lines = [r.getMessage() for r in caplog.records]

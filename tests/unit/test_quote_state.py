@@ -46,7 +46,7 @@ def loaded(**env: str) -> GroupStage:
 
 
 def group(stage: GroupStage, quotes: list[tuple[int, Quote]]) -> None:
-    stage._apply(quotes)
+    stage.apply(quotes)
     stage._docs.clear()
     stage._removed.clear()
 
