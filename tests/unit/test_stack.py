@@ -53,3 +53,19 @@ def test_a_killed_child_is_gone_not_a_zombie(tmp_path) -> None:  # type: ignore[
     assert stop_pid(pidfile, timeout=20)  # SIGTERM: gone without waiting 20 s
     assert time.monotonic() - started < 10
     assert read_pid(pidfile) is None
+
+
+def test_a_node_that_exits_while_starting_fails_at_once() -> None:
+    import time
+
+    import pytest
+
+    from pipeline.core.errors import StackError
+    from pipeline.ops.stack import _wait
+
+    started = time.monotonic()
+    with pytest.raises(StackError, match="Kafka broker 2 exited while starting; see logs/"):
+        _wait(lambda: False, what="Kafka broker 2", timeout=60, logs="logs/",
+              alive=lambda: False)
+    assert time.monotonic() - started < 30
+    _wait(lambda: True, what="ok", timeout=1, logs="logs/", alive=lambda: False)
