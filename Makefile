@@ -41,7 +41,7 @@ test: lint stack-up
 bench: stack-up
 	$(BIN)/python -m bench.run_all
 
-# The cluster fault test with every fault (a cluster of its own, ~15 min); `make test` runs
+# The cluster fault test with every fault (a cluster of its own, ~10 min); `make test` runs
 # its small form (CLUSTER_FAULTS=ci: the stories leader killed, the coordinator paused).
 # Writes bench/results/cluster_faults.json. See docs/cluster.md.
 fault-cluster: setup

@@ -117,10 +117,34 @@ def kill_es_primary(run: Run) -> tuple[float, float, str]:
     from pipeline.index.mapping import index_name
 
     node = primary_node(run.settings, index_name(run.settings))
+    roles = es_roles(run.settings, f"newsflow-{node}")
     began = time.monotonic()
     kill(services.es_paths(run.settings, node)["pid"])
     time.sleep(AWAY)
-    return began, _restart(run), f"elasticsearch-{node}"
+    return began, _restart(run), f"elasticsearch-{node}" + (f" ({roles})" if roles else "")
+
+
+def es_roles(settings: Settings, name: str) -> str:
+    """Whether node ``name`` is the elected master and holds the voting configuration's
+    vote(s) (with two master-eligible nodes, one of them holds the only vote)."""
+    from elasticsearch import Elasticsearch
+
+    es = Elasticsearch(settings.es_hosts, request_timeout=10)
+    try:
+        ids = {nid: n["name"] for nid, n in es.nodes.info()["nodes"].items()}
+        state = es.cluster.state(metric="master_node,metadata",
+                                 filter_path="master_node,metadata.cluster_coordination")
+        voting = state["metadata"]["cluster_coordination"]["last_committed_config"]
+        out = []
+        if ids.get(state["master_node"]) == name:
+            out.append("elected master")
+        if name in {ids.get(v) for v in voting}:
+            out.append(f"in the voting configuration of {len(voting)}")
+        return ", ".join(out)
+    except Exception as exc:  # noqa: BLE001 - a description only
+        return f"roles unknown: {exc!r}"[:120]
+    finally:
+        es.close()
 
 
 def handover(run: Run) -> tuple[float, float, str]:
