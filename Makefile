@@ -6,7 +6,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test lint unit stack-up stack-down bench lock wheel smoke clean fault-state
+.PHONY: setup demo test lint unit stack-up stack-down bench fault-cluster fault-state lock wheel smoke clean
 
 # A pinned, hash-checked pip first, then exactly the locked, hash-checked dependencies
 # (requirements-dev.lock, nothing resolved), then the project itself; checked afterwards
@@ -46,6 +46,12 @@ fault-state: stack-up
 
 bench: stack-up
 	$(BIN)/python -m bench.run_all
+
+# The cluster fault test with every fault (a cluster of its own, ~10 min); `make test` runs
+# its small form (CLUSTER_FAULTS=ci: the stories leader killed, the coordinator paused).
+# Writes bench/results/cluster_faults.json. See docs/cluster.md.
+fault-cluster: setup
+	CLUSTER_FAULTS=full $(BIN)/pytest tests/fault/test_cluster_faults.py -p no:cacheprovider
 
 # Regenerate the three locks from pyproject.toml and deploy/bootstrap.in with the locked uv.
 # Run it after changing a dependency in pyproject.toml or deploy/bootstrap.in: pins that still

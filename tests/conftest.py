@@ -59,6 +59,8 @@ def settings_env(settings: Settings) -> dict[str, str]:
            "NEWSFLOW_PARTITIONS": str(settings.partitions)}
     if settings.group:
         env["NEWSFLOW_GROUP"] = settings.group
+    if settings.worker_index:  # a second process: its own Faust data directory
+        env["NEWSFLOW_WORKER_INDEX"] = str(settings.worker_index)
     if settings.kafka_sasl_mechanism:  # a broker with users (SASL)
         env |= {"NEWSFLOW_KAFKA_SECURITY_PROTOCOL": settings.kafka_security_protocol,
                 "NEWSFLOW_KAFKA_SASL_MECHANISM": settings.kafka_sasl_mechanism,
@@ -76,12 +78,14 @@ class Worker:
     """A real `faust worker` process of pipeline.stream.app, for one isolated pipeline.
 
     Like ``newsflow worker``, it starts the process again when its watchdog made it exit
-    stalled (exit code 75); ``restarts`` counts those."""
+    stalled (exit code 75); ``restarts`` counts those, ``exits`` holds the exit code of
+    every exit the test did not ask for (stalled or not)."""
 
     def __init__(self, settings: Settings, log: Path) -> None:
         self.settings, self.log = settings, log
         self.proc: subprocess.Popen[bytes] | None = None
         self.restarts = 0
+        self.exits: list[int] = []
         self._stopping = False
 
     def start(self) -> Worker:
@@ -92,7 +96,11 @@ class Worker:
         return self
 
     def _supervise(self, proc: subprocess.Popen[bytes]) -> None:
-        if proc.wait() == STALLED and not self._stopping and proc is self.proc:
+        code = proc.wait()
+        if self._stopping or proc is not self.proc:
+            return
+        self.exits.append(code)
+        if code == STALLED:
             self.restarts += 1
             self.start()
 

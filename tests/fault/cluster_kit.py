@@ -29,6 +29,7 @@ from kafka import KafkaAdminClient
 
 from connectors.passes import make_producer
 from pipeline.core.contracts import Provenance, RawArticle
+from pipeline.core.errors import StackError
 from pipeline.core.settings import Settings
 from pipeline.ops import stack
 from pipeline.ops.stack import services
@@ -60,33 +61,73 @@ def free_run(candidates: range, count: int, *, offset: int = 0) -> int:
     raise RuntimeError(f"no {count} free ports from {candidates}")
 
 
+TAKEN = "Address already in use"
+
+
+def _cluster_settings(home: Path, kafka_base: int, es_base: int, prefix: str) -> Settings:
+    return Settings.from_env({
+        **os.environ, "NEWSFLOW_HOME": str(home),
+        "NEWSFLOW_KAFKA_BOOTSTRAP": ",".join(f"127.0.0.1:{kafka_base + i}"
+                                             for i in range(BROKERS)),
+        "NEWSFLOW_ES_URL": ",".join(f"http://127.0.0.1:{es_base + i}" for i in range(NODES)),
+        "NEWSFLOW_TOPIC_PREFIX": prefix, "NEWSFLOW_INDEX": f"{prefix}-articles",
+        "NEWSFLOW_PARTITIONS": "2", "NEWSFLOW_ES_JAVA_OPTS": "-Xms384m -Xmx512m"})
+
+
+def _port_taken(home: Path) -> bool:
+    """A node failed to bind its port: free when looked at, then taken (on this shared
+    machine, by another process's outgoing connection: the ports are in the ephemeral
+    range)."""
+    return any(TAKEN in path.read_text(errors="replace")
+               for path in (home / "logs").rglob("*") if path.is_file())
+
+
+def _up(running: Settings, home: Path, prefix: str, *, tries: int = 3) -> Settings:
+    """Start the cluster on the first free ports above the running stack's; on a port
+    taken while starting, stop, wipe and try the next ports."""
+    kafka_port = services.kafka_endpoint(running).port
+    es_port = services.es_endpoint(running).port
+    kafka_from, es_from = kafka_port + 20, es_port + 50
+    for attempt in range(tries):
+        kafka_base = free_run(range(kafka_from, kafka_port + 80, 10), 2 * BROKERS)
+        es_base = free_run(range(es_from, es_port + 90, 10), NODES, offset=100)
+        settings = _cluster_settings(home, kafka_base, es_base, prefix)
+        try:
+            stack.up(settings, topology=Topology(BROKERS, NODES), say=lambda m: None,
+                     timeout=300)
+            return settings
+        except StackError:
+            if attempt == tries - 1 or not _port_taken(home):
+                raise
+            stack.down(settings, wipe=True, say=lambda m: None)
+            subprocess.run(["rm", "-rf", str(home / "logs")], check=False)
+            kafka_from, es_from = kafka_base + 10, es_base + 10
+    raise AssertionError("unreachable")
+
+
 @contextmanager
 def local_cluster(running: Settings, name: str, *, prefix: str) -> Iterator[Settings]:
     """Three brokers (one KRaft quorum) and two Elasticsearch nodes in ``running.home/name``,
-    on ports above the running stack's; every node stopped and the data deleted after.
-    The settings list every broker and every Elasticsearch node."""
+    on ports above the running stack's (Kafka from its port + 20, Elasticsearch from its
+    port + 50, transport 100 above); every node stopped and the data deleted after (the
+    logs kept in ``running.home/name-logs`` when something failed). The settings list
+    every broker and every Elasticsearch node."""
     home = running.home / name
     home.mkdir(parents=True, exist_ok=True)
     os.chmod(home, 0o755)
-    kafka_port = services.kafka_endpoint(running).port
-    es_port = services.es_endpoint(running).port
-    kafka_base = free_run(range(kafka_port + 20, kafka_port + 80, 10), 2 * BROKERS)
-    es_base = free_run(range(es_port + 50, es_port + 90, 10), NODES, offset=100)
-    env = {**os.environ, "NEWSFLOW_HOME": str(home),
-           "NEWSFLOW_KAFKA_BOOTSTRAP": ",".join(f"127.0.0.1:{kafka_base + i}"
-                                                for i in range(BROKERS)),
-           "NEWSFLOW_ES_URL": ",".join(f"http://127.0.0.1:{es_base + i}" for i in range(NODES)),
-           "NEWSFLOW_TOPIC_PREFIX": prefix, "NEWSFLOW_INDEX": f"{prefix}-articles",
-           "NEWSFLOW_PARTITIONS": "2", "NEWSFLOW_ES_JAVA_OPTS": "-Xms384m -Xmx512m"}
-    settings = Settings.from_env(env)
     (home / "dist").mkdir(exist_ok=True)
     for dist in (fetch_kafka(running), fetch_elasticsearch(running)):
         link = home / "dist" / dist.name
         if not link.exists():
             link.symlink_to(dist)
+    settings = _cluster_settings(home, 0, 0, prefix)
     try:
-        stack.up(settings, topology=Topology(BROKERS, NODES), say=lambda m: None, timeout=300)
+        settings = _up(running, home, prefix)
         yield settings
+    except BaseException:  # the nodes' logs are kept beside the cluster's home
+        subprocess.run(["cp", "-r", str(home / "logs"), str(running.home / f"{name}-logs")],
+                       check=False)
+        raise
     finally:
         stack.down(settings, wipe=True, say=lambda m: None)
         subprocess.run(["rm", "-rf", str(home)], check=False)

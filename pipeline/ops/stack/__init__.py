@@ -43,11 +43,16 @@ class ServiceStatus:
     address: str
 
 
-def _wait(check: Callable[[], bool], *, what: str, timeout: float, logs: str) -> None:
+def _wait(check: Callable[[], bool], *, what: str, timeout: float, logs: str,
+          alive: Callable[[], bool] | None = None) -> None:
+    """Until ``check()``; a process that exited meanwhile (``alive()`` false: a port
+    taken, a bad setting) fails at once instead of at the timeout."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if check():
             return
+        if alive is not None and not alive():
+            raise StackError(f"{what} exited while starting; see {logs}")
         time.sleep(1.0)
     raise StackError(f"{what} did not become healthy within {timeout:.0f}s; see {logs}")
 
@@ -87,8 +92,10 @@ def up(settings: Settings, *, topology: Topology | None = None,
     _start_es(settings, [n for n in nodes if not services.es_healthy(settings, n)],
               nodes=shape.es_nodes, say=say)
     for b in brokers:
+        pidfile = services.kafka_paths(settings, b.node_id)["pid"]
         _wait(lambda b=b: services.kafka_healthy(settings, b),  # type: ignore[misc]
-              what=f"Kafka broker {b.node_id}", timeout=timeout, logs=logs)
+              what=f"Kafka broker {b.node_id}", timeout=timeout, logs=logs,
+              alive=lambda p=pidfile: services.read_pid(p) is not None)  # type: ignore[misc]
     say("Kafka is healthy" + ("" if len(brokers) == 1 else
                               f": {len(brokers)} brokers, bootstrap {bootstrap(brokers)}"))
     _wait(lambda: services.es_healthy(settings, nodes=shape.es_nodes), what="Elasticsearch",

@@ -35,10 +35,18 @@ def port_open(ep: Endpoint, timeout: float = 0.5) -> bool:
 
 
 def read_pid(pidfile: Path) -> int | None:
+    """The pid in ``pidfile`` if that process runs. A child of this process that has
+    exited (a zombie, e.g. a broker this process started and then killed) is reaped
+    and counts as gone."""
     try:
         pid = int(pidfile.read_text().strip())
     except (OSError, ValueError):
         return None
+    try:
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return None
+    except ChildProcessError:
+        pass  # not our child: its parent reaps it
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
