@@ -6,7 +6,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test lint unit stack-up stack-down bench fault-cluster fault-state lock wheel smoke clean
+.PHONY: setup demo test lint unit stack-up stack-down cluster-up cluster-down bench fault-cluster fault-state lock wheel smoke clean
 
 # A pinned, hash-checked pip first, then exactly the locked, hash-checked dependencies
 # (requirements-dev.lock, nothing resolved), then the project itself; checked afterwards
@@ -23,6 +23,16 @@ stack-up: setup
 
 stack-down: setup
 	$(BIN)/newsflow stack down
+
+# A local cluster from a fresh clone in one command: 3 KRaft brokers, 2 Elasticsearch nodes
+# (docs/cluster.md); its topics get replication 3 and min.insync 2, its indices 1 replica.
+# Its home is ~/.newsflow-cluster unless NEWSFLOW_HOME says otherwise (a home per topology).
+CLUSTER_HOME = $${NEWSFLOW_HOME:-$$HOME/.newsflow-cluster}
+cluster-up: setup
+	NEWSFLOW_HOME=$(CLUSTER_HOME) $(BIN)/newsflow stack up --kafka-brokers 3 --es-nodes 2
+
+cluster-down: setup
+	NEWSFLOW_HOME=$(CLUSTER_HOME) $(BIN)/newsflow stack down
 
 demo: stack-up
 	$(BIN)/newsflow demo
