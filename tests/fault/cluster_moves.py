@@ -62,22 +62,22 @@ def _coordinator_node(run: Run) -> tuple[int, str]:
     return node, f"kafka-{node}" + (" (also stories leader)" if leads else "")
 
 
-def kill_stories_leader(run: Run) -> tuple[float, float, str]:
-    """SIGKILL the broker leading the stories partition; started again after AWAY s."""
-    node, name = _stories_node(run)
+def _kill_broker(run: Run, node: int, name: str) -> tuple[float, float, str]:
+    """SIGKILL broker ``node``; started again after AWAY s."""
     began = time.monotonic()
     kill(run.broker_pid(node))
     time.sleep(AWAY)
     return began, _restart(run), name
+
+
+def kill_stories_leader(run: Run) -> tuple[float, float, str]:
+    """SIGKILL the broker leading the stories partition; started again after AWAY s."""
+    return _kill_broker(run, *_stories_node(run))
 
 
 def kill_coordinator(run: Run) -> tuple[float, float, str]:
     """SIGKILL the broker coordinating the workers' group; started again after AWAY s."""
-    node, name = _coordinator_node(run)
-    began = time.monotonic()
-    kill(run.broker_pid(node))
-    time.sleep(AWAY)
-    return began, _restart(run), name
+    return _kill_broker(run, *_coordinator_node(run))
 
 
 def pause_coordinator(run: Run) -> tuple[float, float, str]:

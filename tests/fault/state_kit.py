@@ -16,7 +16,6 @@ from typing import Any
 
 import numpy as np
 from elasticsearch import Elasticsearch
-from kafka import KafkaConsumer
 
 from bench.quote_lookup import Statements
 from bench.story_soak import entry
@@ -24,6 +23,7 @@ from pipeline.core.contracts import AssignedArticle, Quote, QuoteArticle, QuoteS
 from pipeline.core.settings import Settings
 from pipeline.group.signature import record_of
 from pipeline.stream.storystate import StoryState
+from tests.fault.cluster_checks import read_topic as read
 from tests.fault.cluster_kit import Stream
 from tests.integration.conftest import send
 
@@ -95,16 +95,6 @@ def in_flight(port: int, stage: str) -> bool:
     want = f'newsflow_stage_step_in_progress{{stage="{stage}",step="write"}} '
     return any(line.startswith(want) and float(line.split()[-1]) > 0
                for line in text.splitlines())
-
-
-def read(settings: Settings, topic: str) -> list[bytes]:
-    consumer = KafkaConsumer(topic, **settings.kafka_client_config(),
-                             auto_offset_reset="earliest", consumer_timeout_ms=5000,
-                             max_partition_fetch_bytes=32 * 1024 * 1024)
-    try:
-        return [m.value for m in consumer]
-    finally:
-        consumer.close()
 
 
 def check(settings: Settings, stream: Stream) -> dict[str, int]:
