@@ -19,7 +19,9 @@ Elasticsearch holding millions of stored articles and quotes.
   the rows stored with them.
 
 History grows forward in time (1 M -> 5 M -> 10 M, the index is grown, not rebuilt), so
-the hot window is the last ``NEWSFLOW_HOT_WINDOW`` of it at every size. Each takeover runs
+the hot window is the last ``NEWSFLOW_HOT_WINDOW`` of it at every size. Growth resumes from
+the groups already stored; ``--until`` stops loading at a deadline at a chunk boundary
+(:func:`due`), so a later run resumes where it stopped. Each takeover runs
 in a fresh process (``takeover`` subcommand), ``--reps`` times; its wall time, the RSS it
 adds and its peak RSS are recorded. Loading uses bulk requests from ``--procs`` processes,
 ``refresh_interval: -1`` and no replicas while loading. Writes bench/results/takeover.json
@@ -170,9 +172,39 @@ def templates(pool: int, seed: int = 3) -> list[tuple[str, int]]:
 _POOL: dict[tuple[int, int], list[tuple[str, int]]] = {}
 
 
-def _quote_task(job: tuple[str, int, int, float, int, int]) -> int:
-    """Groups lo..hi (group number g founded by quote g * 2): copies of the templates."""
-    index, lo, hi, per_day, pool, seed = job
+def due(until: float, now: float | None = None) -> bool:
+    """Whether a loading chunk may still start (``until``: epoch seconds, 0: no deadline).
+    Chunks are handed out in order and one that started is loaded whole, so a load cut at
+    its deadline leaves a contiguous prefix of groups and the next run resumes from the
+    stored count.
+
+    >>> due(0.0), due(100.0, now=99.0), due(100.0, now=100.0)
+    (True, True, False)
+    """
+    return until <= 0 or (time.time() if now is None else now) < until
+
+
+def deadline(v: str) -> float:
+    """``--until`` as epoch seconds: ``HH:MM`` (UTC, today) or an ISO time.
+
+    >>> deadline("") == 0.0, deadline("2026-12-03T17:05:00+00:00")
+    (True, 1796317500.0)
+    """
+    if not v:
+        return 0.0
+    if len(v) <= 5:
+        hh, mm = v.split(":")
+        return datetime.now(UTC).replace(hour=int(hh), minute=int(mm), second=0,
+                                         microsecond=0).timestamp()
+    return datetime.fromisoformat(v).timestamp()
+
+
+def _quote_task(job: tuple[str, int, int, float, int, int, float]) -> int:
+    """Groups lo..hi (group number g founded by quote g * 2): copies of the templates;
+    nothing once ``until`` has passed (:func:`due`)."""
+    index, lo, hi, per_day, pool, seed, until = job
+    if not due(until):
+        return 0
     if (pool, seed) not in _POOL:
         _POOL[(pool, seed)] = templates(pool, seed)
     pool_docs = _POOL[(pool, seed)]
@@ -191,8 +223,11 @@ def _quote_task(job: tuple[str, int, int, float, int, int]) -> int:
     return quotes
 
 
-def grow_quotes(to_quotes: int, *, per_day: float, procs: int, pool: int) -> dict[str, Any]:
-    """Grow the quote groups' index to ``to_quotes`` reports (groups of 2 on average)."""
+def grow_quotes(to_quotes: int, *, per_day: float, procs: int, pool: int,
+                until: float = 0.0) -> dict[str, Any]:
+    """Grow the quote groups' index to ``to_quotes`` reports (groups of 2 on average),
+    from the groups already stored (the index is grown, never rebuilt); stop starting
+    chunks at ``until`` (:func:`due`) and say how far it got."""
     from pipeline.index.quotes_mapping import ensure_quotes_index
 
     name = ensure_quotes_index(settings())
@@ -202,16 +237,21 @@ def grow_quotes(to_quotes: int, *, per_day: float, procs: int, pool: int) -> dic
     to = to_quotes // 2
     t0 = time.perf_counter()
     loading(name, True)
-    jobs = [(name, lo, min(lo + CHUNK, to), per_day, pool, 3) for lo in range(have, to, CHUNK)]
+    jobs = [(name, lo, min(lo + CHUNK, to), per_day, pool, 3, until)
+            for lo in range(have, to, CHUNK)]
     quotes = 0
     with Pool(procs) as p:
         for n, q in enumerate(p.imap_unordered(_quote_task, jobs)):
             quotes += q
-            if n % 25 == 0:
-                print(f"quotes: {n + 1}/{len(jobs)} chunks", flush=True)
+            if n % 5 == 0 or n == len(jobs) - 1:
+                took = time.perf_counter() - t0
+                print(f"quotes: {n + 1}/{len(jobs)} chunks, {quotes:,} reports in {took:.0f} s"
+                      f" ({quotes / max(took, 1e-9):,.0f}/s)", flush=True)
     loading(name, False)
     es.indices.refresh(index=name)
-    return {"loaded_groups": to - have, "loaded_quotes": quotes,
+    stored = int(es.count(index=name)["count"])
+    return {"had_groups": have, "loaded_groups": stored - have, "loaded_quotes": quotes,
+            "stored_groups": stored, "complete": stored >= to,
             "load_seconds": round(time.perf_counter() - t0, 1)}
 
 
@@ -283,7 +323,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     for kind, n in plan:
         load = grow_stories(n, per_day=args.articles_per_day, procs=args.procs) \
             if kind == "stories" else grow_quotes(n, per_day=args.quotes_per_day,
-                                                  procs=args.procs, pool=args.pool)
+                                                  procs=args.procs, pool=args.pool,
+                                                  until=args.until)
         before = [one(kind, n, "before") for _ in range(args.before_reps)] \
             if kind == "quotes" else []
         reps = [one(kind, n) for _ in range(args.reps)]
@@ -348,6 +389,9 @@ def main() -> int:
     r.add_argument("--reps", type=int, default=3)
     r.add_argument("--before-reps", type=int, default=1,
                    help="quote-group takeovers the earlier way, side by side (0: none)")
+    r.add_argument("--until", type=deadline, default=0.0,
+                   help="stop loading quote groups at this time (HH:MM UTC or ISO); the"
+                        " groups stored so far stay a contiguous prefix, a later run resumes")
     r.add_argument("--name", default="takeover")
     t = sub.add_parser("takeover")
     t.add_argument("--kind", choices=["stories", "quotes"], required=True)
