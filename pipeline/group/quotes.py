@@ -47,14 +47,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Protocol
 
-from datasketch import MinHash
-
 from pipeline.core.contracts import Quote
 from pipeline.group.bounded import QuoteGroup
 from pipeline.group.lsh import CompactLSH
 from pipeline.group.speakers import NO_CHAINS, Chains, Speaker, chain, fits
 from pipeline.group.state import Member
-from pipeline.group.text import jaccard, minhash, segments, shingles
+from pipeline.group.text import jaccard, segments, shingles, window_minhashes
 
 
 @dataclass(frozen=True)
@@ -189,22 +187,24 @@ def fingerprint(p: Params = PARAMS) -> int:
     return zlib.crc32(repr(what).encode())
 
 
-_KEYS_LSH: dict[Params, tuple[CompactLSH, MinHash]] = {}
+_KEYS_LSH: dict[Params, CompactLSH] = {}
+
+
+def band_rows(lsh: CompactLSH, wins: list[tuple[str, ...]], p: Params = PARAMS
+              ) -> list[tuple[int, ...]]:
+    """The LSH band hashes of each window (as ``lsh.insert`` of the window's MinHash
+    computes them), the windows' MinHashes made together
+    (:func:`~pipeline.group.text.window_minhashes`)."""
+    rows = window_minhashes(wins, size=p.shingle, num_perm=p.bands * p.rows)
+    return [tuple(lsh._H(row[s:e]) for s, e in lsh.hashranges) for row in rows]
 
 
 def quote_keys(content: str, p: Params = PARAMS) -> QuoteKeys:
     """The :class:`QuoteKeys` of ``content`` (a pure function of the words)."""
     if p not in _KEYS_LSH:
-        _KEYS_LSH[p] = (CompactLSH(p.bands * p.rows, (p.bands, p.rows)),
-                        minhash((), num_perm=p.bands * p.rows))
-    lsh, m = _KEYS_LSH[p]
-    text = prepare(content, p.shingle)
-    rows = []
-    for window in dict.fromkeys(windows(text, p.window, p.query_stride)):
-        m.clear()
-        m.update_batch([s.encode("utf-8") for s in shingles(list(window), size=p.shingle)])
-        rows.append(tuple(lsh._H(m.hashvalues[s:e]) for s, e in lsh.hashranges))
-    return QuoteKeys(tuple(rows))
+        _KEYS_LSH[p] = CompactLSH(p.bands * p.rows, (p.bands, p.rows))
+    wins = list(dict.fromkeys(windows(prepare(content, p.shingle), p.window, p.query_stride)))
+    return QuoteKeys(tuple(band_rows(_KEYS_LSH[p], wins, p)))
 
 
 class GroupStore(Protocol):
@@ -320,7 +320,6 @@ class QuoteGroups:
         self.store: GroupStore = store if store is not None else MemoryStore()
         self.p = params
         self.lsh = CompactLSH(params.bands * params.rows, (params.bands, params.rows))
-        self._scratch = minhash((), num_perm=params.bands * params.rows)
         self.seq = 0
         for group in self.store.groups():
             self.seq = max(self.seq, group.seq)
@@ -329,15 +328,12 @@ class QuoteGroups:
     def rows(self, group: QuoteGroup) -> list[Row]:
         """The group's LSH keys as (variant, window, band hashes): read from the index when
         it holds them, else computed (what :meth:`index_rows` rebuilds the index from)."""
-        out, lsh = [], self.lsh
-        for key, window in self._keys(group, range(len(group.variants))):
-            if key in lsh.keys:
-                hashes = tuple(lsh.keys[key])
-            else:
-                m = self._minhash(window)
-                hashes = tuple(lsh._H(m.hashvalues[s:e]) for s, e in lsh.hashranges)
-            out.append((key[1], key[2], hashes))
-        return out
+        lsh = self.lsh
+        keyed = list(self._keys(group, range(len(group.variants))))
+        missing = [window for key, window in keyed if key not in lsh.keys]
+        made = iter(self.bands(missing))
+        return [(key[1], key[2], tuple(lsh.keys[key]) if key in lsh.keys else next(made))
+                for key, _ in keyed]
 
     def index_rows(self, group: QuoteGroup, rows: list[Row] | None) -> None:
         """Index the group by its stored :meth:`rows` (None: computed from its variants)."""
@@ -356,12 +352,9 @@ class QuoteGroups:
     def _prepare(self, content: str) -> Text:
         return prepare(content, self.p.shingle)
 
-    def _minhash(self, window: tuple[str, ...]) -> MinHash:
-        """The window's MinHash, in one reused object (the LSH reads it at once)."""
-        m = self._scratch
-        m.clear()
-        m.update_batch([s.encode("utf-8") for s in shingles(list(window), size=self.p.shingle)])
-        return m
+    def bands(self, wins: list[tuple[str, ...]]) -> list[tuple[int, ...]]:
+        """The LSH band hashes of each window (:func:`band_rows`)."""
+        return band_rows(self.lsh, wins, self.p)
 
     def _keys(self, group: QuoteGroup, variants: Iterable[int]
               ) -> Iterator[tuple[tuple[str, int, int], tuple[str, ...]]]:
@@ -376,9 +369,15 @@ class QuoteGroups:
             for w, window in enumerate(wins):
                 yield (group.id, i, w), window
 
-    def _index(self, group: QuoteGroup, variants: Iterable[int] | None = None) -> None:
-        for key, window in self._keys(group, variants or range(len(group.variants))):
-            self.lsh.insert(key, self._minhash(window), check_duplication=False)
+    def _index(self, group: QuoteGroup, variants: Iterable[int] | None = None,
+               known: dict[tuple[str, ...], tuple[int, ...]] | None = None) -> None:
+        """Index the windows of the group's ``variants`` (all by default); ``known``: band
+        hashes already computed, by window (the quote's :class:`QuoteKeys`)."""
+        keyed = list(self._keys(group, variants or range(len(group.variants))))
+        known = known or {}
+        made = iter(self.bands([w for _, w in keyed if w not in known]))
+        for key, window in keyed:
+            self.lsh.insert_hashes(key, known[window] if window in known else next(made))
 
     def _unindex(self, group: QuoteGroup) -> None:
         for key, _ in self._keys(group, range(len(group.variants))):
@@ -391,9 +390,7 @@ class QuoteGroups:
         found: dict[str, int] = {}
         wins = list(dict.fromkeys(windows(text, self.p.window, self.p.query_stride)))
         if keys is None or len(keys.bands) != len(wins):
-            keys = QuoteKeys(tuple(tuple(self.lsh._H(m.hashvalues[s:e])
-                                         for s, e in self.lsh.hashranges)
-                                   for m in map(self._minhash, wins)))
+            keys = QuoteKeys(tuple(self.bands(wins)))
         for bands in keys.bands:
             keys_found = self.lsh.query_bands(bands, self.p.max_bucket)
             for gid in {key[0] for key in keys_found}:  # type: ignore[index]
@@ -434,6 +431,9 @@ class QuoteGroups:
         text = prepare(quote.content, self.p.shingle)
         speaker = Speaker.of(quote.speaker)
         links = chain(speaker, quote.cited_via)
+        wins = list(dict.fromkeys(windows(text, self.p.window, self.p.query_stride)))
+        if text.length and (keys is None or len(keys.bands) != len(wins)):
+            keys = QuoteKeys(tuple(self.bands(wins)))
         found = self.matches(text, speaker, links, quote.article.id, keys) \
             if text.length else []
         if seq is not None and found and found[0].group.seq >= seq:
@@ -450,7 +450,9 @@ class QuoteGroups:
             quote.content)
         self.store.put(group)
         if len(group.variants) > before:
-            self._index(group, [before])
+            hashes = dict(zip(wins, keys.bands, strict=True)) \
+                if keys is not None and len(keys.bands) == len(wins) else None
+            self._index(group, [before], known=hashes)
         return group.id
 
     def _join(self, found: list[Match], speaker: Speaker, links: Chains) -> QuoteGroup:

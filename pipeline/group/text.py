@@ -30,7 +30,9 @@ from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
 from functools import lru_cache
 
+import numpy as np
 from datasketch import MinHash
+from datasketch import minhash as _dsm
 from datasketch.hashfunc import sha1_hash32
 
 # Typographic variants folded to one form before tokenising.
@@ -116,3 +118,38 @@ def minhash_of_hashes(hashes: Iterable[int], *, num_perm: int = NUM_PERM) -> Min
     m = MinHash(num_perm=num_perm, seed=SEED, hashfunc=_same)
     m.update_batch(list(hashes))
     return m
+
+
+def permuted(m: MinHash, hashes: list[int]) -> np.ndarray:
+    """Each 32-bit hash under ``m``'s permutations, one row per hash: the values
+    ``m.update_batch`` takes the column minimum of (datasketch's CPU path, per scheme)."""
+    a, b = m.permutations
+    if m.scheme == _dsm._SCHEME_LEGACY:
+        hv = np.array(hashes, dtype=np.uint64, ndmin=2).T
+        return np.bitwise_and((hv * a + b) % _dsm._mersenne_prime, _dsm._max_hash)
+    hv = _dsm._fmix(m._hash_input_array(hashes).reshape(-1, 1), _dsm._SCHEME_WIDTHS[m.scheme])
+    return hv * a + b
+
+
+def window_minhashes(windows: list[tuple[str, ...]], *, size: int,
+                     num_perm: int = NUM_PERM) -> np.ndarray:
+    """The MinHash values of each window's shingles, one row per window, equal to
+    ``minhash(shingles(list(w), size=size)).hashvalues``; each distinct shingle of all
+    the windows is hashed and permuted once (overlapping windows share most of them)::
+
+        >>> wins = [("a", "b", "c", "d"), ("b", "c", "d", "e"), ("x",)]
+        >>> rows = window_minhashes(wins, size=3, num_perm=16)
+        >>> all((rows[i] == minhash(shingles(list(w), size=3), num_perm=16).hashvalues).all()
+        ...     for i, w in enumerate(wins))
+        True
+    """
+    empty = _empty(num_perm)
+    if not windows:
+        return np.empty((0, num_perm), dtype=empty.hashvalues.dtype)
+    index: dict[str, int] = {}
+    rows = [[index.setdefault(s, len(index)) for s in shingles(list(w), size=size)]
+            for w in windows]
+    values = permuted(empty, [sha1_hash32(s.encode("utf-8")) for s in index])
+    width = max(map(len, rows))
+    at = np.array([r + r[:1] * (width - len(r)) for r in rows], dtype=np.intp)
+    return np.minimum(empty.hashvalues[None, :], values[at].min(axis=1))

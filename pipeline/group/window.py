@@ -30,7 +30,7 @@ from typing import Any
 
 from pipeline.core.contracts import Quote
 from pipeline.group.bounded import QuoteGroup
-from pipeline.group.quotes import Params, QuoteGroups, Row, Text, prepare, windows
+from pipeline.group.quotes import Params, QuoteGroups, QuoteKeys, Row, prepare, windows
 
 MAX_TERMS = 2048  # band keys stored per group
 MAX_QUERY_TERMS = 512  # band keys one quote looks up with
@@ -89,14 +89,18 @@ class HotWindow:
         self.last.pop(group_id, None)
         self._bands.pop(group_id, None)
 
-    def _terms(self, keys: Iterable[tuple[str, ...]], limit: int = MAX_TERMS) -> list[str]:
-        lsh, out = self.groups.lsh, dict[str, None]()
-        for window in keys:
-            m = self.groups._minhash(window)
-            for band, (start, end) in enumerate(lsh.hashranges):
-                out[f"{band}:{lsh._H(m.hashvalues[start:end])}"] = None
-                if len(out) >= limit:
-                    return list(out)
+    def _terms(self, wins: list[tuple[str, ...]], limit: int = MAX_TERMS) -> list[str]:
+        """The band keys of the windows, in order, at most ``limit`` (only as many windows
+        hashed as the limit needs)."""
+        out, bands, i = dict[str, None](), self.groups.p.bands, 0
+        while i < len(wins) and len(out) < limit:
+            n = -(-(limit - len(out)) // bands)
+            for hashes in self.groups.bands(wins[i:i + n]):
+                for band, h in enumerate(hashes):
+                    out[f"{band}:{h}"] = None
+                    if len(out) >= limit:
+                        return list(out)
+            i += n
         return list(out)
 
     def _keyed(self, group: QuoteGroup) -> tuple[int, list[str], str]:
@@ -118,12 +122,21 @@ class HotWindow:
         the group from them, :func:`unpack_rows`)."""
         return self._keyed(group)[2]
 
-    def query_terms(self, quotes: Iterable[Quote]) -> list[list[str]]:
-        """The band keys each quote of a batch looks up cold groups with."""
-        p = self.groups.p
-        texts: list[Text] = [prepare(q.content, p.shingle) for q in quotes]
-        return [self._terms(dict.fromkeys(windows(t, p.window, p.query_stride)),
-                            MAX_QUERY_TERMS) for t in texts if t.length]
+    def query_terms(self, quotes: list[Quote],
+                    keys: list[QuoteKeys | None] | None = None) -> list[list[str]]:
+        """The band keys each quote of a batch looks up cold groups with; ``keys``: the
+        quotes' :class:`QuoteKeys` where known (the same terms, no MinHash made)."""
+        p, out = self.groups.p, []
+        for quote, known in zip(quotes, keys or [None] * len(quotes), strict=True):
+            text = prepare(quote.content, p.shingle)
+            if not text.length:
+                continue
+            wins = list(dict.fromkeys(windows(text, p.window, p.query_stride)))
+            if known is not None and len(known.bands) == len(wins):
+                out.append(row_terms([(0, 0, b) for b in known.bands], MAX_QUERY_TERMS))
+            else:
+                out.append(self._terms(wins, MAX_QUERY_TERMS))
+        return out
 
     def bring_back(self, docs: Iterable[dict[str, Any]]) -> int:
         """Put cold groups found in the index back into memory (not as changes)."""

@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import faust
+from elasticsearch import Elasticsearch
 from faust.types import EventT
 
 from pipeline.core import metrics
@@ -58,9 +59,11 @@ from pipeline.group.quotes import (
 )
 from pipeline.group.records import quotes_of
 from pipeline.group.window import HotWindow, epoch, event_time, unpack_rows
+from pipeline.index.mapping import client
 from pipeline.index.quotes_mapping import (
     REBUILD_SOURCE,
     QuoteIndexWriter,
+    count_groups,
     find_cold,
     load_groups,
     refresh_quotes_index,
@@ -68,7 +71,7 @@ from pipeline.index.quotes_mapping import (
 from pipeline.index.readiness import quotes_ready
 from pipeline.stream.batches import Batches
 from pipeline.stream.failures import too_large
-from pipeline.stream.quotestate import QuoteUpkeep
+from pipeline.stream.quotestate import COLD_LOOKUPS, QuoteUpkeep
 from pipeline.stream.timing import timed
 from pipeline.stream.watchdog import Progress
 
@@ -119,8 +122,10 @@ class GroupStage:
     progress: Progress | None = None  # told as a rebuild goes
     window: HotWindow | None = None  # which groups memory holds (NEWSFLOW_HOT_WINDOW)
     evicted: int = 0  # groups let go since the index was last refreshed
+    cold: bool = True  # the index may hold groups memory does not (else no lookup)
     upkeep: QuoteUpkeep | None = None  # gauges and retention (pipeline/stream/quotestate.py)
     _writer: QuoteIndexWriter | None = None
+    _es: Elasticsearch | None = None
     _docs: dict[str, QuoteGroup] = field(default_factory=dict)  # written at the batch's end
     _removed: dict[str, int] = field(default_factory=dict)
     resume: tuple[int, int | None] = (0, None)  # the partition and offset a reload is for
@@ -149,6 +154,8 @@ class GroupStage:
         store = MemoryStore()
         groups = QuoteGroups(store, p)
         window = HotWindow(groups, seconds=self.settings.hot_window)
+        # before the scan: what it may leave out (without a window, it leaves out nothing)
+        stored = count_groups(self.settings) if window.seconds > 0 else 0
         with paused_gc():  # millions of new objects, no garbage: no collection passes
             for n, doc in enumerate(load_groups(self.settings, window=self.settings.hot_window,
                                                 source=REBUILD_SOURCE)):
@@ -166,6 +173,7 @@ class GroupStage:
                  partition, time.perf_counter() - t0, len(store),
                  self.settings.quotes_index_alias)
         self.store, self.groups, self.window = store, groups, window
+        self.cold = stored > len(store)
         return groups
 
     def apply(self, quotes: list[tuple[int, Quote]],
@@ -174,7 +182,8 @@ class GroupStage:
         keeps heart-beating); what to write is then in :meth:`pending`."""
         groups = self.groups if self.groups is not None else self.reload()
         window = self.window or HotWindow(groups, seconds=0)
-        self._bring_back(window, [q for _, q in quotes])
+        self._bring_back(window, [q for _, q in quotes],
+                         [(keys or {}).get(offset) for offset, _ in quotes])
         for offset, quote in quotes:
             gid = groups.add(quote, seq=offset + 1, keys=(keys or {}).get(offset))
             window.touch(gid, event_time(quote))
@@ -203,15 +212,22 @@ class GroupStage:
         self._docs.clear()
         self._removed.clear()
 
-    def _bring_back(self, window: HotWindow, quotes: list[Quote]) -> None:
+    def _bring_back(self, window: HotWindow, quotes: list[Quote],
+                    keys: list[QuoteKeys | None]) -> None:
         """The cold groups (out of the hot window, in the index only) the batch's quotes
-        may join, read back into memory first."""
+        may join, read back into memory first. No lookup while the index holds no group
+        memory does not (nothing evicted, nothing left out by the last reload)."""
         if window.seconds <= 0 or not quotes or window.high == float("-inf"):
             return
+        if not self.cold:
+            COLD_LOOKUPS.labels("skipped").inc()
+            return
+        COLD_LOOKUPS.labels("looked_up").inc()
         if self.evicted:  # their last writes must be searchable
             refresh_quotes_index(self.settings)
             self.evicted = 0
-        docs = find_cold(self.settings, window.query_terms(quotes), before=window.cutoff())
+        docs = find_cold(self.settings, window.query_terms(quotes, keys),
+                         before=window.cutoff(), es=self.search_client())
         n = window.bring_back(docs)
         if n:
             log.info("quote groups: %d cold groups read back for a batch", n)
@@ -232,6 +248,13 @@ class GroupStage:
         if self.window is not None and self.window.seconds > 0:
             n = self.window.evict(self.window.expired())
             self.evicted += n
+            self.cold = self.cold or n > 0
+
+    def search_client(self) -> Elasticsearch:
+        """The client cold lookups share (made on first use)."""
+        if self._es is None:
+            self._es = client(self.settings)
+        return self._es
 
     async def handle(self, batches: Batches, events: list[EventT]) -> None:
         """Group a batch of quote messages and write the groups it changed."""

@@ -53,6 +53,9 @@ DURABLE_AGE = Gauge("newsflow_quote_durable_age_seconds", "Event time between th
                     "(bounded by NEWSFLOW_QUOTES_RETENTION)")
 PRUNED = Counter("newsflow_quote_groups_pruned_total", "Quote groups deleted: last report "
                  "older than NEWSFLOW_QUOTES_RETENTION")
+COLD_LOOKUPS = Counter("newsflow_quote_cold_lookups_total", "Batches of quotes and their "
+                       "lookup of cold groups in the index: looked_up, or skipped (the index "
+                       "held no group memory did not)", ["outcome"])
 HOT_BYTES_PER_REPORT = 4600  # RSS per report held (bench/results/takeover.json: 1,206 MiB
 # for 140,001 hot groups of ~2 reports each)
 GROUPS: dict[str, Any] = {"exists": {"field": "group"}}

@@ -88,8 +88,8 @@ def test_band_keys_from_the_rows_are_those_of_the_windows(written) -> None:
     assert window is not None and groups is not None
     for gid, doc in stored.items():
         group = groups.get(gid)
-        by_windows = window._terms(w for _, w in groups._keys(
-            group, range(len(group.variants))))
+        by_windows = window._terms([w for _, w in groups._keys(
+            group, range(len(group.variants)))])
         assert doc["bands"] == by_windows
 
 
