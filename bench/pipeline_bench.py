@@ -21,6 +21,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -232,6 +233,7 @@ def latency(args: argparse.Namespace) -> None:
     texts = corpus(None)
     sent: dict[str, float] = {}
     seen: dict[str, float] = {}
+    wall: dict[str, float] = {}
     with running(args.workers, texts) as (s, es, _):
         producer = KafkaProducer(bootstrap_servers=s.kafka_bootstrap, acks="all", linger_ms=0)
         n = int(args.rate * args.seconds)
@@ -260,17 +262,52 @@ def latency(args: argparse.Namespace) -> None:
             time.sleep(max(0.0, target - time.monotonic()))
             producer.send(s.raw_topic, key=a.id.encode(), value=a.to_bytes()).get(10)
             sent[a.id] = last_send = time.monotonic()
+            wall[a.id] = time.time()
         done.set()
         poller.join(180)
         producer.close()
+        phases = _phases(es, s, {i: (wall[i], wall[i] + seen[i] - sent[i]) for i in seen})
     lat = sorted(seen[i] - sent[i] for i in seen)
     q = statistics.quantiles(lat, n=100)
     _latency_png(lat, q)
     write("latency", {"rate_per_s": args.rate, "seconds": args.seconds, "workers": args.workers,
                       "sent": len(sent), "searchable": len(seen),
                       "p50_s": round(q[49], 3), "p95_s": round(q[94], 3),
-                      "p99_s": round(q[98], 3), "max_s": round(lat[-1], 3),
+                      "p99_s": round(q[98], 3), "max_s": round(lat[-1], 3), **phases,
                       "note": "includes Elasticsearch's 1 s refresh interval"})
+
+
+def _phases(es: Elasticsearch, s: Settings, times: dict[str, tuple[float, float]]
+            ) -> dict[str, Any]:
+    """Where each article's time went, from the stamps its document carries (one clock):
+    sent -> ``enriched_at`` (funnel, stories, enrich with its batch), -> ``indexed_at``
+    (the hop to the index agent and its batch), -> searchable (the bulk write, the
+    refresh, the poll); and the words of the slowest 2 %."""
+    es.indices.refresh(index=s.index_alias)
+    docs = {h["_id"]: h["_source"] for h in es.search(
+        index=s.index_alias, query={"ids": {"values": list(times)}}, size=len(times),
+        source=["enriched_at", "indexed_at", "text"])["hits"]["hits"]}
+    parts: dict[str, list[float]] = {"to_enriched": [], "to_indexed": [], "to_searchable": []}
+    slow = []
+    for i, (sent, seen) in times.items():
+        d = docs.get(i)
+        if not d:
+            continue
+        enriched = datetime.fromisoformat(d["enriched_at"]).timestamp()
+        indexed = datetime.fromisoformat(d["indexed_at"]).timestamp()
+        parts["to_enriched"].append(enriched - sent)
+        parts["to_indexed"].append(indexed - enriched)
+        parts["to_searchable"].append(seen - indexed)
+        slow.append((seen - sent, len(d.get("text", "").split()), round(enriched - sent, 3)))
+    out: dict[str, Any] = {}
+    for name, values in parts.items():
+        if len(values) >= 2:
+            q = statistics.quantiles(values, n=100)
+            out[f"{name}_s"] = {"p50": round(q[49], 3), "p99": round(q[98], 3)}
+    slow.sort(reverse=True)
+    out["slowest"] = [{"seconds": round(t, 3), "words": w, "to_enriched_s": e}
+                      for t, w, e in slow[:max(1, len(slow) // 50)]]
+    return out
 
 
 def _latency_png(lat: list[float], q: list[float]) -> None:
