@@ -45,7 +45,7 @@ from bench.story_soak import entry, lookup, rss
 from pipeline.core.contracts import Quote, QuoteArticle, QuoteSpeaker
 from pipeline.core.settings import Settings
 from pipeline.group.copies import StoryIndex
-from pipeline.group.quotes import QuoteGroups
+from pipeline.group.quotes import QuoteGroups, QuoteKeys
 from pipeline.group.signature import record_of
 from pipeline.group.window import HotWindow
 from pipeline.stream.quotes import GroupStage
@@ -58,7 +58,8 @@ class SoakStage(GroupStage):
     """The group agent's stage without Elasticsearch: no cold read-back (its lookup is a
     query, measured against a real index by bench/takeover.py)."""
 
-    def _bring_back(self, window: HotWindow, quotes: list[Quote]) -> None:
+    def _bring_back(self, window: HotWindow, quotes: list[Quote],
+                    keys: list[QuoteKeys | None]) -> None:
         return None
 
 
