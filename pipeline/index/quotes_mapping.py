@@ -147,19 +147,6 @@ def load_groups(settings: Settings, es: Elasticsearch | None = None, *,
             es.close()
 
 
-def count_groups(settings: Settings) -> int:
-    """How many group documents the index holds (refreshed first; 0 without the alias)."""
-    es = client(settings)
-    try:
-        alias = settings.quotes_index_alias
-        if not es.indices.exists_alias(name=alias):
-            return 0
-        es.indices.refresh(index=alias)
-        return int(es.count(index=alias)["count"])
-    finally:
-        es.close()
-
-
 def refresh_quotes_index(settings: Settings) -> None:
     """Make the last writes searchable (before looking up groups just let go)."""
     es = client(settings)

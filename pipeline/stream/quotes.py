@@ -63,7 +63,6 @@ from pipeline.index.mapping import client
 from pipeline.index.quotes_mapping import (
     REBUILD_SOURCE,
     QuoteIndexWriter,
-    count_groups,
     find_cold,
     load_groups,
     refresh_quotes_index,
@@ -71,7 +70,7 @@ from pipeline.index.quotes_mapping import (
 from pipeline.index.readiness import quotes_ready
 from pipeline.stream.batches import Batches
 from pipeline.stream.failures import too_large
-from pipeline.stream.quotestate import COLD_LOOKUPS, QuoteUpkeep
+from pipeline.stream.quotestate import COLD_LOOKUPS, QuoteUpkeep, summary
 from pipeline.stream.timing import timed
 from pipeline.stream.watchdog import Progress
 
@@ -155,7 +154,8 @@ class GroupStage:
         groups = QuoteGroups(store, p)
         window = HotWindow(groups, seconds=self.settings.hot_window)
         # before the scan: what it may leave out (without a window, it leaves out nothing)
-        stored = count_groups(self.settings) if window.seconds > 0 else 0
+        found = summary(self.settings, refresh=True) if window.seconds > 0 else None
+        stored = found.groups if found is not None else 0
         with paused_gc():  # millions of new objects, no garbage: no collection passes
             for n, doc in enumerate(load_groups(self.settings, window=self.settings.hot_window,
                                                 source=REBUILD_SOURCE)):
