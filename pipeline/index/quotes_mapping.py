@@ -147,15 +147,6 @@ def load_groups(settings: Settings, es: Elasticsearch | None = None, *,
             es.close()
 
 
-def refresh_quotes_index(settings: Settings) -> None:
-    """Make the last writes searchable (before looking up groups just let go)."""
-    es = client(settings)
-    try:
-        es.indices.refresh(index=settings.quotes_index_alias)
-    finally:
-        es.close()
-
-
 def find_cold(settings: Settings, terms: list[list[str]], *, before: float, size: int = 16,
               es: Elasticsearch | None = None) -> list[dict[str, Any]]:
     """For each quote's LSH band keys (``terms``), the groups last touched before event time

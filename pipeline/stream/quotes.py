@@ -65,7 +65,6 @@ from pipeline.index.quotes_mapping import (
     QuoteIndexWriter,
     find_cold,
     load_groups,
-    refresh_quotes_index,
 )
 from pipeline.index.readiness import quotes_ready
 from pipeline.stream.batches import Batches
@@ -224,7 +223,7 @@ class GroupStage:
             return
         COLD_LOOKUPS.labels("looked_up").inc()
         if self.evicted:  # their last writes must be searchable
-            refresh_quotes_index(self.settings)
+            self.search_client().indices.refresh(index=self.settings.quotes_index_alias)
             self.evicted = 0
         docs = find_cold(self.settings, window.query_terms(quotes, keys),
                          before=window.cutoff(), es=self.search_client())
