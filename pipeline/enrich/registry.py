@@ -24,6 +24,7 @@ from spacy.strings import hash_string  # type: ignore[attr-defined]
 from spacy.tokens import Doc, Span, Token
 from spacy.vocab import Vocab
 
+from pipeline.enrich.cuegate import CueGate
 from pipeline.enrich.found import Found
 
 Match = dict[str, Token]  # the RIGHT_ID of each pattern node -> the token it matched
@@ -65,6 +66,7 @@ class PostPass:
 
 
 _MATCHERS: dict[tuple[int, tuple[str, ...]], DependencyMatcher] = {}
+_GATES: dict[tuple[int, tuple[str, ...]], CueGate | None] = {}
 
 
 def matcher(vocab: Vocab, constructions: Sequence[Construction]) -> DependencyMatcher:
@@ -79,16 +81,25 @@ def matcher(vocab: Vocab, constructions: Sequence[Construction]) -> DependencyMa
     return _MATCHERS[key]
 
 
+def gated(vocab: Vocab, constructions: Sequence[Construction]) -> CueGate | None:
+    """The matcher behind a cue gate (same matches, only trees with a cue word)."""
+    key = (id(vocab), tuple(c.name for c in constructions))
+    if key not in _GATES:
+        patterns = [p for c in constructions for p in c.patterns]
+        _GATES[key] = CueGate.of(matcher(vocab, constructions), patterns)
+    return _GATES[key]
+
+
 def matches(doc: Doc, constructions: Sequence[Construction]) -> dict[str, list[Match]]:
     """Every pattern match of the document, by construction name, in token order."""
-    m = matcher(doc.vocab, constructions)
+    run = gated(doc.vocab, constructions) or matcher(doc.vocab, constructions)
     patterns = {c.name: c.patterns for c in constructions if c.patterns}
     # names by hash, not through the vocabulary: a memory zone may have freed the string
     names = {hash_string(name): name for name in patterns}
     out: dict[str, list[Match]] = defaultdict(list)
     if not patterns:
         return out
-    for match_id, token_ids in m(doc):
+    for match_id, token_ids in run(doc):
         name = names[match_id]
         # which pattern matched: the one with as many nodes (patterns of one construction
         # with the same number of nodes name them alike)
