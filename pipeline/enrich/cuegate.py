@@ -8,9 +8,17 @@ trees that do with one vectorised lookup and hands only their tokens to the matc
 token stage. The result is the plain ``DependencyMatcher``'s, in its order; the tests
 compare the two on every rule example, and bench/matcher_cost.py on real news.
 
+>>> import spacy
+>>> nlp = spacy.blank("en")
+>>> patterns = [[{"RIGHT_ID": "cue", "RIGHT_ATTRS": {"LOWER": {"IN": ["said", "says"]}}}]]
+>>> m = DependencyMatcher(nlp.vocab)
+>>> m.add("said", patterns)
 >>> gate = CueGate.of(m, patterns)   # None when some cue node names no words
+>>> doc = nlp("Rain fell. She said so. He says no.")
 >>> gate(doc) == m(doc)
 True
+>>> [doc[i].text for _, (i,) in gate(doc)]
+['said', 'says']
 
 It uses the matcher's documented internals (``_matcher``, ``_patterns``, ``_root``,
 ``_tree``, ``_tokens_to_key``, ``_get_matches``) of the pinned spaCy 3.8; a spaCy
