@@ -15,19 +15,21 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from collections.abc import Callable
 
 from spacy.tokens import Doc
 
 from bench.common import SHARED, corpus, write
 from pipeline.enrich.attribution import CONSTRUCTIONS
+from pipeline.enrich.cuegate import CueGate
 from pipeline.enrich.nlp import load_model
 from pipeline.enrich.registry import gated, matcher
 
 
-def _time(run: object, docs: list[Doc]) -> float:
+def _time(run: Callable[[Doc], object], docs: list[Doc]) -> float:
     start = time.perf_counter()
     for doc in docs:
-        run(doc)  # type: ignore[operator]
+        run(doc)
     return (time.perf_counter() - start) * 1000 / len(docs)
 
 
@@ -69,9 +71,8 @@ def main() -> int:
     return 1 if differ else 0
 
 
-def _live_sents(gate: object, doc: Doc) -> set[int]:
-    roots = gate._live_roots(doc)  # type: ignore[attr-defined]
-    return {doc[r].sent.start for r in roots}
+def _live_sents(gate: CueGate, doc: Doc) -> set[int]:
+    return {doc[r].sent.start for r in gate.live_roots(doc)}
 
 
 if __name__ == "__main__":

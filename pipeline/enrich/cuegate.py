@@ -20,8 +20,8 @@ True
 >>> [doc[i].text for _, (i,) in gate(doc)]
 ['said', 'says']
 
-It uses the matcher's documented internals (``_matcher``, ``_patterns``, ``_root``,
-``_tree``, ``_tokens_to_key``, ``_get_matches``) of the pinned spaCy 3.8; a spaCy
+It uses the matcher's internals (``_matcher``, ``_patterns``, ``_tree``,
+``_tokens_to_key``, ``_get_matches``) of the pinned spaCy 3.8; a spaCy
 without them gets no gate and the plain matcher.
 """
 
@@ -38,7 +38,7 @@ from spacy.matcher import DependencyMatcher
 from spacy.strings import hash_string  # type: ignore[attr-defined]
 from spacy.tokens import Doc, Token
 
-_INTERNALS = ("_matcher", "_patterns", "_root", "_tree", "_tokens_to_key", "_get_matches")
+_INTERNALS = ("_matcher", "_patterns", "_tree", "_tokens_to_key", "_get_matches")
 
 
 def _words(attrs: dict[str, Any], attr: str) -> set[str] | None:
@@ -71,8 +71,10 @@ class CueGate:
             lemma, lower = _words(attrs, "LEMMA"), _words(attrs, "LOWER")
             if lemma is None and lower is None:
                 return None
-            lemmas |= lemma or set()  # a node with both is caught by either set
-            lowers |= (lower or set()) if lemma is None else set()
+            if lemma is not None:  # a node naming both is caught by its lemma alone
+                lemmas |= lemma
+            elif lower is not None:
+                lowers |= lower
         return cls(matcher, _hashes(lemmas), _hashes(lowers))
 
     def __call__(self, doc: Doc) -> list[tuple[int, list[int]]]:
@@ -82,8 +84,8 @@ class CueGate:
         out: list[tuple[int, list[int]]] = []
         cache: dict[Any, Any] = {}
         for key in m._patterns:
-            for _root, tree, tokens_to_key in zip(m._root[key], m._tree[key],
-                                                  m._tokens_to_key[key], strict=True):
+            for tree, tokens_to_key in zip(m._tree[key], m._tokens_to_key[key],
+                                           strict=True):
                 for keys_to_position in by_root.values():
                     out.extend((key, found) for found in
                                m._get_matches(cache, doc, tree, tokens_to_key,
@@ -92,7 +94,7 @@ class CueGate:
 
     def _positions(self, doc: Doc) -> dict[int, dict[int, list[int]]]:
         """Token-pattern matches grouped by tree root, as the matcher groups them."""
-        roots = self._live_roots(doc)
+        roots = self.live_roots(doc)
         by_root: dict[int, dict[int, list[int]]] = defaultdict(lambda: defaultdict(list))
         for start, end in _spans(doc, roots):
             for match_id, s, _e in self.matcher._matcher(doc[start:end]):
@@ -101,7 +103,8 @@ class CueGate:
                     by_root[root][match_id].append(start + s)
         return dict(sorted(by_root.items(), key=lambda kv: _first(kv[1])))
 
-    def _live_roots(self, doc: Doc) -> set[int]:
+    def live_roots(self, doc: Doc) -> set[int]:
+        """The roots of the trees holding a cue word: the only trees that can match."""
         if not len(doc):
             return set()
         arr = doc.to_array([LEMMA, LOWER]).reshape(len(doc), 2)

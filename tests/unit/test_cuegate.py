@@ -41,7 +41,7 @@ def test_the_mixed_text_has_matches_and_skipped_sentences(nlp: Language) -> None
     doc = nlp(MIXED)
     gate = gated(nlp.vocab, CONSTRUCTIONS)
     assert gate is not None and gate(doc)
-    live = {doc[r].sent.start for r in gate._live_roots(doc)}
+    live = {doc[r].sent.start for r in gate.live_roots(doc)}
     assert 0 < len(live) < len(list(doc.sents))
 
 
