@@ -52,6 +52,7 @@ from pipeline.core.contracts import AssignedArticle, RawArticle
 from pipeline.core.durations import text as duration
 from pipeline.core.settings import MAX_MESSAGE_BYTES, Settings
 from pipeline.group.copies import StoryIndex
+from pipeline.group.durable import PRUNE_EVERY
 from pipeline.group.prepared import HEADER, Prepared, encode, from_headers
 from pipeline.group.signature import Assignment
 from pipeline.stream.batches import Batches
@@ -76,7 +77,6 @@ COLD_HITS = Counter("newsflow_story_cold_hits_total", "Copies whose original was
 PREPARED = Counter("newsflow_story_prepared_total", "Articles the stories agent placed "
                    "with the funnel's signature header (used) or computed itself",
                    ["header"])
-PRUNE_EVERY = 10_000  # articles between two retention passes
 
 
 def _value(event: EventT) -> bytes:
@@ -275,7 +275,9 @@ class Stories:
             self.stale = False
         metrics.MESSAGES_IN.labels("stories").inc(len(events))
         good = await self.batches.decode(events, RawArticle.from_bytes)
-        last = max(e.message.offset for e in events)
+        # A replay (offsets committed behind the state's watermark) never moves it back.
+        last = max([e.message.offset for e in events]
+                   + ([] if self.offset is None else [self.offset]))
         self.index.begin()
         try:
             with timed("work"):

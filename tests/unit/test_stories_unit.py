@@ -89,3 +89,39 @@ def test_a_takeover_logs_its_start_and_end_and_reports_progress_as_it_reads(
     assert "recovering stories partition 0 (watermark 41, committed 42)" in lines
     assert any(m.startswith("recovered stories partition 0 in ") and "rebuilt" in m
                for m in lines)
+
+
+def test_a_replay_behind_the_watermark_never_moves_it_back() -> None:
+    """Offsets committed behind the state (a crash after the state write, before the
+    commit) are processed again; the watermark written with them stays where it was."""
+    import asyncio
+
+    from pipeline.core.contracts import RawArticle
+    from pipeline.stream.batches import Batches
+
+    settings = Settings.from_env({"NEWSFLOW_TOPIC_PREFIX": "unit", "NEWSFLOW_HOT_WINDOW": "0"})
+    written: list[int | None] = []
+
+    class Written(HeldState):
+        async def write_async(self, records: list[dict[str, Any]], *, offset: int | None = None,
+                              clock: float | None = None) -> list[tuple[str, Any]]:
+            written.append(offset)
+            raise ConnectionError("stop after the write's arguments are seen")
+
+        async def alias_exists(self) -> bool:
+            return True
+
+    none: Any = None
+    batches = Batches(settings=settings, enriched=none, dead_letters=none)
+    stories = Stories(settings=settings, batches=batches, stories=none, assigned=none,
+                      state=Written(settings, []))
+    stories.recover(40, partition=0)  # the stored watermark is 41
+    raw = RawArticle.new(url="https://example.org/a", text=WIRE, title="A",
+                         provenance={"connector": "t", "source": "t"})
+    events: Any = [SimpleNamespace(value=raw.to_bytes(), message=SimpleNamespace(
+        topic=settings.stories_topic, partition=0, offset=o, key=None, headers=[],
+        value=raw.to_bytes()))
+        for o in (39, 40)]
+    with pytest.raises(ConnectionError):
+        asyncio.run(stories.assign(events))
+    assert written == [41]
