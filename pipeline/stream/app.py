@@ -34,6 +34,7 @@ import asyncio
 import logging
 import ssl
 from dataclasses import dataclass, field
+from typing import Any
 
 import faust
 from faust.types.auth import CredentialsT
@@ -133,6 +134,7 @@ class Pipeline:
     _enricher: Enricher | None = field(default=None, repr=False)
     _indexer: Indexer | None = field(default=None, repr=False)
     _reusing: ReusingEnricher | None = field(default=None, repr=False)
+    closing: list[Any] = field(default_factory=list, repr=False)  # more clients' owners
 
     def enricher(self) -> Enricher:
         """The spaCy enricher, loaded on first use (in the worker, not at build time)."""
@@ -150,6 +152,16 @@ class Pipeline:
         if self._indexer is None:
             self._indexer = Indexer(self.settings)
         return self._indexer
+
+    async def close(self) -> None:
+        """Close every Elasticsearch client of the stages (the worker's shutdown, once the
+        consumer stopped: nothing writes any more); a later use makes new ones."""
+        indexer, self._indexer = self._indexer, None
+        for stage in ([indexer] if indexer else []) + self.closing:
+            try:
+                await stage.close()
+            except Exception as exc:  # noqa: BLE001 - shutting down: say it, go on
+                log.warning("closing %s's Elasticsearch client: %s", type(stage).__name__, exc)
 
 
 def create_app(settings: Settings, *, replication: int | None = None) -> Pipeline:
@@ -188,7 +200,13 @@ def create_app(settings: Settings, *, replication: int | None = None) -> Pipelin
         await batches.consume("index", stream, 256,
                               lambda events: batches.index(events, pipe.indexer()))
 
-    add_quote_agents(app, settings, batches, topic)
+    pipe.closing += [stories.state, add_quote_agents(app, settings, batches, topic)]
+
+    async def close_clients(sender: Any, /, *args: Any, signal: Any = None,
+                            **kwargs: Any) -> None:
+        await pipe.close()
+
+    app.on_before_shutdown.connect(close_clients)
 
     @app.task
     async def on_start() -> None:

@@ -133,6 +133,14 @@ class GroupStage:
             self._writer = QuoteIndexWriter(self.settings)
         return self._writer
 
+    async def close(self) -> None:
+        """Close the writer's and the cold lookups' clients (the worker's shutdown)."""
+        writer, es, self._writer, self._es = self._writer, self._es, None, None
+        if es is not None:
+            es.close()
+        if writer is not None:
+            await writer.close()
+
     async def ready(self) -> None:
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, quotes_ready, self.settings)

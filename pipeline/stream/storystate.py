@@ -89,6 +89,14 @@ class StoryState:
             self.es = client(self.settings)
         return self.es
 
+    async def close(self) -> None:
+        """Close both clients (the worker's shutdown); a later use makes new ones."""
+        es, aes, self.es, self.aes = self.es, self.aes, None, None
+        if es is not None:
+            es.close()
+        if aes is not None:
+            await aes.close()
+
     @property
     def name(self) -> str:
         """The alias every read and write goes through."""

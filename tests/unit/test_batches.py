@@ -288,3 +288,31 @@ def test_offsets_another_worker_handled_are_not_gaps(tmp_path: Any) -> None:
     asyncio.run(rebalance())
     batches._check_gaps("gapunit", [Event(Message("u.quotes.v1", 0, 900, b""))])
     assert _skipped("gapunit") == before + 3
+
+
+def test_the_worker_shutdown_closes_every_elasticsearch_client(tmp_path: Any) -> None:
+    """The indexer's, the story state's (both) and the quote groups' writer and lookups:
+    Faust's before-shutdown signal closes them (none is left to the garbage collector)."""
+    from pipeline.stream.app import create_app
+
+    settings = Settings.from_env({"NEWSFLOW_HOME": str(tmp_path), "NEWSFLOW_TOPIC_PREFIX": "u"})
+    pipe = create_app(settings, replication=1)
+    state, group = pipe.closing
+    closed: list[str] = []
+
+    async def shutdown() -> None:
+        state.writer()
+        clients = [pipe.indexer().es, state.client(), state.aes,
+                   group.writer().es, group.search_client()]
+        for c in clients:
+            close = c.close
+
+            def spy(close: Any = close, name: str = type(c).__name__) -> Any:
+                closed.append(name)
+                return close()
+            c.close = spy
+        await pipe.app.on_before_shutdown.send()
+
+    asyncio.run(shutdown())
+    assert sorted(closed) == ["AsyncElasticsearch"] * 3 + ["Elasticsearch"] * 2
+    assert pipe._indexer is None and state.es is None and state.aes is None
