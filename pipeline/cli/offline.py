@@ -77,7 +77,8 @@ def enrich(
     """
     from pipeline.enrich.article import Enricher, enrich_lines
 
-    enricher = Enricher(model=load_settings().spacy_model)
+    with err.status("loading the spaCy model…"):
+        enricher = Enricher(model=load_settings().spacy_model)
     lines = _Lines(input)
     for result in enrich_lines(enricher, lines):
         n = lines.pending.popleft()

