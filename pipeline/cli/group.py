@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import typer
 from rich.markup import escape
@@ -23,6 +24,9 @@ def group(
         "(default NEWSFLOW_HOT_WINDOW, 7d); older articles are looked up in --state."),
     state: str = typer.Option(":memory:", "--state", help="SQLite file of the durable story "
                               "state (default: in memory, gone at exit)."),
+    retention: str | None = typer.Option(
+        None, "--retention", help="Event time the durable story state keeps, e.g. 365d, off "
+        "(default NEWSFLOW_STORIES_RETENTION, unbounded); pruned every 10,000 articles."),
 ) -> None:
     """Group enriched articles offline, in arrival order: the agent's own code.
 
@@ -42,7 +46,7 @@ def group(
     from pipeline.core.errors import ConfigError, ContractError
     from pipeline.core.settings import Settings
     from pipeline.group.copies import StoryIndex
-    from pipeline.group.durable import SqliteState
+    from pipeline.group.durable import PRUNE_EVERY, SqliteState
     from pipeline.group.grouper import Grouper
 
     try:
@@ -50,6 +54,12 @@ def group(
             else Settings.from_env().hot_window
     except ConfigError as exc:
         err.print(f"[red]error:[/red] --hot-window: {escape(str(exc))}")
+        raise typer.Exit(2) from None
+    try:
+        keep = seconds(retention) if retention is not None \
+            else Settings.from_env().stories_retention
+    except ConfigError as exc:
+        err.print(f"[red]error:[/red] --retention: {escape(str(exc))}")
         raise typer.Exit(2) from None
     store = SqliteState(state)
     index = StoryIndex(window=window or None, durable=store)  # the stories agent's code
@@ -67,6 +77,8 @@ def group(
         result = grouper.add(article)
         if article.id in index:
             store.write([index.record(article.id)])
+        if keep and n % PRUNE_EVERY == 0 and math.isfinite(index.hot.clock):
+            store.prune(before=index.hot.clock - keep)  # as the stories agent does
         output.write(json.dumps(result.to_json(), ensure_ascii=False) + "\n")
     output.flush()
     if quote_groups is not None:

@@ -24,6 +24,7 @@ CREATE TABLE IF NOT EXISTS records (id TEXT PRIMARY KEY, seq INTEGER, event REAL
 CREATE TABLE IF NOT EXISTS bands (term TEXT, id TEXT, PRIMARY KEY (term, id));
 CREATE INDEX IF NOT EXISTS records_event ON records (event);
 """
+PRUNE_EVERY = 10_000  # articles between two retention passes of a durable story state
 
 
 class SqliteState:

@@ -139,3 +139,24 @@ def test_the_offline_twin_finds_a_copy_after_its_window(tmp_path) -> None:  # ty
     assert rows[-1]["story"] == "wire" and rows[-1]["copy_of"] == "wire"
     bad = CliRunner().invoke(app, ["group", "--hot-window", "soon"], input="")
     assert bad.exit_code == 2 and "no duration" in bad.output
+
+
+def test_the_offline_twin_prunes_the_durable_state_by_retention(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import pipeline.group.durable as durable
+
+    monkeypatch.setattr(durable, "PRUNE_EVERY", 5)
+    lines = [EnrichedArticle(id=f"f{d}", text=filler(d), published_at=at(d)).model_dump_json()
+             for d in range(20)]
+    db = tmp_path / "stories.db"
+
+    def run(*options: str) -> int:
+        out = CliRunner().invoke(app, ["group", "--hot-window", "2d", "--state", str(db),
+                                       *options], input="\n".join(lines) + "\n")
+        assert out.exit_code == 0, out.output
+        return len(SqliteState(str(db)))
+
+    assert run("--retention", "off") == 20
+    db.unlink()
+    assert run("--retention", "3d") == 4  # the last pass, at day 19, keeps days 16 to 19
+    bad = CliRunner().invoke(app, ["group", "--retention", "soon"], input="")
+    assert bad.exit_code == 2 and "--retention" in bad.output
