@@ -274,7 +274,8 @@ def latency(args: argparse.Namespace) -> None:
                       "sent": len(sent), "searchable": len(seen),
                       "p50_s": round(q[49], 3), "p95_s": round(q[94], 3),
                       "p99_s": round(q[98], 3), "max_s": round(lat[-1], 3), **phases,
-                      "note": "includes Elasticsearch's 1 s refresh interval"})
+                      "refresh_interval_s": s.refresh_interval, "batch_within_s": s.batch_within,
+                      "note": "includes the refresh interval of the articles index"})
 
 
 def _phases(es: Elasticsearch, s: Settings, times: dict[str, tuple[float, float]]

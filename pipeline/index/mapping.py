@@ -21,6 +21,7 @@ from pipeline.core.errors import ConfigError
 from pipeline.core.replication import index_replica_settings
 from pipeline.core.settings import Settings
 from pipeline.core.vocabulary import INDEX_FIELDS
+from pipeline.index.replicas import refresh_settings
 
 INDEX_VERSION = 1
 # Lucene refuses a term over 32,766 bytes, and the whole document with it: longer values
@@ -115,7 +116,7 @@ def template_body(settings: Settings, *, english: bool) -> dict[str, Any]:
         "priority": 200,
         "template": {
             "settings": {"number_of_shards": 1, **index_replica_settings(settings.index_replicas),
-                         "refresh_interval": "1s",
+                         **refresh_settings(settings),
                          "analysis": analyzer_settings(has_analysis_common=english)},
             "mappings": mappings(),
         },

@@ -33,6 +33,7 @@ from pipeline.index.mapping import (
     client,
     has_analysis_common,
 )
+from pipeline.index.replicas import refresh_settings
 
 QUOTES_INDEX_VERSION = 1
 KW = {"type": "keyword", "ignore_above": IGNORE_ABOVE}
@@ -76,7 +77,7 @@ def quotes_template_body(settings: Settings, *, english: bool) -> dict[str, Any]
         "priority": 200,
         "template": {
             "settings": {"number_of_shards": 1, **index_replica_settings(settings.index_replicas),
-                         "refresh_interval": "1s",
+                         **refresh_settings(settings),
                          "analysis": analyzer_settings(has_analysis_common=english)},
             "mappings": quotes_mappings(),
         },

@@ -1,4 +1,5 @@
-"""Index replicas as configured (``NEWSFLOW_INDEX_REPLICAS``) on every newsflow index.
+"""Index replicas as configured (``NEWSFLOW_INDEX_REPLICAS``) on every newsflow index, and
+the searchable indices' refresh interval (``NEWSFLOW_REFRESH_INTERVAL``).
 
 The articles' and quote groups' templates carry the setting themselves. The story
 assignment's state index is created by the worker: a template matching its name gives it
@@ -7,6 +8,10 @@ the same ``auto_expand_replicas`` (which wins over the replicas named at creatio
 of a single-node index to a cluster)::
 
     ensure_replicas(settings, es)   # -> ['news-articles-v3', 'news-quotes-v1', ...]
+
+The refresh interval is how long a written article or quote group takes to show in
+search at most; the articles' and quote groups' templates carry it, and
+:func:`ensure_replicas` applies it to their existing indices too.
 """
 
 from __future__ import annotations
@@ -17,6 +22,18 @@ from elasticsearch import Elasticsearch
 
 from pipeline.core.replication import index_replica_settings
 from pipeline.core.settings import Settings
+
+
+def refresh_settings(settings: Settings) -> dict[str, str]:
+    """The searchable indices' refresh interval, in Elasticsearch's form (0: its default).
+
+    >>> refresh_settings(Settings()), refresh_settings(Settings(refresh_interval=2))
+    ({'refresh_interval': '500ms'}, {'refresh_interval': '2000ms'})
+    >>> refresh_settings(Settings(refresh_interval=0))
+    {'refresh_interval': '1s'}
+    """
+    ms = round(settings.refresh_interval * 1000)
+    return {"refresh_interval": f"{ms}ms" if ms > 0 else "1s"}
 
 
 def story_state_template(settings: Settings) -> dict[str, Any]:
@@ -42,6 +59,11 @@ def ensure_replicas(settings: Settings, es: Elasticsearch) -> list[str]:
     if found:
         es.indices.put_settings(index=",".join(found),
                                 settings=index_replica_settings(settings.index_replicas))
+    searchable = [settings.index_alias, settings.quotes_index_alias]
+    shown = list(es.indices.get(index=",".join(searchable), ignore_unavailable=True,
+                                allow_no_indices=True, expand_wildcards="open"))
+    if shown:
+        es.indices.put_settings(index=",".join(shown), settings=refresh_settings(settings))
     return sorted(found)
 
 
