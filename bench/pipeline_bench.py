@@ -275,6 +275,7 @@ def latency(args: argparse.Namespace) -> None:
                       "p50_s": round(q[49], 3), "p95_s": round(q[94], 3),
                       "p99_s": round(q[98], 3), "max_s": round(lat[-1], 3), **phases,
                       "refresh_interval_s": s.refresh_interval, "batch_within_s": s.batch_within,
+                      "quote_batch_within_s": s.quote_batch_within,
                       "note": "includes the refresh interval of the articles index"})
 
 

@@ -104,6 +104,7 @@ class Settings:
     index_replicas: str = "auto"
     batch_size: int = 32
     batch_within: float = 0.05  # a partial batch goes after this (load fills batches anyway)
+    quote_batch_within: float = 0.5  # the quotes and group stages' wait (off the article path)
     refresh_interval: float = 0.5  # seconds until a write is searchable (0: Elasticsearch's 1 s)
     commit_interval: float = 1.0  # seconds between offset commits of acknowledged messages
     commit_every: int = 0  # ... or after this many acknowledged messages (0: the batch size)
@@ -169,6 +170,8 @@ class Settings:
                                        e.get("NEWSFLOW_INDEX_REPLICAS"), minimum=0),
             batch_size=_number(e, "NEWSFLOW_BATCH_SIZE", d.batch_size, int),
             batch_within=_number(e, "NEWSFLOW_BATCH_WITHIN", d.batch_within, float),
+            quote_batch_within=_number(e, "NEWSFLOW_QUOTE_BATCH_WITHIN", d.quote_batch_within,
+                                       float),
             refresh_interval=_duration(e, "NEWSFLOW_REFRESH_INTERVAL", d.refresh_interval),
             commit_interval=_number(e, "NEWSFLOW_COMMIT_INTERVAL", d.commit_interval, float),
             stall_timeout=_number(e, "NEWSFLOW_STALL_TIMEOUT", d.stall_timeout, float),

@@ -290,8 +290,9 @@ class Batches:
         metrics.MESSAGES_OUT.labels("index").inc(len(good) - len(rejected))
 
     async def consume(self, stage: DeadLetterStage, stream: faust.StreamT, size: int,
-                      handler: Handler) -> None:
-        """Batches of ``size`` (or what came within ``batch_within`` s), acked after writes.
+                      handler: Handler, *, within: float | None = None) -> None:
+        """Batches of ``size`` (or what came within ``within`` s, default
+        ``batch_within``), acked after writes.
 
         ``noack_take``: offsets are acknowledged here, after the batch's writes, and never
         by a cancelled or failed batch (``take()`` would acknowledge those too).
@@ -299,7 +300,7 @@ class Batches:
         _STAGE.set(stage)  # this agent's task: its finished messages are its own
         idle = time.perf_counter()
         async for events in stream.noack_take(  # type: ignore[attr-defined]
-                size, within=self.settings.batch_within):
+                size, within=self.settings.batch_within if within is None else within):
             t0 = time.perf_counter()
             observe("wait", t0 - idle, stage)
             batch = list(events)

@@ -346,13 +346,15 @@ def add_quote_agents(app: faust.App, settings: Settings, batches: Batches,
     @app.agent(enriched, concurrency=1, name="quotes")
     async def quotes(stream: faust.StreamT) -> None:
         await batches.consume("quotes", stream, 256,
-                              lambda events: produce_quotes(batches, quotes_topic, events))
+                              lambda events: produce_quotes(batches, quotes_topic, events),
+                              within=settings.quote_batch_within)
 
     @app.agent(quotes_topic, concurrency=1, name="group")
     async def group(stream: faust.StreamT) -> None:
         stage.progress = batches.progress
         await batches.until_ready("group", stage.ready, places=[settings.quotes_topic])
         await batches.consume("group", stream, 256,
-                              lambda events: stage.handle(batches, events))
+                              lambda events: stage.handle(batches, events),
+                              within=settings.quote_batch_within)
 
     return stage

@@ -70,8 +70,10 @@ class Topic:
 class Stream:
     def __init__(self, batches: list[list[Event]]) -> None:
         self.batches, self.acked = batches, []  # type: list[list[Event]], list[Event]
+        self.within: list[float] = []
 
     async def noack_take(self, size: int, within: float):  # type: ignore[no-untyped-def]
+        self.within.append(within)
         for batch in self.batches:
             yield batch
 
@@ -316,3 +318,17 @@ def test_the_worker_shutdown_closes_every_elasticsearch_client(tmp_path: Any) ->
     asyncio.run(shutdown())
     assert sorted(closed) == ["AsyncElasticsearch"] * 3 + ["Elasticsearch"] * 2
     assert pipe._indexer is None and state.es is None and state.aes is None
+
+
+def test_a_stage_waits_for_a_partial_batch_as_long_as_its_setting_says() -> None:
+    batches, _, _ = setup(NEWSFLOW_BATCH_WITHIN="0.07", NEWSFLOW_QUOTE_BATCH_WITHIN="0.9")
+    assert consume(batches, events([raw(1).to_bytes()]), Enricher()).within == [0.07]
+    stream = Stream([])
+
+    async def quotes() -> None:
+        await batches.consume("quotes", stream, 256, lambda evs: asyncio.sleep(0),  # type: ignore[arg-type]
+                              within=batches.settings.quote_batch_within)
+
+    asyncio.run(quotes())
+    assert stream.within == [0.9]
+    assert Settings().batch_within < Settings().quote_batch_within  # off the article path
