@@ -9,7 +9,10 @@ follow-ups, templated stories; built from ../shared at run time) over several se
 few thousand articles with their copies. Each run gets its own topics (raw: 4
 partitions), consumer group and story state; workers (``bench.grouping_worker``: the
 pipeline's own agents, nothing else) load and join before the clock starts, which
-stops when the assigned topic holds every assignment. The runs alternate (1, 2, 1, 2,
+stops when the assigned topic holds every assignment; ``steady_articles_per_s`` is the
+rate between 10 % and 90 % of the articles assigned (every worker busy, without the
+producer's start or the last partition's tail), from one consumer polling the assigned
+topic's end offsets every 0.2 s while a thread produces. The runs alternate (1, 2, 1, 2,
 ...) so drift of the shared machine hits both. Where the time goes comes from the
 workers' ``newsflow_stage_seconds`` (``bench/stage_times.py``).
 
@@ -32,6 +35,7 @@ import argparse
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -72,26 +76,40 @@ def produce(s: Settings, arts: list[RawArticle]) -> None:
     producer.close()
 
 
-def assigned(s: Settings) -> int:
-    """Messages on the assigned topic (its end offsets)."""
-    consumer = KafkaConsumer(**s.kafka_client_config())
-    try:
-        parts = consumer.partitions_for_topic(s.assigned_topic) or set()
-        ends = consumer.end_offsets([TopicPartition(s.assigned_topic, p) for p in parts])
-        return int(sum(ends.values()))
-    finally:
-        consumer.close()
+class Assigned:
+    """The assigned topic's message count (its end offsets), read by one consumer, and
+    when each count was seen (for the steady rate)."""
 
+    def __init__(self, s: Settings) -> None:
+        self.consumer = KafkaConsumer(**s.kafka_client_config())
+        parts = self.consumer.partitions_for_topic(s.assigned_topic) or set()
+        self.parts = [TopicPartition(s.assigned_topic, p) for p in parts]
+        self.seen: list[tuple[float, int]] = []
 
-def wait_assigned(s: Settings, n: int, timeout: float, procs: list[Any]) -> float:
-    t0 = time.monotonic()
-    while assigned(s) < n:
-        if any(p.poll() is not None for p in procs):
-            raise SystemExit("a worker exited")
-        if time.monotonic() - t0 > timeout:
-            raise SystemExit(f"timed out: {assigned(s)} of {n} assigned")
-        time.sleep(0.2)
-    return time.monotonic()
+    def count(self) -> int:
+        n = int(sum(self.consumer.end_offsets(self.parts).values()))
+        self.seen.append((time.monotonic(), n))
+        return n
+
+    def wait(self, n: int, timeout: float, procs: list[Any]) -> float:
+        t0 = time.monotonic()
+        while self.count() < n:
+            if any(p.poll() is not None for p in procs):
+                raise SystemExit("a worker exited")
+            if time.monotonic() - t0 > timeout:
+                raise SystemExit(f"timed out: {self.count()} of {n} assigned")
+            time.sleep(0.2)
+        return time.monotonic()
+
+    def steady_rate(self, *, base: int, n: int) -> float:
+        """Articles/s between 10 % and 90 % of the ``n`` after ``base`` were assigned:
+        the rate once every worker is busy, without the producer's start or the tail."""
+        lo = next((t, c) for t, c in self.seen if c - base >= 0.1 * n)
+        hi = next((t, c) for t, c in self.seen if c - base >= 0.9 * n)
+        return (hi[1] - lo[1]) / (hi[0] - lo[0]) if hi[0] > lo[0] else float("nan")
+
+    def close(self) -> None:
+        self.consumer.close()
 
 
 def start(s: Settings, n: int, log: Path) -> tuple[list[subprocess.Popen[bytes]], list[int]]:
@@ -114,23 +132,29 @@ def run(workers: int, arts: list[RawArticle]) -> dict[str, Any]:
         warm = [RawArticle.new(url=f"https://bench.example.org/warm/{i}", text=a.text,
                                title="warm", provenance=PROV) for i, a in enumerate(arts[:8])]
         produce(s, warm)
-        wait_assigned(s, len(warm), 300, procs)
+        counter = Assigned(s)
+        counter.wait(len(warm), 300, procs)
         deadline = time.monotonic() + 120
         while group_members(s) < workers and time.monotonic() < deadline:
             time.sleep(1)
         time.sleep(2)
         before, cpu0 = scrape(ports), snapshot([p.pid for p in procs])
         t0 = time.monotonic()
-        produce(s, arts)
-        t1 = wait_assigned(s, len(arts) + len(warm), 1800, procs)
+        feeder = threading.Thread(target=produce, args=(s, arts))
+        feeder.start()
+        t1 = counter.wait(len(arts) + len(warm), 1800, procs)
         after, cpu = scrape(ports), used(cpu0, snapshot([p.pid for p in procs]))
+        feeder.join()
+        steady = counter.steady_rate(base=len(warm), n=len(arts))
+        counter.close()
     finally:
         stop(procs)
         StoryState(s).drop()
         log.unlink(missing_ok=True)
     seconds = t1 - t0
     return {"workers": workers, "articles": len(arts), "seconds": round(seconds, 2),
-            "articles_per_s": round(len(arts) / seconds, 1), "cpu": cpu,
+            "articles_per_s": round(len(arts) / seconds, 1),
+            "steady_articles_per_s": round(steady, 1), "cpu": cpu,
             "stages": breakdown(before, after, articles=len(arts))}
 
 
@@ -143,14 +167,18 @@ def throughput(args: argparse.Namespace) -> None:
             print({k: v for k, v in rows[-1].items() if k != "stages"}, flush=True)
     by = {w: statistics.median(x["articles_per_s"] for x in rows if x["workers"] == w)
           for w in args.workers}
+    steady = {w: statistics.median(x["steady_articles_per_s"] for x in rows
+                                   if x["workers"] == w) for w in args.workers}
     result: dict[str, Any] = {"articles": len(arts), "raw_partitions": 4, "runs": rows,
-                              "median_articles_per_s": by}
+                              "median_articles_per_s": by,
+                              "median_steady_articles_per_s": steady}
     if 1 in by and 2 in by:
         result["ratio_2w_over_1w"] = round(by[2] / by[1], 3)
         pairs = [b["articles_per_s"] / a["articles_per_s"]
                  for a, b in zip([x for x in rows if x["workers"] == 1],
                                  [x for x in rows if x["workers"] == 2], strict=False)]
         result["ratio_per_round"] = [round(p, 3) for p in pairs]
+        result["steady_ratio_2w_over_1w"] = round(steady[2] / steady[1], 3)
         busy = statistics.median(x["cpu"]["cores_busy"] for x in rows if x["workers"] == 1)
         if busy:  # the best 2 workers could do if all the machine's idle CPU went to them
             result["ceiling_from_idle_cores"] = round(rows[0]["cpu"]["cores"] / busy, 3)
