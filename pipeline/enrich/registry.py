@@ -69,9 +69,14 @@ _MATCHERS: dict[tuple[int, tuple[str, ...]], DependencyMatcher] = {}
 _GATES: dict[tuple[int, tuple[str, ...]], CueGate | None] = {}
 
 
+def _key(vocab: Vocab, constructions: Sequence[Construction]) -> tuple[int, tuple[str, ...]]:
+    """The cache key of the matcher and the gate of ``constructions`` in ``vocab``."""
+    return id(vocab), tuple(c.name for c in constructions)
+
+
 def matcher(vocab: Vocab, constructions: Sequence[Construction]) -> DependencyMatcher:
     """One DependencyMatcher per vocabulary holding every construction's patterns."""
-    key = (id(vocab), tuple(c.name for c in constructions))
+    key = _key(vocab, constructions)
     if key not in _MATCHERS:
         m = DependencyMatcher(vocab)
         for c in constructions:
@@ -83,7 +88,7 @@ def matcher(vocab: Vocab, constructions: Sequence[Construction]) -> DependencyMa
 
 def gated(vocab: Vocab, constructions: Sequence[Construction]) -> CueGate | None:
     """The matcher behind a cue gate (same matches, only trees with a cue word)."""
-    key = (id(vocab), tuple(c.name for c in constructions))
+    key = _key(vocab, constructions)
     if key not in _GATES:
         patterns = [p for c in constructions for p in c.patterns]
         _GATES[key] = CueGate.of(matcher(vocab, constructions), patterns)
