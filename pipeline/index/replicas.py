@@ -50,18 +50,20 @@ def story_state_template(settings: Settings) -> dict[str, Any]:
 
 def ensure_replicas(settings: Settings, es: Elasticsearch) -> list[str]:
     """Install the story state template; set the replicas on the existing newsflow indices
-    (the two aliases' indices and the story state). Returns the indices updated."""
+    (the two aliases' indices and the story state) and the refresh interval on the two
+    aliases' indices. Returns the indices updated."""
     es.indices.put_index_template(name=f"{settings.story_state_index}-template",
                                   **story_state_template(settings))
-    names = [settings.index_alias, settings.quotes_index_alias, settings.story_state_index]
-    found = list(es.indices.get(index=",".join(names), ignore_unavailable=True,
-                                allow_no_indices=True, expand_wildcards="open"))
+    searchable = {settings.index_alias, settings.quotes_index_alias}
+    got = es.indices.get(index=",".join([*searchable, settings.story_state_index]),
+                         ignore_unavailable=True, allow_no_indices=True,
+                         expand_wildcards="open")
+    found = list(got)
     if found:
         es.indices.put_settings(index=",".join(found),
                                 settings=index_replica_settings(settings.index_replicas))
-    searchable = [settings.index_alias, settings.quotes_index_alias]
-    shown = list(es.indices.get(index=",".join(searchable), ignore_unavailable=True,
-                                allow_no_indices=True, expand_wildcards="open"))
+    shown = [name for name, body in got.items()  # by name or through an alias
+             if searchable & {name, *body.get("aliases", {})}]
     if shown:
         es.indices.put_settings(index=",".join(shown), settings=refresh_settings(settings))
     return sorted(found)

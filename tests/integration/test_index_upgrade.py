@@ -49,3 +49,35 @@ def test_setup_adds_the_fields_of_a_newer_version(isolated: Settings) -> None:
     finally:
         es.indices.delete(index=name)
         es.close()
+
+
+def test_setup_sets_the_refresh_interval_on_the_searchable_indices_only(
+        isolated: Settings) -> None:
+    """An articles index made with another refresh interval takes the configured one; the
+    story state index keeps Elasticsearch's own."""
+    import dataclasses
+
+    from pipeline.index.replicas import ensure_replicas
+
+    es = client(isolated)
+    name = index_name(isolated, 1)
+    settings = {**template_body(isolated, english=False)["template"]["settings"],
+                "refresh_interval": "1s"}
+    es.indices.create(index=name, mappings=mappings(), settings=settings,
+                      aliases={isolated.index_alias: {"is_write_index": True}})
+    es.indices.create(index=isolated.story_state_index)
+    try:
+        updated = ensure_replicas(dataclasses.replace(isolated, refresh_interval=2.0), es)
+        assert set(updated) == {name, isolated.story_state_index}
+
+        def refresh(index: str) -> str | None:
+            got = es.indices.get_settings(index=index, name="index.refresh_interval")
+            body = got.get(index, {})  # an index without the setting is left out
+            return body.get("settings", {}).get("index", {}).get("refresh_interval")
+
+        assert refresh(name) == "2000ms"
+        assert refresh(isolated.story_state_index) is None
+    finally:
+        es.indices.delete(index=f"{name},{isolated.story_state_index}")
+        es.indices.delete_index_template(name=f"{isolated.story_state_index}-template")
+        es.close()
