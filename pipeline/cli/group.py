@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 
 import typer
 from rich.markup import escape
@@ -49,18 +50,17 @@ def group(
     from pipeline.group.durable import PRUNE_EVERY, SqliteState
     from pipeline.group.grouper import Grouper
 
-    try:
-        window = seconds(hot_window) if hot_window is not None \
-            else Settings.from_env().hot_window
-    except ConfigError as exc:
-        err.print(f"[red]error:[/red] --hot-window: {escape(str(exc))}")
-        raise typer.Exit(2) from None
-    try:
-        keep = seconds(retention) if retention is not None \
-            else Settings.from_env().stories_retention
-    except ConfigError as exc:
-        err.print(f"[red]error:[/red] --retention: {escape(str(exc))}")
-        raise typer.Exit(2) from None
+    def duration(option: str, value: str | None, setting: Callable[[Settings], float]
+                 ) -> float:
+        """The option's seconds, else the setting's; a bad value exits 2 naming it."""
+        try:
+            return seconds(value) if value is not None else setting(Settings.from_env())
+        except ConfigError as exc:
+            err.print(f"[red]error:[/red] {option}: {escape(str(exc))}")
+            raise typer.Exit(2) from None
+
+    window = duration("--hot-window", hot_window, lambda s: s.hot_window)
+    keep = duration("--retention", retention, lambda s: s.stories_retention)
     store = SqliteState(state)
     index = StoryIndex(window=window or None, durable=store)  # the stories agent's code
     grouper = Grouper(stories=index)
