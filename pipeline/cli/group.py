@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable
 
 import typer
@@ -47,7 +46,7 @@ def group(
     from pipeline.core.errors import ConfigError, ContractError
     from pipeline.core.settings import Settings
     from pipeline.group.copies import StoryIndex
-    from pipeline.group.durable import PRUNE_EVERY, SqliteState
+    from pipeline.group.durable import PRUNE_EVERY, SqliteState, retention_cutoff
     from pipeline.group.grouper import Grouper
 
     def duration(option: str, value: str | None, setting: Callable[[Settings], float]
@@ -77,8 +76,9 @@ def group(
         result = grouper.add(article)
         if article.id in index:
             store.write([index.record(article.id)])
-        if keep and n % PRUNE_EVERY == 0 and math.isfinite(index.hot.clock):
-            store.prune(before=index.hot.clock - keep)  # as the stories agent does
+        cutoff = retention_cutoff(clock=index.hot.clock, keep=keep)
+        if n % PRUNE_EVERY == 0 and cutoff is not None:
+            store.prune(before=cutoff)  # as the stories agent does
         output.write(json.dumps(result.to_json(), ensure_ascii=False) + "\n")
     output.flush()
     if quote_groups is not None:

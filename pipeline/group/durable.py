@@ -15,6 +15,7 @@ the same records, band terms and lookup as the Elasticsearch state of the storie
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,16 @@ CREATE TABLE IF NOT EXISTS bands (term TEXT, id TEXT, PRIMARY KEY (term, id));
 CREATE INDEX IF NOT EXISTS records_event ON records (event);
 """
 PRUNE_EVERY = 10_000  # articles between two retention passes of a durable story state
+
+
+def retention_cutoff(*, clock: float, keep: float) -> float | None:
+    """The event time before which durable story records go: none without a retention
+    (``keep`` 0) or before the first article's event time (``clock`` not finite)::
+
+        >>> retention_cutoff(clock=100.0, keep=30.0), retention_cutoff(clock=100.0, keep=0)
+        (70.0, None)
+    """
+    return clock - keep if keep and math.isfinite(clock) else None
 
 
 class SqliteState:

@@ -52,7 +52,7 @@ from pipeline.core.contracts import AssignedArticle, RawArticle
 from pipeline.core.durations import text as duration
 from pipeline.core.settings import MAX_MESSAGE_BYTES, Settings
 from pipeline.group.copies import StoryIndex
-from pipeline.group.durable import PRUNE_EVERY
+from pipeline.group.durable import PRUNE_EVERY, retention_cutoff
 from pipeline.group.prepared import HEADER, Prepared, encode, from_headers
 from pipeline.group.signature import Assignment
 from pipeline.stream.batches import Batches
@@ -230,11 +230,11 @@ class Stories:
     def _prune(self) -> None:
         """Drop durable records older than the retention (every PRUNE_EVERY articles)."""
         keep = self.settings.stories_retention
-        clock = self.index.hot.clock
-        if not keep or not math.isfinite(clock) or self._since_prune < PRUNE_EVERY:
+        cutoff = retention_cutoff(clock=self.index.hot.clock, keep=keep)
+        if cutoff is None or self._since_prune < PRUNE_EVERY:
             return
         self._since_prune = 0
-        gone = self.state.prune(before=clock - keep)
+        gone = self.state.prune(before=cutoff)
         if gone:
             self.durable = max(0, self.durable - gone)
             log.info("story state: %d records older than the retention (%s) deleted", gone,
