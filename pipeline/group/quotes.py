@@ -196,7 +196,12 @@ def band_rows(lsh: CompactLSH, wins: list[tuple[str, ...]], p: Params = PARAMS
     computes them), the windows' MinHashes made together
     (:func:`~pipeline.group.text.window_minhashes`)."""
     rows = window_minhashes(wins, size=p.shingle, num_perm=p.bands * p.rows)
-    return [tuple(lsh._H(row[s:e]) for s, e in lsh.hashranges) for row in rows]
+    # lsh._H hashes a band's byteswapped bytes: swap the rows once, slice the bytes
+    data, width, size = rows.byteswap().tobytes(), rows.shape[1], rows.itemsize
+    spans = [(s * size, e * size) for s, e in lsh.hashranges]
+    h = lsh.hashfunc
+    return [tuple(h(data[at + s:at + e]) for s, e in spans)
+            for at in range(0, len(rows) * width * size, width * size)]
 
 
 def quote_keys(content: str, p: Params = PARAMS) -> QuoteKeys:

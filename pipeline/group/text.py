@@ -113,9 +113,15 @@ def shingle_hashes(items: Iterable[str]) -> list[int]:
     return [sha1_hash32(s.encode("utf-8")) for s in items]
 
 
+@lru_cache(maxsize=16)
+def _empty_of_hashes(num_perm: int) -> MinHash:
+    return MinHash(num_perm=num_perm, seed=SEED, hashfunc=_same)
+
+
 def minhash_of_hashes(hashes: Iterable[int], *, num_perm: int = NUM_PERM) -> MinHash:
-    """The MinHash of a set given by :func:`shingle_hashes` (equal to :func:`minhash`)."""
-    m = MinHash(num_perm=num_perm, seed=SEED, hashfunc=_same)
+    """The MinHash of a set given by :func:`shingle_hashes` (equal to :func:`minhash`);
+    a copy of an empty one made once per ``num_perm``, as in :func:`minhash`."""
+    m = _empty_of_hashes(num_perm).copy()
     m.update_batch(list(hashes))
     return m
 
