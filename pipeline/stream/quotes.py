@@ -81,17 +81,19 @@ async def produce_quotes(batches: Batches, topic: faust.TopicT, events: list[Eve
     sends only those of the articles not yet delivered)."""
     events = batches.pending(events)
     metrics.MESSAGES_IN.labels("quotes").inc(len(events))
+    loop = asyncio.get_running_loop()
+    with timed("work"):  # off the event loop: decoding, records, their keys
+        made = await loop.run_in_executor(None, lambda: [records(e.value) for e in events])
     sent: list[tuple[EventT, str, list[Awaitable[Any]]]] = []
-    for event in events:
-        try:
-            article = EnrichedArticle.from_bytes(event.value)
-        except ContractError:
+    for event, out in zip(events, made, strict=True):
+        if out is None:
             batches.finish(event)  # the index agent dead-letters it
             continue
-        futures = [await topic.send(key=article.id.encode(), value=q.to_bytes(),
-                                    headers=[(KEYS_HEADER, quote_keys(q.content).encode())])
-                   for q in quotes_of(article)]
-        sent.append((event, article.id, futures))
+        article_id, messages = out
+        futures = [await topic.send(key=article_id.encode(), value=value,
+                                    headers=[(KEYS_HEADER, keys)])
+                   for value, keys in messages]
+        sent.append((event, article_id, futures))
     failed: BaseException | None = None
     for event, article_id, futures in sent:
         try:
@@ -107,6 +109,21 @@ async def produce_quotes(batches: Batches, topic: faust.TopicT, events: list[Eve
         metrics.MESSAGES_OUT.labels("quotes").inc(len(futures))
     if failed is not None:
         raise failed
+
+
+def records(value: bytes) -> tuple[str, list[tuple[bytes, bytes]]] | None:
+    """An enriched article's id and its quotes as messages (value, keys header), or
+    None for a value that is not an enriched article.
+
+        >>> records(b"not json") is None
+        True
+    """
+    try:
+        article = EnrichedArticle.from_bytes(value)
+    except ContractError:
+        return None
+    return article.id, [(q.to_bytes(), quote_keys(q.content).encode())
+                        for q in quotes_of(article)]
 
 
 @dataclass

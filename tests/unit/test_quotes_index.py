@@ -109,3 +109,18 @@ def test_newsflow_group_writes_one_line_per_article_and_reports_bad_lines(tmp_pa
     [group] = [json.loads(line) for line in groups.read_text().splitlines()]
     assert group["reports"] == 2 and group["publishers"] == ["Wire", "Daily"]
     assert "state" not in group
+
+
+def test_the_quotes_agent_makes_each_quote_a_message_with_its_keys() -> None:
+    from pipeline.core.contracts import Quote
+    from pipeline.group.quotes import quote_keys
+    from pipeline.stream.quotes import records
+
+    made = records(_article(7, "Wire").to_bytes())
+    assert made is not None
+    article_id, messages = made
+    [(value, keys)] = messages
+    quote = Quote.from_bytes(value)
+    assert article_id == "a7" and quote.article.id == "a7"
+    assert keys == quote_keys(quote.content).encode()
+    assert records(b'{"id": 1}') is None  # not an enriched article: the index agent's
