@@ -140,7 +140,8 @@ def run(workers: int, arts: list[RawArticle]) -> dict[str, Any]:
         time.sleep(2)
         before, cpu0 = scrape(ports), snapshot([p.pid for p in procs])
         t0 = time.monotonic()
-        feeder = threading.Thread(target=produce, args=(s, arts))
+        fed: list[float] = []
+        feeder = threading.Thread(target=lambda: (produce(s, arts), fed.append(time.monotonic())))
         feeder.start()
         t1 = counter.wait(len(arts) + len(warm), 1800, procs)
         after, cpu = scrape(ports), used(cpu0, snapshot([p.pid for p in procs]))
@@ -155,6 +156,7 @@ def run(workers: int, arts: list[RawArticle]) -> dict[str, Any]:
     return {"workers": workers, "articles": len(arts), "seconds": round(seconds, 2),
             "articles_per_s": round(len(arts) / seconds, 1),
             "steady_articles_per_s": round(steady, 1), "cpu": cpu,
+            "produced_s": round(fed[0] - t0, 2) if fed else None,
             "stages": breakdown(before, after, articles=len(arts))}
 
 
